@@ -1,0 +1,28 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "pth/bytes.hpp"
+
+namespace pth {
+
+// A whole file mapped read-only (an empty file maps to an empty view). Pages are only
+// read when touched, so describing a 10 GB checkpoint touches a few kilobytes.
+class MappedFile {
+ public:
+  static std::shared_ptr<const MappedFile> open(const std::string& path);  // throws pth::Error
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  ByteView view() const { return {data_, size_}; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace pth

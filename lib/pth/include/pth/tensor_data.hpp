@@ -1,0 +1,35 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pth/bytes.hpp"
+#include "pth/value.hpp"
+
+namespace pth {
+
+// Calls `chunk` with the tensor's elements in row-major order, as runs of raw
+// little-endian bytes straight from the storage (no copy of the whole tensor: a
+// contiguous tensor is one run, a strided view is one run per innermost row or element).
+void for_each_run(const Tensor& t, const std::function<void(ByteView)>& chunk);
+
+// SHA-256 of the elements in row-major order (the design's content hash), lowercase hex.
+std::string tensor_sha256(const Tensor& t);
+
+struct TensorStats {
+  uint64_t count = 0;
+  uint64_t nan = 0;
+  uint64_t inf = 0;
+  double min = 0, max = 0, mean = 0;   // over finite values; 0 when there are none
+};
+// For floating, integer and bool tensors (complex: over absolute values).
+TensorStats tensor_stats(const Tensor& t);
+
+// Element i (row-major) as double (complex: absolute value). For diffs and tests.
+void for_each_element(const Tensor& t, const std::function<void(double)>& visit);
+
+double half_to_double(uint16_t h);
+double bfloat16_to_double(uint16_t b);
+
+}  // namespace pth

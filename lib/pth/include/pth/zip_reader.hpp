@@ -1,0 +1,57 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pth/bytes.hpp"
+#include "pth/mapped_file.hpp"
+
+namespace pth {
+
+struct ZipEntry {
+  std::string name;                // full name, e.g. "archive/data/0"
+  uint16_t method = 0;             // 0 stored, 8 deflated
+  uint32_t crc32 = 0;
+  uint64_t compressed_size = 0;
+  uint64_t uncompressed_size = 0;
+  uint64_t local_header_offset = 0;
+  uint64_t data_offset = 0;        // first byte of the entry's (compressed) data in the file
+};
+
+// Limits on what a zip may claim before it is refused as hostile.
+struct ZipLimits {
+  uint64_t max_entries = 1u << 20;
+  uint64_t max_inflate_ratio = 1100;   // deflate cannot exceed ~1032:1
+};
+
+// A zip archive read from a mapped file: the central directory (zip64 included) is parsed
+// and every entry checked to lie inside the file; stored entries are viewed in place.
+class ZipReader {
+ public:
+  // Throws pth::FormatError with a one-line reason ("not a zip archive", "truncated:
+  // central directory past end of file", ...).
+  explicit ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits = {});
+
+  static bool has_zip_signature(ByteView head);  // "PK\3\4" or "PK\5\6"
+
+  const std::vector<ZipEntry>& entries() const { return entries_; }
+  const ZipEntry* find(const std::string& name) const;   // exact name, or null
+
+  // A stored entry's bytes in place (no copy). Throws for a deflated entry.
+  ByteView stored_view(const ZipEntry& e) const;
+  // The entry's uncompressed bytes: stored entries copied, deflated ones inflated; at most
+  // `max_size` bytes or pth::FormatError (zip bomb / oversize record).
+  std::vector<uint8_t> read(const ZipEntry& e, uint64_t max_size) const;
+  // Recomputes the CRC-32 of the entry's uncompressed data; true if it matches.
+  bool crc_matches(const ZipEntry& e) const;
+
+  const std::shared_ptr<const MappedFile>& file() const { return file_; }
+
+ private:
+  std::shared_ptr<const MappedFile> file_;
+  ZipLimits limits_;
+  std::vector<ZipEntry> entries_;
+};
+
+}  // namespace pth
