@@ -1,1 +1,85 @@
 #include <catch2/catch.hpp>
+
+#include "pth/dtype.hpp"
+#include "pth/error.hpp"
+#include "pth/tensor_walk.hpp"
+#include "pth/value.hpp"
+
+using namespace pth;
+
+TEST_CASE("dtype names, sizes and storage classes agree with PyTorch") {
+  CHECK(dtype_name(DType::BFloat16) == "bfloat16");
+  CHECK(dtype_size(DType::Complex128) == 16);
+  CHECK(dtype_size(DType::Bool) == 1);
+  CHECK(storage_class_name(DType::Int8) == "CharStorage");
+  CHECK(dtype_from_storage_class("ByteStorage") == DType::UInt8);
+  CHECK(dtype_from_name("half") == DType::Float16);
+  CHECK(dtype_from_name("long") == DType::Int64);
+  CHECK_FALSE(dtype_from_name("float8").has_value());
+  CHECK_FALSE(dtype_from_storage_class("EvilStorage").has_value());
+  CHECK(dtype_is_floating(DType::BFloat16));
+  CHECK_FALSE(dtype_is_floating(DType::Int32));
+}
+
+TEST_CASE("containers are shared objects, deep_copy keeps sharing inside the copy") {
+  Value inner = Value::list({Value::integer(1)});
+  Value outer = Value::list({inner, inner});
+  inner.items().push_back(Value::integer(2));
+  REQUIRE(outer.items()[0].items().size() == 2);
+
+  Value copy = outer.deep_copy();
+  copy.items()[0].items().push_back(Value::integer(3));
+  CHECK(outer.items()[0].items().size() == 2);
+  CHECK(copy.items()[1].items().size() == 3);
+  CHECK(copy.items()[0].identity() == copy.items()[1].identity());
+}
+
+TEST_CASE("dict keeps insertion order, set replaces equal keys, Python key equality") {
+  Value d = Value::dict(true);
+  d.as_dict().set(Value::string("b"), Value::integer(1));
+  d.as_dict().set(Value::string("a"), Value::integer(2));
+  d.as_dict().set(Value::string("b"), Value::integer(3));
+  REQUIRE(d.as_dict().items.size() == 2);
+  CHECK(d.as_dict().items[0].first.as_string() == "b");
+  CHECK(d.as_dict().find("b")->as_int() == 3);
+  CHECK(d.as_dict().find("zzz") == nullptr);
+  CHECK(keys_equal(Value::integer(1), Value::boolean(true)));
+  CHECK(keys_equal(Value::integer(2), Value::floating(2.0)));
+  CHECK_FALSE(keys_equal(Value::integer(1), Value::string("1")));
+  CHECK(key_to_string(Value::integer(-7)) == "-7");
+}
+
+TEST_CASE("accessors refuse the wrong kind with a FormatError") {
+  CHECK_THROWS_AS(Value::string("x").as_int(), FormatError);
+  CHECK_THROWS_WITH(Value::none().as_dict(), Catch::Contains("expected dict, found None"));
+}
+
+TEST_CASE("tensor numel, contiguity and strides") {
+  Tensor t;
+  t.shape = {2, 3, 4};
+  t.stride = Tensor::contiguous_strides(t.shape);
+  CHECK(t.stride == std::vector<int64_t>{12, 4, 1});
+  CHECK(t.numel() == 24);
+  CHECK(t.is_contiguous());
+  t.stride = {1, 2, 6};
+  CHECK_FALSE(t.is_contiguous());
+  t.shape = {};
+  t.stride = {};
+  CHECK(t.numel() == 1);
+}
+
+TEST_CASE("tensor paths join keys with / and list items by index") {
+  auto t = std::make_shared<Tensor>();
+  Value state = Value::dict();
+  state.as_dict().set(Value::integer(0), Value::dict());
+  state.as_dict().items[0].second.as_dict().set(Value::string("momentum_buffer"), Value::tensor(t));
+  Value root = Value::dict(true);
+  root.as_dict().set(Value::string("optimizer_state_dict"), Value::dict());
+  root.as_dict().find("optimizer_state_dict")->as_dict().set(Value::string("state"), state);
+  root.as_dict().set(Value::string("list"), Value::list({Value::none(), Value::tensor(t)}));
+  auto tensors = collect_tensors(root);
+  REQUIRE(tensors.size() == 2);
+  CHECK(tensors[0].path == "optimizer_state_dict/state/0/momentum_buffer");
+  CHECK(tensors[1].path == "list/1");
+  CHECK(tensors[0].tensor == tensors[1].tensor);
+}

@@ -1,1 +1,56 @@
-// placeholder: not yet written
+#include <unordered_map>
+
+#include "pth/atomic_file.hpp"
+#include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
+#include "pth/pickle_writer.hpp"
+#include "pth/tensor_walk.hpp"
+#include "pth/zip_writer.hpp"
+
+namespace pth {
+namespace {
+
+// torch.save names the zip root after the file's stem: "dir/model.pth" -> "model".
+std::string stem_of(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  const size_t dot = name.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) name.resize(dot);
+  return name.empty() ? "archive" : name;
+}
+
+void check_writable_tensors(const Value& root) {
+  for (const auto& [path, t] : collect_tensors(root)) {
+    if (!t->storage || !t->storage->data) throw Error("tensor '" + path + "' has no data to write");
+    if (t->storage->dtype != t->dtype) throw Error("tensor '" + path + "' has a dtype other than its storage's");
+  }
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const Value& root, const WriteOptions& options) {
+  check_writable_tensors(root);
+  std::vector<const Storage*> storages;
+  std::unordered_map<const Storage*, std::string> keys;
+  const std::string pickle = pickle_value(root, [&](const Storage& s) {
+    auto [it, inserted] = keys.emplace(&s, std::to_string(keys.size()));
+    if (inserted) storages.push_back(&s);
+    return it->second;
+  });
+
+  const std::string zip_root = options.root_name.empty() ? stem_of(path) : options.root_name;
+  AtomicFile out(path);
+  ZipWriter zip(out, options.alignment);
+  zip.add(zip_root + "/data.pkl", ByteView(pickle.data(), pickle.size()));
+  zip.add(zip_root + "/byteorder", ByteView("little", 6));
+  for (const Storage* s : storages) {
+    const ByteView data = s->data->bytes();
+    if (data.size < s->nbytes())
+      throw Error("storage '" + keys[s] + "' has " + std::to_string(data.size) + " bytes, needs " + std::to_string(s->nbytes()));
+    zip.add(zip_root + "/data/" + keys[s], data.sub(0, s->nbytes()));
+  }
+  zip.add(zip_root + "/version", ByteView("3\n", 2));
+  zip.finish();
+  out.commit();
+}
+
+}  // namespace pth

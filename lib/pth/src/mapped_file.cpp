@@ -1,1 +1,64 @@
-// placeholder: not yet written
+#include "pth/mapped_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "pth/error.hpp"
+
+namespace pth {
+
+namespace {
+
+struct Fd {
+  int fd;
+  ~Fd() { ::close(fd); }
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+// Note: if another process truncates the file while it is mapped, touching the lost pages
+// raises SIGBUS; nothing portable prevents that, and checkpoints are not rewritten in
+// place (AtomicFile renames a new file over them), so we accept it.
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0) throw Error("cannot open: " + errno_text());
+  Fd fd{raw};
+
+  struct stat st;
+  if (::fstat(fd.fd, &st) != 0) throw Error("cannot stat: " + errno_text());
+  if (S_ISDIR(st.st_mode)) throw Error("is a directory");
+  if (!S_ISREG(st.st_mode)) throw Error("not a regular file");
+  if (st.st_size < 0 || uint64_t(st.st_size) > SIZE_MAX) throw Error("file too large to map");
+
+  std::shared_ptr<MappedFile> file(new MappedFile());
+  file->path_ = path;
+  const size_t size = size_t(st.st_size);
+  if (size == 0) return file;
+
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  if (p == MAP_FAILED) throw Error("cannot map: " + errno_text());
+  file->data_ = static_cast<const uint8_t*>(p);
+  file->size_ = size;
+
+  // Readers start at the end (the zip central directory), then jump to the records they
+  // need; hashing walks tensors front to back. Default readahead suits both, so only ask
+  // for the tail early. Failure here is harmless.
+  const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  const size_t tail = size < (size_t(1) << 20) ? size : (size_t(1) << 20);
+  const size_t tail_start = (size - tail) / page * page;
+  ::madvise(static_cast<uint8_t*>(p) + tail_start, size - tail_start, MADV_WILLNEED);
+  return file;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr && size_ != 0) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace pth

@@ -1,1 +1,312 @@
-// placeholder: not yet written
+#include "pth/value.hpp"
+
+#include <unordered_map>
+
+#include "pth/error.hpp"
+
+namespace pth {
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::vector<int64_t> Tensor::contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> stride(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    stride[i] = s;
+    s *= shape[i] > 1 ? shape[i] : 1;
+  }
+  return stride;
+}
+
+bool Tensor::is_contiguous() const {
+  // As PyTorch defines it: dimensions of size 1 may have any stride.
+  int64_t expected = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] == 0) return true;
+    if (shape[i] != 1 && stride[i] != expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+const Value* Dict::find(const std::string& key) const {
+  for (const auto& [k, v] : items)
+    if (k.kind() == Value::Kind::String && k.as_string() == key) return &v;
+  return nullptr;
+}
+
+Value* Dict::find(const std::string& key) {
+  return const_cast<Value*>(static_cast<const Dict*>(this)->find(key));
+}
+
+void Dict::set(Value key, Value value) {
+  for (auto& [k, v] : items) {
+    if (keys_equal(k, key)) {
+      v = std::move(value);
+      return;
+    }
+  }
+  items.emplace_back(std::move(key), std::move(value));
+}
+
+Value Value::boolean(bool b) {
+  Value v;
+  v.kind_ = Kind::Bool;
+  v.data_ = b;
+  return v;
+}
+
+Value Value::integer(int64_t i) {
+  Value v;
+  v.kind_ = Kind::Int;
+  v.data_ = i;
+  return v;
+}
+
+Value Value::big_integer(std::string decimal) {
+  Value v;
+  v.kind_ = Kind::BigInt;
+  v.data_ = std::move(decimal);
+  return v;
+}
+
+Value Value::floating(double d) {
+  Value v;
+  v.kind_ = Kind::Float;
+  v.data_ = d;
+  return v;
+}
+
+Value Value::string(std::string s) {
+  Value v;
+  v.kind_ = Kind::String;
+  v.data_ = std::move(s);
+  return v;
+}
+
+Value Value::bytes(std::string b) {
+  Value v;
+  v.kind_ = Kind::Bytes;
+  v.data_ = std::move(b);
+  return v;
+}
+
+Value Value::list(List items) {
+  Value v;
+  v.kind_ = Kind::List;
+  v.data_ = std::make_shared<List>(std::move(items));
+  return v;
+}
+
+Value Value::tuple(List items) {
+  Value v;
+  v.kind_ = Kind::Tuple;
+  v.data_ = std::make_shared<List>(std::move(items));
+  return v;
+}
+
+Value Value::dict(bool ordered) {
+  Value v;
+  v.kind_ = Kind::Dict;
+  auto d = std::make_shared<Dict>();
+  d->ordered = ordered;
+  v.data_ = std::move(d);
+  return v;
+}
+
+Value Value::tensor(std::shared_ptr<Tensor> t) {
+  Value v;
+  v.kind_ = Kind::Tensor;
+  v.data_ = std::move(t);
+  return v;
+}
+
+Value Value::storage(std::shared_ptr<Storage> s) {
+  Value v;
+  v.kind_ = Kind::Storage;
+  v.data_ = std::move(s);
+  return v;
+}
+
+Value Value::global(std::string module, std::string name) {
+  Value v;
+  v.kind_ = Kind::Global;
+  v.data_ = std::make_shared<GlobalRef>(GlobalRef{std::move(module), std::move(name)});
+  return v;
+}
+
+namespace {
+[[noreturn]] void wrong_kind(Value::Kind actual, std::string_view wanted) {
+  throw FormatError("expected " + std::string(wanted) + ", found " + std::string(Value::kind_name(actual)));
+}
+}  // namespace
+
+bool Value::as_bool() const {
+  if (kind_ != Kind::Bool) wrong_kind(kind_, "bool");
+  return std::get<bool>(data_);
+}
+
+int64_t Value::as_int() const {
+  if (kind_ != Kind::Int) wrong_kind(kind_, "int");
+  return std::get<int64_t>(data_);
+}
+
+double Value::as_number() const {
+  if (kind_ == Kind::Int) return double(std::get<int64_t>(data_));
+  if (kind_ == Kind::Float) return std::get<double>(data_);
+  wrong_kind(kind_, "number");
+}
+
+const std::string& Value::as_string() const {
+  if (kind_ != Kind::String && kind_ != Kind::Bytes && kind_ != Kind::BigInt) wrong_kind(kind_, "str");
+  return std::get<std::string>(data_);
+}
+
+const List& Value::items() const {
+  if (!is_sequence()) wrong_kind(kind_, "list or tuple");
+  return *std::get<std::shared_ptr<List>>(data_);
+}
+
+List& Value::items() { return const_cast<List&>(static_cast<const Value*>(this)->items()); }
+
+const Dict& Value::as_dict() const {
+  if (kind_ != Kind::Dict) wrong_kind(kind_, "dict");
+  return *std::get<std::shared_ptr<Dict>>(data_);
+}
+
+Dict& Value::as_dict() { return const_cast<Dict&>(static_cast<const Value*>(this)->as_dict()); }
+
+const std::shared_ptr<Tensor>& Value::as_tensor() const {
+  if (kind_ != Kind::Tensor) wrong_kind(kind_, "tensor");
+  return std::get<std::shared_ptr<Tensor>>(data_);
+}
+
+const std::shared_ptr<Storage>& Value::as_storage() const {
+  if (kind_ != Kind::Storage) wrong_kind(kind_, "storage");
+  return std::get<std::shared_ptr<Storage>>(data_);
+}
+
+const GlobalRef& Value::as_global() const {
+  if (kind_ != Kind::Global) wrong_kind(kind_, "global");
+  return *std::get<std::shared_ptr<GlobalRef>>(data_);
+}
+
+const void* Value::identity() const {
+  switch (kind_) {
+    case Kind::List:
+    case Kind::Tuple: return std::get<std::shared_ptr<List>>(data_).get();
+    case Kind::Dict: return std::get<std::shared_ptr<Dict>>(data_).get();
+    case Kind::Tensor: return std::get<std::shared_ptr<Tensor>>(data_).get();
+    case Kind::Storage: return std::get<std::shared_ptr<Storage>>(data_).get();
+    default: return nullptr;
+  }
+}
+
+namespace {
+// Copies containers once each, so shared sub-trees stay shared in the copy.
+Value copy_tree(const Value& v, std::unordered_map<const void*, Value>& copied) {
+  if (!v.is_container()) return v;
+  auto found = copied.find(v.identity());
+  if (found != copied.end()) return found->second;
+  Value out;
+  if (v.is_dict()) {
+    const Dict& src = v.as_dict();
+    out = Value::dict(src.ordered);
+    copied.emplace(v.identity(), out);
+    Dict& dst = out.as_dict();
+    dst.items.reserve(src.items.size());
+    for (const auto& [k, item] : src.items) dst.items.emplace_back(k, copy_tree(item, copied));
+    if (src.metadata) dst.metadata = std::make_shared<Value>(copy_tree(*src.metadata, copied));
+  } else {
+    out = v.kind() == Value::Kind::List ? Value::list() : Value::tuple();
+    copied.emplace(v.identity(), out);
+    List& dst = out.items();
+    dst.reserve(v.items().size());
+    for (const auto& item : v.items()) dst.push_back(copy_tree(item, copied));
+  }
+  return out;
+}
+}  // namespace
+
+Value Value::deep_copy() const {
+  std::unordered_map<const void*, Value> copied;
+  return copy_tree(*this, copied);
+}
+
+std::string_view Value::kind_name(Kind k) {
+  switch (k) {
+    case Kind::None: return "None";
+    case Kind::Bool: return "bool";
+    case Kind::Int: return "int";
+    case Kind::BigInt: return "int";
+    case Kind::Float: return "float";
+    case Kind::String: return "str";
+    case Kind::Bytes: return "bytes";
+    case Kind::List: return "list";
+    case Kind::Tuple: return "tuple";
+    case Kind::Dict: return "dict";
+    case Kind::Tensor: return "tensor";
+    case Kind::Storage: return "storage";
+    case Kind::Global: return "global";
+  }
+  return "?";
+}
+
+bool keys_equal(const Value& a, const Value& b) {
+  using K = Value::Kind;
+  // Python: 1 == 1.0 == True as dict keys.
+  auto numeric = [](const Value& v) { return v.kind() == K::Int || v.kind() == K::Bool || v.kind() == K::Float; };
+  auto number = [](const Value& v) {
+    return v.kind() == K::Bool ? double(v.as_bool()) : v.as_number();
+  };
+  if (numeric(a) && numeric(b)) {
+    if (a.kind() == K::Int && b.kind() == K::Int) return a.as_int() == b.as_int();
+    return number(a) == number(b);
+  }
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+    case K::None: return true;
+    case K::String:
+    case K::Bytes:
+    case K::BigInt: return a.as_string() == b.as_string();
+    case K::Tuple: {
+      const List& x = a.items();
+      const List& y = b.items();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i)
+        if (!keys_equal(x[i], y[i])) return false;
+      return true;
+    }
+    case K::Global: return a.as_global().module == b.as_global().module && a.as_global().name == b.as_global().name;
+    default: return a.identity() == b.identity();
+  }
+}
+
+std::string key_to_string(const Value& key) {
+  using K = Value::Kind;
+  switch (key.kind()) {
+    case K::String:
+    case K::BigInt: return key.as_string();
+    case K::Int: return std::to_string(key.as_int());
+    case K::Bool: return key.as_bool() ? "True" : "False";
+    case K::None: return "None";
+    case K::Float: {
+      std::string s = std::to_string(key.as_number());
+      return s;
+    }
+    case K::Tuple: {
+      std::string s = "(";
+      const List& items = key.items();
+      for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + key_to_string(items[i]);
+      return s + (items.size() == 1 ? ",)" : ")");
+    }
+    case K::Bytes: return key.as_string();
+    default: return "<" + std::string(Value::kind_name(key.kind())) + ">";
+  }
+}
+
+}  // namespace pth

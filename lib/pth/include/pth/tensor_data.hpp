@@ -1,8 +1,8 @@
 #pragma once
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "pth/bytes.hpp"
 #include "pth/value.hpp"
@@ -26,8 +26,20 @@ struct TensorStats {
 // For floating, integer and bool tensors (complex: over absolute values).
 TensorStats tensor_stats(const Tensor& t);
 
-// Element i (row-major) as double (complex: absolute value). For diffs and tests.
-void for_each_element(const Tensor& t, const std::function<void(double)>& visit);
+// The tensor's elements in row-major order, decoded to double (complex: absolute
+// value), a block at a time; two streams can be read side by side to compare tensors.
+class ElementStream {
+ public:
+  explicit ElementStream(const Tensor& t);
+  size_t read(double* out, size_t max);   // fills up to max values; 0 at the end
+
+ private:
+  const Tensor& tensor_;
+  ByteView storage_;
+  size_t element_size_;
+  std::vector<int64_t> index_;   // odometer over the tensor's dims
+  int64_t remaining_;
+};
 
 double half_to_double(uint16_t h);
 double bfloat16_to_double(uint16_t b);

@@ -52,6 +52,7 @@ class ZipReader {
   std::shared_ptr<const MappedFile> file_;
   ZipLimits limits_;
   std::vector<ZipEntry> entries_;
+  std::vector<size_t> by_name_;  // indices into entries_, sorted by name (for find)
 };
 
 }  // namespace pth

@@ -1,1 +1,97 @@
-// placeholder
+#include <cstdio>
+#include <sstream>
+
+#include "pth/inspect.hpp"
+
+namespace pth::inspect {
+namespace {
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// One line of JSON, shortened for a terminal.
+std::string scalar_text(const Value& v) {
+  std::string s = value_to_json(v).dump();
+  if (s.size() > 100) s = s.substr(0, 97) + "...";
+  return s;
+}
+
+std::string stats_text(const TensorStats& s) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "min %.6g max %.6g mean %.6g nan %llu inf %llu", s.min, s.max, s.mean,
+                static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
+  return buf;
+}
+
+}  // namespace
+
+std::string report_to_text(const Report& r, const Options& options, bool list_tensors) {
+  const Checkpoint& c = r.checkpoint;
+  std::ostringstream out;
+  out << c.path << ": " << format_name(c.format);
+  if (c.format == CheckpointFormat::Zip) out << " (root '" << c.root_name << "', version " << c.version << ")";
+  out << ", " << r.keys.size() << " keys, " << r.tensors.size() << " tensors\n";
+
+  size_t width = 0;
+  for (const auto& [key, value] : r.scalars) width = std::max(width, key.size());
+  for (const Group& g : r.groups) width = std::max(width, g.name.size());
+  for (const auto& [key, value] : r.scalars)
+    out << "  " << key << std::string(width - key.size() + 2, ' ') << scalar_text(value) << "\n";
+  for (const Group& g : r.groups) {
+    out << "  " << g.name << std::string(width - g.name.size() + 2, ' ') << g.tensors << " tensors, " << g.parameters
+        << " elements, " << human_bytes(g.bytes) << ",";
+    for (const auto& [dtype, count] : g.dtypes) out << " " << dtype << " x" << count;
+    out << "\n";
+  }
+  if (list_tensors || options.hash || options.stats) {
+    for (const TensorReport& t : r.tensors) {
+      out << "    " << t.path << "  " << dtype_name(t.tensor->dtype) << "  " << shape_text(t.tensor->shape) << "  "
+          << t.tensor->nbytes();
+      if (options.hash) out << "  " << t.sha256;
+      if (t.stats) out << "  " << stats_text(*t.stats);
+      out << "\n";
+    }
+  }
+  if (options.verify) {
+    out << "  verify: " << (r.problems.empty() ? "OK" : "FAILED") << "\n";
+    for (const std::string& p : r.problems) out << "    " << p << "\n";
+  }
+  return out.str();
+}
+
+std::string diff_to_text(const Diff& d) {
+  std::ostringstream out;
+  if (d.identical()) {
+    out << "identical: " << d.a_path << " and " << d.b_path << "\n";
+    return out.str();
+  }
+  out << "--- " << d.a_path << "\n+++ " << d.b_path << "\n";
+  for (const auto& p : d.removed) out << "removed  " << p << "\n";
+  for (const auto& p : d.added) out << "added    " << p << "\n";
+  for (const auto& c : d.changed)
+    out << "changed  " << c.path << "  " << dtype_name(c.a->dtype) << shape_text(c.a->shape) << " -> "
+        << dtype_name(c.b->dtype) << shape_text(c.b->shape) << "\n";
+  for (const auto& c : d.value_changed) out << "values   " << c.path << "  max |a-b| = " << c.max_abs_diff << "\n";
+  for (const auto& c : d.scalars_changed)
+    out << "scalar   " << c.path << "  " << (c.a ? c.a->dump() : "(absent)") << " -> " << (c.b ? c.b->dump() : "(absent)")
+        << "\n";
+  return out.str();
+}
+
+}  // namespace pth::inspect

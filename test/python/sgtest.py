@@ -1,0 +1,221 @@
+"""Shared helpers for the Python cross-check tests (stdlib + torch only).
+
+Every test script:
+  - is run by CTest with Debian's /usr/bin/python3 (which has torch 1.13),
+  - gets the built programs with --inspect / --roundtrip and a private --workdir,
+  - collects every mismatch in a Checker and exits 1 listing them all (0 if none).
+"""
+
+import argparse
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+
+def import_torch():
+    """Import torch or fail loudly: these tests must never be skipped silently."""
+    try:
+        import torch  # noqa: F401
+    except Exception as e:  # pragma: no cover - environment problem
+        sys.stderr.write(
+            "FAIL: %s cannot import torch (%s). Install python3-torch (scripts/setup) "
+            "or point SG_PYTHON at an interpreter with torch.\n" % (sys.executable, e))
+        sys.exit(1)
+    return torch
+
+
+def parse_args(description, need_inspect=True, need_roundtrip=False, extra=None):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--inspect", required=need_inspect, help="path of the built sg-ckpt-inspect")
+    p.add_argument("--roundtrip", required=need_roundtrip, help="path of the built pth_roundtrip")
+    p.add_argument("--workdir", required=True, help="scratch folder for this test (recreated)")
+    p.add_argument("--fixtures", default=None,
+                   help="folder with fixtures made by make_fixtures.py (made there if missing)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    if extra:
+        extra(p)
+    return p.parse_args()
+
+
+class Checker:
+    """Collects failures; report() prints them and exits non-zero if there were any."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+        self.checks = 0
+        self.t0 = time.time()
+
+    def check(self, cond, msg):
+        self.checks += 1
+        if not cond:
+            self.failures.append(msg)
+        return bool(cond)
+
+    def fail(self, msg):
+        self.checks += 1
+        self.failures.append(msg)
+
+    def eq(self, actual, expected, what):
+        """Exact equality with type awareness (1 != 1.0 != True); nan == nan."""
+        self.checks += 1
+        diff = json_diff(actual, expected)
+        if diff is not None:
+            self.failures.append("%s: %s" % (what, diff))
+            return False
+        return True
+
+    def report(self):
+        dt = time.time() - self.t0
+        if self.failures:
+            sys.stderr.write("%s: %d of %d checks FAILED (%.1fs):\n" % (
+                self.name, len(self.failures), self.checks, dt))
+            shown = self.failures[:200]
+            for f in shown:
+                sys.stderr.write("  - %s\n" % f)
+            if len(self.failures) > len(shown):
+                sys.stderr.write("  ... and %d more\n" % (len(self.failures) - len(shown)))
+            sys.exit(1)
+        print("%s: all %d checks passed (%.1fs)" % (self.name, self.checks, dt))
+        sys.exit(0)
+
+
+def short(v, n=160):
+    s = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else repr(v)
+    return s if len(s) <= n else s[:n] + "..."
+
+
+def json_diff(a, b, path=""):
+    """None if a and b are equal as parsed JSON values (types included), else a description."""
+    where = path or "<root>"
+    if isinstance(b, bool) or isinstance(a, bool):
+        if type(a) is not type(b) or a != b:
+            return "at %s: got %s, expected %s" % (where, short(a), short(b))
+        return None
+    if isinstance(b, float) and isinstance(a, float):
+        if math.isnan(a) and math.isnan(b):
+            return None
+        if a != b:
+            return "at %s: got %r, expected %r" % (where, a, b)
+        return None
+    if type(a) is not type(b):
+        return "at %s: got %s (%s), expected %s (%s)" % (
+            where, short(a), type(a).__name__, short(b), type(b).__name__)
+    if isinstance(b, dict):
+        if set(a) != set(b):
+            return "at %s: keys differ: missing %s, unexpected %s" % (
+                where, short(sorted(set(b) - set(a))), short(sorted(set(a) - set(b))))
+        for k in b:
+            d = json_diff(a[k], b[k], path + "/" + str(k))
+            if d:
+                return d
+        return None
+    if isinstance(b, list):
+        if len(a) != len(b):
+            return "at %s: length %d, expected %d (got %s, expected %s)" % (
+                where, len(a), len(b), short(a), short(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = json_diff(x, y, path + "/" + str(i))
+            if d:
+                return d
+        return None
+    if a != b:
+        return "at %s: got %s, expected %s" % (where, short(a), short(b))
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Running the programs under test
+
+def _limits(as_bytes):
+    def apply():
+        if as_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+class Result:
+    def __init__(self, cmd, rc, out, err, timed_out, seconds):
+        self.cmd, self.rc, self.out, self.err = cmd, rc, out, err
+        self.timed_out, self.seconds = timed_out, seconds
+
+    @property
+    def signal(self):
+        return -self.rc if self.rc is not None and self.rc < 0 else None
+
+    def describe(self):
+        if self.timed_out:
+            status = "TIMED OUT"
+        elif self.signal:
+            try:
+                status = "killed by signal %s" % signal.Signals(self.signal).name
+            except ValueError:
+                status = "killed by signal %d" % self.signal
+        else:
+            status = "exit %d" % self.rc
+        return "`%s` -> %s; stderr=%s; stdout=%s" % (
+            " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(self.cmd)),
+            status, short(self.err, 400), short(self.out, 300))
+
+
+def run(cmd, timeout=120, as_limit=None, cwd=None):
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                           timeout=timeout, preexec_fn=_limits(as_limit))
+        return Result(cmd, p.returncode, p.stdout.decode("utf-8", "replace"),
+                      p.stderr.decode("utf-8", "replace"), False, time.time() - t0)
+    except subprocess.TimeoutExpired as e:
+        return Result(cmd, None, (e.stdout or b"").decode("utf-8", "replace"),
+                      (e.stderr or b"").decode("utf-8", "replace"), True, time.time() - t0)
+
+
+def run_json(checker, cmd, what, expect_rc=0, **kw):
+    """Runs cmd, checks its exit code, parses stdout as exactly one JSON document."""
+    r = run(cmd, **kw)
+    if not checker.check(r.rc == expect_rc, "%s: expected exit %d: %s" % (what, expect_rc, r.describe())):
+        return None, r
+    try:
+        doc = json.loads(r.out)
+    except ValueError as e:
+        checker.fail("%s: stdout is not exactly one JSON document (%s): %s" % (what, e, short(r.out, 300)))
+        return None, r
+    return doc, r
+
+
+def fresh_dir(path):
+    import shutil
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    return path
+
+
+def ensure_fixtures(args):
+    """Returns (fixtures_dir, expected) making the fixtures when they are not there yet."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    import make_fixtures
+    d = args.fixtures or os.path.join(args.workdir, "fixtures")
+    exp_path = os.path.join(d, "expected.json")
+    if not os.path.exists(exp_path):
+        make_fixtures.make_all(d)
+    with open(exp_path, encoding="utf-8") as f:
+        return d, json.load(f)
+
+
+def dir_snapshot(path):
+    """{relative name: (size, mtime_ns)} of everything under path."""
+    snap = {}
+    for root, dirs, files in os.walk(path):
+        for n in dirs + files:
+            full = os.path.join(root, n)
+            st = os.lstat(full)
+            snap[os.path.relpath(full, path)] = (st.st_size, st.st_mtime_ns)
+    return snap
