@@ -43,7 +43,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import zipfile
 
 import torch

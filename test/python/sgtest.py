@@ -141,8 +141,8 @@ def _limits(as_bytes):
 
 
 class Result:
-    def __init__(self, cmd, rc, out, err, timed_out, seconds):
-        self.cmd, self.rc, self.out, self.err = cmd, rc, out, err
+    def __init__(self, cmd, rc, out, err, timed_out, seconds, err_raw=b""):
+        self.cmd, self.rc, self.out, self.err, self.err_raw = cmd, rc, out, err, err_raw
         self.timed_out, self.seconds = timed_out, seconds
 
     @property
@@ -170,7 +170,7 @@ def run(cmd, timeout=120, as_limit=None, cwd=None):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                            timeout=timeout, preexec_fn=_limits(as_limit))
         return Result(cmd, p.returncode, p.stdout.decode("utf-8", "replace"),
-                      p.stderr.decode("utf-8", "replace"), False, time.time() - t0)
+                      p.stderr.decode("utf-8", "replace"), False, time.time() - t0, p.stderr)
     except subprocess.TimeoutExpired as e:
         return Result(cmd, None, (e.stdout or b"").decode("utf-8", "replace"),
                       (e.stderr or b"").decode("utf-8", "replace"), True, time.time() - t0)

@@ -27,7 +27,7 @@ int run_diff(const std::vector<std::string>& files, bool json) {
   }
   try {
     const pth::inspect::Diff d = pth::inspect::diff(a, b);
-    std::cout << (json ? pth::inspect::diff_to_json(d).dump(2) + "\n" : pth::inspect::diff_to_text(d));
+    std::cout << (json ? pth::inspect::json_text(pth::inspect::diff_to_json(d), 2) + "\n" : pth::inspect::diff_to_text(d));
     return d.identical() ? kOk : kFailed;
   } catch (const std::exception& e) {
     report_error(files[0] + " vs " + files[1], e.what());
@@ -83,6 +83,6 @@ int main(int argc, char** argv) {
       status = kInputError;
     }
   }
-  if (json) std::cout << pth::inspect::Json{{"files", documents}}.dump(2) << "\n";
+  if (json) std::cout << pth::inspect::json_text({{"files", documents}}, 2) << "\n";
   return status;
 }

@@ -4,6 +4,7 @@
 #include "internal/storage_registry.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 #include "pth/torch_unpickler.hpp"
 
 namespace pth {
@@ -49,31 +50,31 @@ std::string describe_unknown(ByteView head) {
 
 std::string root_of(const std::string& name) {
   size_t slash = name.find('/');
-  if (slash == std::string::npos || slash == 0) throw FormatError("zip entry '" + name + "' is not under a root folder");
+  if (slash == std::string::npos || slash == 0) throw FormatError("zip entry " + quoted(name) + " is not under a root folder");
   return name.substr(0, slash);
 }
 
 void check_entry_name(const std::string& name, const std::string& root) {
   if (name.compare(0, root.size() + 1, root + "/") != 0)
-    throw FormatError("zip entries are not all under one root folder ('" + root + "' and '" + name + "')");
+    throw FormatError("zip entries are not all under one root folder (" + quoted(root) + " and " + quoted(name) + ")");
   size_t start = 0;
   while (start <= name.size()) {
     size_t end = name.find('/', start);
     if (end == std::string::npos) end = name.size();
     std::string_view part(name.data() + start, end - start);
     if (part == ".." || part == "." || (part.empty() && end != name.size()))
-      throw FormatError("zip entry name '" + name + "' is not a plain path");
+      throw FormatError("zip entry name " + quoted(name) + " is not a plain path");
     start = end + 1;
   }
   if (name.find('\\') != std::string::npos || name.find('\0') != std::string::npos)
-    throw FormatError("zip entry name '" + name + "' is not a plain path");
+    throw FormatError("zip entry name " + quoted(name) + " is not a plain path");
 }
 
 int parse_version(const std::string& text) {
   std::string digits = text;
   while (!digits.empty() && (digits.back() == '\n' || digits.back() == '\r')) digits.pop_back();
   if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
-    throw FormatError("bad version record '" + text.substr(0, 16) + "'");
+    throw FormatError("bad version record " + quoted(text, 16));
   int v = std::stoi(digits);
   if (v < 1 || v > 10) throw FormatError("unsupported format version " + digits);
   return v;

@@ -2,6 +2,7 @@
 
 #include "pth/checkpoint.hpp"
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 
 namespace pth {
 
@@ -18,12 +19,12 @@ std::vector<std::string> verify_checkpoint(const Checkpoint& ckpt) {
   const std::string prefix = ckpt.root_name + "/";
   for (const ZipEntry& e : ckpt.zip->entries()) {
     try {
-      if (!ckpt.zip->crc_matches(e)) problems.push_back("CRC mismatch in record '" + e.name + "'");
+      if (!ckpt.zip->crc_matches(e)) problems.push_back("CRC mismatch in record " + quoted(e.name));
     } catch (const Error& err) {
-      problems.push_back("record '" + e.name + "': " + err.what());
+      problems.push_back("record " + quoted(e.name) + ": " + err.what());
     }
     const std::string record = e.name.substr(prefix.size());
-    if (!known.count(record) && !used.count(record)) problems.push_back("unreferenced record '" + e.name + "'");
+    if (!known.count(record) && !used.count(record)) problems.push_back("unreferenced record " + quoted(e.name));
   }
   return problems;
 }

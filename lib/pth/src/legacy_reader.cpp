@@ -2,6 +2,7 @@
 
 #include "internal/storage_registry.hpp"
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 #include "pth/torch_unpickler.hpp"
 
 namespace pth::detail {
@@ -56,9 +57,9 @@ void read_legacy(Checkpoint& ckpt, const ReadOptions& options) {
   for (const Value& key : keys.items()) {
     if (!key.is_string()) throw FormatError("legacy storage key is not a str");
     auto found = by_key.find(key.as_string());
-    if (found == by_key.end()) throw FormatError("legacy storage '" + key.as_string() + "' is not used by the object");
+    if (found == by_key.end()) throw FormatError("legacy storage " + quoted(key.as_string()) + " is not used by the object");
     Storage& s = *found->second;
-    if (s.data) throw FormatError("legacy storage '" + key.as_string() + "' is listed twice");
+    if (s.data) throw FormatError("legacy storage " + quoted(key.as_string()) + " is listed twice");
     if (bytes.size - offset < 8) throw FormatError("truncated legacy file: storage '" + s.key + "' missing");
     const uint64_t count = load_le64(bytes.data + offset);
     offset += 8;

@@ -1,1 +1,1145 @@
-// placeholder: not yet written
+// The pickle virtual machine: runs the opcodes that describe data, and nothing else.
+//
+// Safety model (this is the attack surface of every reader):
+//  - every read is checked against the bytes that remain;
+//  - every pop is checked against the current MARK frame (as in Python, items below the
+//    last MARK are not reachable until POP_MARK/TUPLE/... consumes the mark);
+//  - globals, calls, BUILD and persistent ids go through PickleHooks, which decide;
+//  - sizes are bounded by PickleLimits while the program runs, and the result is checked
+//    after STOP for cycles, nesting depth and the node count a tree walk would visit;
+//  - every container the VM creates is kept in a registry; whatever the outcome, the
+//    containers that are not part of the returned value are emptied, so reference cycles
+//    built by a hostile pickle never leak and deep chains are never destroyed recursively.
+#include "pth/pickle_reader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+
+#include "pth/error.hpp"
+
+namespace pth {
+
+// Shared with torch_unpickler.cpp (declared there): Python's dict-key semantics.
+namespace detail {
+size_t pickle_key_hash(const Value& key);
+bool pickle_keys_equal(const Value& a, const Value& b);
+}  // namespace detail
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Opcodes (values as in CPython's pickle module).
+enum Op : uint8_t {
+  MARK = '(', STOP = '.', POP = '0', POP_MARK = '1', DUP = '2', FLOAT = 'F', INT = 'I',
+  BININT = 'J', BININT1 = 'K', LONG = 'L', BININT2 = 'M', NONE = 'N', PERSID = 'P',
+  BINPERSID = 'Q', REDUCE = 'R', STRING = 'S', BINSTRING = 'T', SHORT_BINSTRING = 'U',
+  UNICODE = 'V', BINUNICODE = 'X', APPEND = 'a', BUILD = 'b', GLOBAL = 'c', DICT = 'd',
+  EMPTY_DICT = '}', APPENDS = 'e', GET = 'g', BINGET = 'h', INST = 'i', LONG_BINGET = 'j',
+  LIST = 'l', EMPTY_LIST = ']', OBJ = 'o', PUT = 'p', BINPUT = 'q', LONG_BINPUT = 'r',
+  SETITEM = 's', TUPLE = 't', EMPTY_TUPLE = ')', SETITEMS = 'u', BINFLOAT = 'G',
+  // protocol 2
+  PROTO = 0x80, NEWOBJ = 0x81, EXT1 = 0x82, EXT2 = 0x83, EXT4 = 0x84, TUPLE1 = 0x85,
+  TUPLE2 = 0x86, TUPLE3 = 0x87, NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b,
+  // protocol 3
+  BINBYTES = 'B', SHORT_BINBYTES = 'C',
+  // protocol 4
+  SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d, BINBYTES8 = 0x8e, EMPTY_SET = 0x8f,
+  ADDITEMS = 0x90, FROZENSET = 0x91, NEWOBJ_EX = 0x92, STACK_GLOBAL = 0x93, MEMOIZE = 0x94,
+  FRAME = 0x95,
+  // protocol 5
+  BYTEARRAY8 = 0x96, NEXT_BUFFER = 0x97, READONLY_BUFFER = 0x98,
+};
+
+// Binary ints (LONG1/LONG4) longer than this are refused: converting them to decimal is
+// quadratic, and no checkpoint holds such numbers (Python itself refuses to print ints
+// of more than 4300 digits). 4096 bytes is about 9864 decimal digits.
+constexpr size_t kMaxLongBytes = 4096;
+constexpr size_t kMaxLongDigits = 10000;  // text INT/LONG
+
+std::string hex_byte(uint8_t b) {
+  static const char* digits = "0123456789abcdef";
+  std::string s = "0x";
+  s += digits[b >> 4];
+  s += digits[b & 15];
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Text helpers.
+
+bool is_valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return false;
+    if (cp >= 0xd800 && cp <= 0xdfff) return false;  // surrogates are not text
+    i += len;
+  }
+  return true;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xc0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += char(0xe0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3f));
+    out += char(0x80 | (cp & 0x3f));
+  } else {
+    out += char(0xf0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3f));
+    out += char(0x80 | ((cp >> 6) & 0x3f));
+    out += char(0x80 | (cp & 0x3f));
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Big integers: little-endian two's complement bytes <-> decimal digits.
+
+// Decimal digits of an unsigned little-endian magnitude ("0" when it is zero).
+std::string magnitude_to_decimal(const std::vector<uint8_t>& mag) {
+  std::vector<uint32_t> limbs((mag.size() + 3) / 4, 0);
+  for (size_t i = 0; i < mag.size(); ++i) limbs[i / 4] |= uint32_t(mag[i]) << (8 * (i % 4));
+  while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+  if (limbs.empty()) return "0";
+  std::string rev;  // digits, least significant first
+  while (!limbs.empty()) {
+    uint64_t rem = 0;
+    for (size_t i = limbs.size(); i-- > 0;) {
+      uint64_t cur = (rem << 32) | limbs[i];
+      limbs[i] = uint32_t(cur / 1000000000u);
+      rem = cur % 1000000000u;
+    }
+    while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+    for (int k = 0; k < 9; ++k) {
+      if (limbs.empty() && rem == 0 && k > 0) break;
+      rev += char('0' + rem % 10);
+      rem /= 10;
+    }
+  }
+  while (rev.size() > 1 && rev.back() == '0') rev.pop_back();
+  return std::string(rev.rbegin(), rev.rend());
+}
+
+// Two's complement little-endian bytes -> Value (Int when it fits int64, else BigInt).
+Value value_from_twos_complement(const uint8_t* p, size_t n) {
+  if (n == 0) return Value::integer(0);
+  bool negative = (p[n - 1] & 0x80) != 0;
+  // Fits in int64 when every byte past the eighth is a sign extension of byte 7.
+  bool fits = true;
+  if (n > 8) {
+    uint8_t ext = (p[7] & 0x80) ? 0xff : 0x00;
+    for (size_t i = 8; i < n; ++i) {
+      if (p[i] != ext) {
+        fits = false;
+        break;
+      }
+    }
+  }
+  if (fits) {
+    size_t m = std::min<size_t>(n, 8);
+    uint64_t u = 0;
+    for (size_t i = 0; i < m; ++i) u |= uint64_t(p[i]) << (8 * i);
+    if (m < 8 && (p[m - 1] & 0x80)) u |= ~uint64_t(0) << (8 * m);  // sign-extend
+    int64_t v;
+    std::memcpy(&v, &u, sizeof v);
+    return Value::integer(v);
+  }
+  std::vector<uint8_t> mag(p, p + n);
+  if (negative) {
+    unsigned carry = 1;
+    for (auto& b : mag) {
+      unsigned x = unsigned(uint8_t(~b)) + carry;
+      b = uint8_t(x);
+      carry = x >> 8;
+    }
+  }
+  std::string digits = magnitude_to_decimal(mag);
+  return Value::big_integer(negative ? "-" + digits : digits);
+}
+
+// Decimal text (optional sign, digits, nothing else) -> Value. Throws on bad text.
+Value value_from_decimal(std::string_view text) {
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    text.remove_prefix(1);
+  }
+  if (text.empty() || text.size() > kMaxLongDigits) throw FormatError("invalid integer literal in pickle");
+  for (char c : text)
+    if (c < '0' || c > '9') throw FormatError("invalid integer literal in pickle");
+  while (text.size() > 1 && text[0] == '0') text.remove_prefix(1);
+  // Fits int64? Compare magnitudes as digit strings.
+  static const std::string_view kMaxPos = "9223372036854775807";
+  static const std::string_view kMaxNeg = "9223372036854775808";
+  std::string_view lim = negative ? kMaxNeg : kMaxPos;
+  bool fits = text.size() < lim.size() || (text.size() == lim.size() && text <= lim);
+  if (fits) {
+    uint64_t u = 0;
+    for (char c : text) u = u * 10 + uint64_t(c - '0');
+    int64_t v;
+    if (negative) {
+      u = ~u + 1;  // two's complement negate; INT64_MIN maps to itself
+    }
+    std::memcpy(&v, &u, sizeof v);
+    return Value::integer(v);
+  }
+  return Value::big_integer(negative ? "-" + std::string(text) : std::string(text));
+}
+
+// Exact decimal digits of a finite integral double (any magnitude), with sign.
+std::string integral_double_to_decimal(double f) {
+  bool negative = std::signbit(f);
+  double a = std::fabs(f);
+  int exp = 0;
+  double m = std::frexp(a, &exp);  // a = m * 2^exp, 0.5 <= m < 1
+  uint64_t mant = uint64_t(std::ldexp(m, 53));
+  int shift = exp - 53;  // a = mant * 2^shift
+  std::vector<uint8_t> mag;
+  if (shift <= 0) {
+    uint64_t v = shift <= -64 ? 0 : (mant >> -shift);
+    for (int i = 0; i < 8; ++i) mag.push_back(uint8_t(v >> (8 * i)));
+  } else {
+    size_t bytes = size_t(shift) / 8 + 9;
+    mag.assign(bytes, 0);
+    int bshift = shift % 8;
+    size_t boff = size_t(shift) / 8;
+    uint64_t v = mant << bshift;  // mant < 2^53, bshift < 8: fits
+    for (size_t i = 0; i < 8; ++i) mag[boff + i] = uint8_t(v >> (8 * i));
+  }
+  std::string digits = magnitude_to_decimal(mag);
+  if (negative && digits != "0") return "-" + digits;
+  return digits;
+}
+
+// ---------------------------------------------------------------------------------------
+// Python dict-key semantics (hash/equality) for the keys we allow.
+
+bool is_scalar_key_kind(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::None:
+    case Value::Kind::Bool:
+    case Value::Kind::Int:
+    case Value::Kind::BigInt:
+    case Value::Kind::Float:
+    case Value::Kind::String:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* key_kind_word(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::List: return "list";
+    case Value::Kind::Dict: return "dict";
+    case Value::Kind::Tuple: return "tuple";
+    case Value::Kind::Bytes: return "bytes";
+    case Value::Kind::Tensor: return "tensor";
+    case Value::Kind::Storage: return "storage";
+    case Value::Kind::Global: return "global";
+    default: return "value";
+  }
+}
+
+size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
+
+size_t hash_int(int64_t i) { return mix(0x1234, std::hash<int64_t>{}(i)); }
+size_t hash_text(size_t tag, std::string_view s) { return mix(tag, std::hash<std::string_view>{}(s)); }
+
+size_t scalar_key_hash(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::None: return 0x5eed;
+    case Value::Kind::Bool: return hash_int(v.as_bool() ? 1 : 0);
+    case Value::Kind::Int: return hash_int(v.as_int());
+    case Value::Kind::BigInt: return hash_text(0xb16, v.as_string());
+    case Value::Kind::Float: {
+      double f = v.as_number();
+      if (std::isfinite(f) && f == std::floor(f)) {
+        if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) return hash_int(int64_t(f));
+        return hash_text(0xb16, integral_double_to_decimal(f));
+      }
+      uint64_t bits;
+      std::memcpy(&bits, &f, sizeof bits);
+      return mix(0xf10a7, std::hash<uint64_t>{}(bits));
+    }
+    case Value::Kind::String: return hash_text(0x57e, v.as_string());
+    default: break;
+  }
+  throw FormatError(std::string("unhashable dict key of type ") + key_kind_word(v.kind()));
+}
+
+// Python numeric equality between two number-like keys (Bool/Int/BigInt/Float).
+bool numbers_equal(const Value& a, const Value& b) {
+  auto as_i = [](const Value& v) -> int64_t { return v.kind() == Value::Kind::Bool ? (v.as_bool() ? 1 : 0) : v.as_int(); };
+  auto int_like = [](const Value& v) { return v.kind() == Value::Kind::Bool || v.kind() == Value::Kind::Int; };
+  if (int_like(a) && int_like(b)) return as_i(a) == as_i(b);
+  if (a.kind() == Value::Kind::BigInt && b.kind() == Value::Kind::BigInt) return a.as_string() == b.as_string();
+  if (a.kind() == Value::Kind::Float && b.kind() == Value::Kind::Float) return a.as_number() == b.as_number();
+  // One float against an int or big int: equal only when the float is exactly that integer.
+  const Value& f = a.kind() == Value::Kind::Float ? a : b;
+  const Value& o = a.kind() == Value::Kind::Float ? b : a;
+  if (f.kind() != Value::Kind::Float) return false;  // Int/Bool vs BigInt: never equal
+  double d = f.as_number();
+  if (!std::isfinite(d) || d != std::floor(d)) return false;
+  if (int_like(o)) {
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
+    return int64_t(d) == as_i(o);
+  }
+  return integral_double_to_decimal(d) == o.as_string();
+}
+
+bool is_number_kind(Value::Kind k) {
+  return k == Value::Kind::Bool || k == Value::Kind::Int || k == Value::Kind::BigInt || k == Value::Kind::Float;
+}
+
+bool scalar_keys_equal(const Value& a, const Value& b) {
+  if (is_number_kind(a.kind()) && is_number_kind(b.kind())) return numbers_equal(a, b);
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+    case Value::Kind::None: return true;
+    case Value::Kind::String: return a.as_string() == b.as_string();
+    default: return false;
+  }
+}
+
+}  // namespace
+
+namespace detail {
+
+size_t pickle_key_hash(const Value& key) {
+  if (key.kind() == Value::Kind::Tuple) {
+    size_t h = 0x7c9e;
+    for (const Value& item : key.items()) {
+      if (!is_scalar_key_kind(item.kind()))
+        throw FormatError(std::string("unhashable dict key: tuple holding a ") + key_kind_word(item.kind()));
+      h = mix(h, scalar_key_hash(item));
+    }
+    return h;
+  }
+  return scalar_key_hash(key);
+}
+
+bool pickle_keys_equal(const Value& a, const Value& b) {
+  if (a.kind() == Value::Kind::Tuple || b.kind() == Value::Kind::Tuple) {
+    if (a.kind() != b.kind()) return false;
+    const List& x = a.items();
+    const List& y = b.items();
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!scalar_keys_equal(x[i], y[i])) return false;
+    return true;
+  }
+  return scalar_keys_equal(a, b);
+}
+
+}  // namespace detail
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// The machine.
+
+uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? std::numeric_limits<uint64_t>::max() : a + b; }
+
+class Machine {
+ public:
+  Machine(ByteView data, PickleHooks& hooks, const PickleLimits& limits)
+      : data_(data), hooks_(hooks), limits_(limits) {
+    // Derived bounds, saturating so that "unlimited" settings stay unlimited.
+    copy_budget_ = sat_add(limits_.max_string_bytes, uint64_t(data_.size));
+    work_limit_ = sat_add(limits_.max_total_nodes, limits_.max_total_nodes);
+    // Items between marks become one container's items; a few more sit under the marks.
+    stack_limit_ = sat_add(limits_.max_container_items, limits_.max_depth);
+  }
+
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  ~Machine() { release_containers(); }
+
+  Value run(size_t* consumed);
+
+ private:
+  // --- errors
+  [[noreturn]] void fail(const std::string& what) const { throw FormatError(what); }
+  [[noreturn]] void fail_at(const std::string& what) const {
+    throw FormatError(what + " at offset " + std::to_string(op_pos_));
+  }
+  [[noreturn]] void truncated() const {
+    throw FormatError("truncated pickle at offset " + std::to_string(pos_));
+  }
+
+  // --- input
+  const uint8_t* take(size_t n) {
+    if (n > data_.size - pos_) truncated();
+    const uint8_t* p = data_.data + pos_;
+    pos_ += n;
+    return p;
+  }
+  uint8_t take_u8() { return *take(1); }
+  uint32_t take_le32() { return load_le32(take(4)); }
+  uint64_t take_le64() { return load_le64(take(8)); }
+  std::string_view take_line() {
+    const void* nl = std::memchr(data_.data + pos_, '\n', data_.size - pos_);
+    if (!nl) truncated();
+    size_t end = size_t(static_cast<const uint8_t*>(nl) - data_.data);
+    std::string_view line(reinterpret_cast<const char*>(data_.data + pos_), end - pos_);
+    pos_ = end + 1;
+    return line;
+  }
+  std::string_view take_string(uint64_t n) {
+    check_string_size(n);
+    if (n > data_.size - pos_) truncated();
+    return {reinterpret_cast<const char*>(take(size_t(n))), size_t(n)};
+  }
+  void check_string_size(uint64_t n) const {
+    if (n > limits_.max_string_bytes)
+      fail_at("string of " + std::to_string(n) + " bytes exceeds the limit of " +
+              std::to_string(limits_.max_string_bytes));
+  }
+
+  // --- stack
+  size_t base() const { return marks_.empty() ? 0 : marks_.back(); }
+  [[noreturn]] void underflow() const { fail_at("pickle stack underflow"); }
+  void push(Value v) {
+    if (stack_.size() >= stack_limit_) fail_at("pickle stack exceeds the item limit");
+    stack_.push_back(std::move(v));
+  }
+  Value pop() {
+    if (stack_.size() <= base()) underflow();
+    Value v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+  }
+  Value& top() {
+    if (stack_.size() <= base()) underflow();
+    return stack_.back();
+  }
+  List pop_mark() {
+    if (marks_.empty()) fail_at("MARK missing");
+    size_t m = marks_.back();
+    marks_.pop_back();
+    List items(std::make_move_iterator(stack_.begin() + std::ptrdiff_t(m)), std::make_move_iterator(stack_.end()));
+    stack_.resize(m);
+    return items;
+  }
+
+  // --- accounting
+  void add_work(uint64_t n) {
+    work_ += n;
+    if (work_ > work_limit_)
+      fail_at("pickle builds too many objects (max_total_nodes is " + std::to_string(limits_.max_total_nodes) + ")");
+  }
+  // Copying a string value (memo/DUP) duplicates its bytes: bounded.
+  void charge_copy(const Value& v) {
+    switch (v.kind()) {
+      case Value::Kind::String:
+      case Value::Kind::Bytes:
+      case Value::Kind::BigInt: {
+        uint64_t n = v.as_string().size();
+        if (n > copy_budget_) fail_at("pickle copies too much string data");
+        copy_budget_ -= n;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  void check_items(size_t n) const {
+    if (n > limits_.max_container_items)
+      fail_at("container of " + std::to_string(n) + " items exceeds the limit of " +
+              std::to_string(limits_.max_container_items));
+  }
+  void track(const Value& v) {
+    if (v.is_container()) registry_.push_back(v);
+  }
+
+  // --- containers
+  Value new_list(List items) {
+    check_items(items.size());
+    add_work(1 + items.size());
+    Value v = Value::list(std::move(items));
+    track(v);
+    return v;
+  }
+  Value new_tuple(List items) {
+    check_items(items.size());
+    add_work(1 + items.size());
+    Value v = Value::tuple(std::move(items));
+    track(v);
+    return v;
+  }
+  Value new_dict() {
+    add_work(1);
+    Value v = Value::dict(false);
+    track(v);
+    return v;
+  }
+  List& list_target(Value& v, const char* op) {
+    if (v.kind() != Value::Kind::List) fail_at(std::string(op) + " on a non-list");
+    return v.items();
+  }
+  void dict_set(Value& dict_value, Value key, Value value);
+
+  // The memo: keys 0..n-1 (what Python writes) live in a vector, any other key in a map.
+  size_t memo_size() const { return memo_dense_.size() + memo_sparse_.size(); }
+  Value* memo_find(uint64_t key) {
+    if (key < memo_dense_.size()) return &memo_dense_[size_t(key)];
+    auto it = memo_sparse_.find(key);
+    return it == memo_sparse_.end() ? nullptr : &it->second;
+  }
+  void do_memo_put(uint64_t key) {
+    Value& v = top();
+    charge_copy(v);
+    if (Value* slot = memo_find(key)) {
+      *slot = v;
+      return;
+    }
+    if (memo_size() >= limits_.max_memo_entries) fail_at("memo exceeds the entry limit");
+    if (key != memo_dense_.size()) {
+      memo_sparse_.emplace(key, v);
+      return;
+    }
+    memo_dense_.push_back(v);
+    // Keys stored out of order join the dense run once it reaches them.
+    for (auto it = memo_sparse_.find(memo_dense_.size()); it != memo_sparse_.end();
+         it = memo_sparse_.find(memo_dense_.size())) {
+      memo_dense_.push_back(std::move(it->second));
+      memo_sparse_.erase(it);
+    }
+  }
+  void do_memo_get(uint64_t key) {
+    Value* v = memo_find(key);
+    if (!v) fail("memo key " + std::to_string(key) + " not set at offset " + std::to_string(op_pos_));
+    charge_copy(*v);
+    push(*v);
+  }
+  uint64_t parse_text_index(std::string_view line) {
+    if (line.empty() || line.size() > 19) fail_at("invalid memo index");
+    uint64_t v = 0;
+    for (char c : line) {
+      if (c < '0' || c > '9') fail_at("invalid memo index");
+      v = v * 10 + uint64_t(c - '0');
+    }
+    return v;
+  }
+
+  Value make_string(std::string s) {
+    if (!is_valid_utf8(s)) fail_at("string is not valid UTF-8");
+    return Value::string(std::move(s));
+  }
+
+  // --- opcodes with some logic
+  void op_int_text();
+  void op_long_text();
+  void op_float_text();
+  void op_string_text();
+  void op_unicode_text();
+  void op_binstring(uint64_t n);
+  void op_long_bin(uint64_t n);
+  void op_global(std::string module, std::string name);
+  void op_reduce_like(Value callable_slot_args, bool is_newobj);
+
+  // --- after STOP
+  void check_result(const Value& root);
+  void release_containers();
+
+  ByteView data_;
+  PickleHooks& hooks_;
+  const PickleLimits& limits_;
+  size_t pos_ = 0;
+  size_t op_pos_ = 0;
+  std::vector<Value> stack_;
+  std::vector<size_t> marks_;
+  std::vector<Value> memo_dense_;
+  std::unordered_map<uint64_t, Value> memo_sparse_;
+  std::vector<Value> registry_;  // every container built
+  // Containers of the result -> their tree-walk size (kInProgress while being walked).
+  std::unordered_map<const void*, uint64_t> walked_;
+  bool keep_result_ = false;
+  // Hash index of the keys of each dict past a few items (open addressing).
+  struct KeyIndex {
+    std::vector<size_t> hashes;   // per item
+    std::vector<uint32_t> slots;  // item index + 1; 0 = empty; size a power of two
+  };
+  std::unordered_map<const Dict*, KeyIndex> dict_index_;
+  uint64_t work_ = 0;
+  uint64_t work_limit_ = 0;
+  uint64_t copy_budget_ = 0;
+  uint64_t stack_limit_ = 0;
+};
+
+void Machine::dict_set(Value& dict_value, Value key, Value value) {
+  if (dict_value.kind() != Value::Kind::Dict) fail_at("SETITEM on a non-dict");
+  Dict& d = dict_value.as_dict();
+  size_t h;
+  try {
+    h = detail::pickle_key_hash(key);
+  } catch (const FormatError& e) {
+    fail_at(e.what());
+  }
+  constexpr size_t kLinear = 8;  // small dicts are searched linearly
+  auto found = dict_index_.find(&d);
+  if (found == dict_index_.end() && d.items.size() < kLinear) {
+    for (auto& kv : d.items) {
+      if (detail::pickle_keys_equal(kv.first, key)) {
+        kv.second = std::move(value);  // Python keeps the first key object
+        return;
+      }
+    }
+    check_items(d.items.size() + 1);
+    add_work(1);
+    d.items.emplace_back(std::move(key), std::move(value));
+    return;
+  }
+  if (found == dict_index_.end()) {
+    // Index what the dict holds (it may also come from a hook, e.g. OrderedDict(pairs)).
+    KeyIndex idx;
+    idx.hashes.reserve(d.items.size() * 2);
+    for (const auto& kv : d.items) idx.hashes.push_back(detail::pickle_key_hash(kv.first));
+    found = dict_index_.emplace(&d, std::move(idx)).first;
+  }
+  KeyIndex& idx = found->second;
+  if (idx.slots.size() < 2 * (idx.hashes.size() + 1)) {  // keep the load under one half
+    size_t n = 16;
+    while (n < 4 * (idx.hashes.size() + 1)) n *= 2;
+    idx.slots.assign(n, 0);
+    for (size_t i = 0; i < idx.hashes.size(); ++i) {
+      size_t s = idx.hashes[i] & (n - 1);
+      while (idx.slots[s]) s = (s + 1) & (n - 1);
+      idx.slots[s] = uint32_t(i + 1);
+    }
+  }
+  const size_t mask = idx.slots.size() - 1;
+  size_t s = h & mask;
+  for (; idx.slots[s]; s = (s + 1) & mask) {
+    size_t i = idx.slots[s] - 1;
+    if (idx.hashes[i] == h && detail::pickle_keys_equal(d.items[i].first, key)) {
+      d.items[i].second = std::move(value);
+      return;
+    }
+  }
+  check_items(d.items.size() + 1);
+  if (d.items.size() >= std::numeric_limits<uint32_t>::max() - 1) fail_at("dict too large");
+  add_work(1);
+  idx.slots[s] = uint32_t(d.items.size() + 1);
+  idx.hashes.push_back(h);
+  d.items.emplace_back(std::move(key), std::move(value));
+}
+
+void Machine::op_int_text() {
+  std::string_view line = take_line();
+  if (line == "01") return push(Value::boolean(true));
+  if (line == "00") return push(Value::boolean(false));
+  try {
+    push(value_from_decimal(line));
+  } catch (const FormatError& e) {
+    fail_at(e.what());
+  }
+}
+
+void Machine::op_long_text() {
+  std::string_view line = take_line();
+  if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
+  try {
+    push(value_from_decimal(line));
+  } catch (const FormatError& e) {
+    fail_at(e.what());
+  }
+}
+
+void Machine::op_float_text() {
+  std::string_view line = take_line();
+  std::string_view t = line;
+  if (!t.empty() && t[0] == '+') t.remove_prefix(1);
+  if (t.empty() || t.size() > 400) fail_at("invalid float literal in pickle");
+  double d = 0;
+  auto res = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (res.ptr != t.data() + t.size()) fail_at("invalid float literal in pickle");
+  if (res.ec == std::errc::result_out_of_range) {
+    std::string copy(t);
+    d = std::strtod(copy.c_str(), nullptr);  // overflow -> +-inf, underflow -> 0, as Python does
+  } else if (res.ec != std::errc()) {
+    fail_at("invalid float literal in pickle");
+  }
+  push(Value::floating(d));
+}
+
+// Python 2 `str` repr with quotes; bytes decoded as codecs.escape_decode does.
+void Machine::op_string_text() {
+  std::string_view line = take_line();
+  if (line.size() < 2 || line.front() != line.back() || (line.front() != '\'' && line.front() != '"'))
+    fail_at("the STRING opcode argument must be quoted");
+  std::string_view s = line.substr(1, line.size() - 2);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= s.size()) fail_at("trailing backslash in STRING");
+    c = s[i];
+    switch (c) {
+      case '\n': break;
+      case '\\': out += '\\'; break;
+      case '\'': out += '\''; break;
+      case '"': out += '"'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 'v': out += '\v'; break;
+      case 'a': out += '\a'; break;
+      case 'x': {
+        if (s.size() - i < 3) fail_at("invalid \\x escape in STRING");
+        int h1 = hex_value(s[i + 1]), h2 = hex_value(s[i + 2]);
+        if (h1 < 0 || h2 < 0) fail_at("invalid \\x escape in STRING");
+        out += char(h1 * 16 + h2);
+        i += 2;
+        break;
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          unsigned v = unsigned(c - '0');
+          for (int k = 0; k < 2 && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k) v = v * 8 + unsigned(s[++i] - '0');
+          out += char(v & 0xff);
+        } else {
+          out += '\\';
+          out += c;
+        }
+    }
+  }
+  check_string_size(out.size());
+  push(make_string(std::move(out)));
+}
+
+// raw-unicode-escape: bytes are latin-1 code points, except \uXXXX and \UXXXXXXXX.
+void Machine::op_unicode_text() {
+  std::string_view s = take_line();
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == 'u' || s[i + 1] == 'U')) {
+      size_t count = s[i + 1] == 'u' ? 4 : 8;
+      if (s.size() - (i + 2) < count) fail_at("truncated \\uXXXX escape in UNICODE");
+      uint32_t cp = 0;
+      for (size_t k = 0; k < count; ++k) {
+        int h = hex_value(s[i + 2 + k]);
+        if (h < 0) fail_at("invalid \\uXXXX escape in UNICODE");
+        cp = cp * 16 + uint32_t(h);
+      }
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail_at("invalid code point in UNICODE");
+      append_utf8(out, cp);
+      i += 1 + count;
+    } else if (c == '\\' && i + 1 < s.size()) {
+      out += '\\';
+      append_utf8(out, static_cast<unsigned char>(s[i + 1]));
+      ++i;
+    } else {
+      append_utf8(out, c);
+    }
+  }
+  check_string_size(out.size());
+  push(Value::string(std::move(out)));
+}
+
+void Machine::op_binstring(uint64_t n) {
+  std::string_view s = take_string(n);
+  push(make_string(std::string(s)));
+}
+
+void Machine::op_long_bin(uint64_t n) {
+  if (n > kMaxLongBytes)
+    fail_at("integer of " + std::to_string(n) + " bytes exceeds the limit of " + std::to_string(kMaxLongBytes));
+  const uint8_t* p = take(size_t(n));
+  push(value_from_twos_complement(p, size_t(n)));
+}
+
+void Machine::op_global(std::string module, std::string name) {
+  if (!is_valid_utf8(module) || !is_valid_utf8(name)) fail_at("global name is not valid UTF-8");
+  Value v = hooks_.find_global(module, name);
+  track(v);
+  push(std::move(v));
+}
+
+Value Machine::run(size_t* consumed) {
+  if (data_.size > limits_.max_pickle_bytes)
+    fail("pickle of " + std::to_string(data_.size) + " bytes exceeds the limit of " +
+         std::to_string(limits_.max_pickle_bytes));
+  for (;;) {
+    op_pos_ = pos_;
+    if (pos_ >= data_.size) truncated();
+    uint8_t op = data_.data[pos_++];
+    switch (op) {
+      case PROTO: {
+        uint8_t proto = take_u8();
+        if (proto > 5) fail_at("unsupported pickle protocol " + std::to_string(proto));
+        break;
+      }
+      case FRAME: {
+        uint64_t n = take_le64();
+        if (n > data_.size - pos_) truncated();
+        break;
+      }
+      case STOP: {
+        if (!marks_.empty()) fail_at("STOP inside an open MARK");
+        if (stack_.size() != 1)
+          fail_at("STOP with " + std::to_string(stack_.size()) + " items on the stack (expected 1)");
+        Value result = std::move(stack_.back());
+        stack_.clear();
+        memo_dense_.clear();
+        memo_sparse_.clear();
+        check_result(result);
+        if (consumed) *consumed = pos_;
+        return result;
+      }
+      case MARK:
+        if (marks_.size() >= limits_.max_depth)
+          fail_at("MARK nesting deeper than " + std::to_string(limits_.max_depth));
+        marks_.push_back(stack_.size());
+        break;
+      case POP:
+        if (stack_.size() > base()) {
+          stack_.pop_back();
+        } else if (!marks_.empty()) {
+          marks_.pop_back();  // Python: POP on an empty frame discards the mark
+        } else {
+          underflow();
+        }
+        break;
+      case POP_MARK:
+        pop_mark();
+        break;
+      case DUP: {
+        Value v = top();
+        charge_copy(v);
+        push(std::move(v));
+        break;
+      }
+      case NONE: push(Value::none()); break;
+      case NEWTRUE: push(Value::boolean(true)); break;
+      case NEWFALSE: push(Value::boolean(false)); break;
+      case INT: op_int_text(); break;
+      case LONG: op_long_text(); break;
+      case BININT: {
+        uint32_t u = take_le32();
+        int32_t v;
+        std::memcpy(&v, &u, sizeof v);
+        push(Value::integer(v));
+        break;
+      }
+      case BININT1: push(Value::integer(take_u8())); break;
+      case BININT2: push(Value::integer(load_le16(take(2)))); break;
+      case LONG1: op_long_bin(take_u8()); break;
+      case LONG4: {
+        uint32_t u = take_le32();
+        if (u & 0x80000000u) fail_at("negative LONG4 length");
+        op_long_bin(u);
+        break;
+      }
+      case FLOAT: op_float_text(); break;
+      case BINFLOAT: {
+        const uint8_t* p = take(8);
+        uint64_t bits = 0;
+        for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        push(Value::floating(d));
+        break;
+      }
+      case STRING: op_string_text(); break;
+      case BINSTRING: {
+        uint32_t u = take_le32();
+        if (u & 0x80000000u) fail_at("negative BINSTRING length");
+        op_binstring(u);
+        break;
+      }
+      case SHORT_BINSTRING: op_binstring(take_u8()); break;
+      case UNICODE: op_unicode_text(); break;
+      case BINUNICODE: push(make_string(std::string(take_string(take_le32())))); break;
+      case SHORT_BINUNICODE: push(make_string(std::string(take_string(take_u8())))); break;
+      case BINUNICODE8: push(make_string(std::string(take_string(take_le64())))); break;
+      case BINBYTES: push(Value::bytes(std::string(take_string(take_le32())))); break;
+      case SHORT_BINBYTES: push(Value::bytes(std::string(take_string(take_u8())))); break;
+      case BINBYTES8:
+      case BYTEARRAY8: push(Value::bytes(std::string(take_string(take_le64())))); break;
+      case EMPTY_TUPLE: push(new_tuple({})); break;
+      case TUPLE: push(new_tuple(pop_mark())); break;
+      case TUPLE1:
+      case TUPLE2:
+      case TUPLE3: {
+        size_t n = size_t(op - TUPLE1) + 1;
+        if (stack_.size() < base() + n) underflow();
+        List items(std::make_move_iterator(stack_.end() - std::ptrdiff_t(n)), std::make_move_iterator(stack_.end()));
+        stack_.resize(stack_.size() - n);
+        push(new_tuple(std::move(items)));
+        break;
+      }
+      case EMPTY_LIST: push(new_list({})); break;
+      case LIST: push(new_list(pop_mark())); break;
+      case APPEND: {
+        Value v = pop();
+        List& l = list_target(top(), "APPEND");
+        check_items(l.size() + 1);
+        add_work(1);
+        l.push_back(std::move(v));
+        break;
+      }
+      case APPENDS: {
+        List items = pop_mark();
+        List& l = list_target(top(), "APPENDS");
+        check_items(l.size() + items.size());
+        add_work(items.size());
+        for (auto& v : items) l.push_back(std::move(v));
+        break;
+      }
+      case EMPTY_DICT: push(new_dict()); break;
+      case DICT: {
+        List items = pop_mark();
+        if (items.size() % 2) fail_at("odd number of items for DICT");
+        Value d = new_dict();
+        push(d);
+        for (size_t i = 0; i < items.size(); i += 2) dict_set(d, std::move(items[i]), std::move(items[i + 1]));
+        break;
+      }
+      case SETITEM: {
+        Value value = pop();
+        Value key = pop();
+        dict_set(top(), std::move(key), std::move(value));
+        break;
+      }
+      case SETITEMS: {
+        List items = pop_mark();
+        if (items.size() % 2) fail_at("odd number of items for SETITEMS");
+        Value& d = top();
+        if (d.kind() != Value::Kind::Dict) fail_at("SETITEMS on a non-dict");
+        for (size_t i = 0; i < items.size(); i += 2) dict_set(d, std::move(items[i]), std::move(items[i + 1]));
+        break;
+      }
+      case GLOBAL: {
+        std::string module(take_line());
+        std::string name(take_line());
+        op_global(std::move(module), std::move(name));
+        break;
+      }
+      case STACK_GLOBAL: {
+        Value name = pop();
+        Value module = pop();
+        if (!module.is_string() || !name.is_string()) fail_at("STACK_GLOBAL needs two strings");
+        op_global(module.as_string(), name.as_string());
+        break;
+      }
+      case REDUCE: {
+        Value args = pop();
+        if (args.kind() != Value::Kind::Tuple) fail_at("REDUCE arguments are not a tuple");
+        Value callable = top();
+        Value result = hooks_.reduce(callable, args);
+        track(result);
+        top() = std::move(result);
+        break;
+      }
+      case NEWOBJ: {
+        Value args = pop();
+        if (args.kind() != Value::Kind::Tuple) fail_at("NEWOBJ arguments are not a tuple");
+        Value cls = top();
+        Value result = hooks_.reduce(cls, args);
+        track(result);
+        top() = std::move(result);
+        break;
+      }
+      case NEWOBJ_EX: {
+        Value kwargs = pop();
+        Value args = pop();
+        if (args.kind() != Value::Kind::Tuple) fail_at("NEWOBJ_EX arguments are not a tuple");
+        if (kwargs.kind() != Value::Kind::Dict || !kwargs.as_dict().items.empty())
+          fail_at("NEWOBJ_EX with keyword arguments is not supported");
+        Value cls = top();
+        Value result = hooks_.reduce(cls, args);
+        track(result);
+        top() = std::move(result);
+        break;
+      }
+      case BUILD: {
+        Value state = pop();
+        hooks_.build(top(), state);
+        Value& obj = top();
+        if (obj.is_dict() && obj.as_dict().metadata) track(*obj.as_dict().metadata);
+        break;
+      }
+      case PERSID: {
+        std::string_view line = take_line();
+        Value pid = make_string(std::string(line));
+        Value v = hooks_.persistent_load(pid);
+        track(v);
+        push(std::move(v));
+        break;
+      }
+      case BINPERSID: {
+        Value pid = pop();
+        Value v = hooks_.persistent_load(pid);
+        track(v);
+        push(std::move(v));
+        break;
+      }
+      case PUT: do_memo_put(parse_text_index(take_line())); break;
+      case BINPUT: do_memo_put(take_u8()); break;
+      case LONG_BINPUT: do_memo_put(take_le32()); break;
+      case MEMOIZE: do_memo_put(memo_size()); break;
+      case GET: do_memo_get(parse_text_index(take_line())); break;
+      case BINGET: do_memo_get(take_u8()); break;
+      case LONG_BINGET: do_memo_get(take_le32()); break;
+      case EMPTY_SET:
+      case ADDITEMS:
+      case FROZENSET:
+        fail_at("pickle sets are not supported (opcode " + hex_byte(op) + ")");
+      default:
+        fail_at("unsupported pickle opcode " + hex_byte(op));
+    }
+  }
+}
+
+// Cycle check, depth check and tree-walk node count of the result, iteratively.
+void Machine::check_result(const Value& root) {
+  // Sizes saturate at limit + 1; the top value marks a container being walked.
+  const uint64_t limit = std::min<uint64_t>(limits_.max_total_nodes, std::numeric_limits<uint64_t>::max() - 2);
+  auto add = [limit](uint64_t a, uint64_t b) { return std::min(sat_add(a, b), limit + 1); };
+  auto child_count = [](const Value& v) -> size_t {
+    if (v.is_sequence()) return v.items().size();
+    const Dict& d = v.as_dict();
+    return d.items.size() * 2 + (d.metadata ? 1 : 0);
+  };
+  auto child_at = [](const Value& v, size_t i) -> const Value& {
+    if (v.is_sequence()) return v.items()[i];
+    const Dict& d = v.as_dict();
+    if (i / 2 < d.items.size()) return i % 2 ? d.items[i / 2].second : d.items[i / 2].first;
+    return *d.metadata;
+  };
+  auto too_many = [&]() {
+    throw FormatError("pickle expands to more than " + std::to_string(limit) + " nodes (shared objects)");
+  };
+
+  if (!root.is_container()) {
+    if (limit < 1) too_many();
+    return;
+  }
+  struct Frame {
+    const Value* v;
+    size_t next;
+    uint64_t acc;
+  };
+  constexpr uint64_t kInProgress = std::numeric_limits<uint64_t>::max();
+  std::unordered_map<const void*, uint64_t>& done = walked_;  // container -> tree-walk size
+  done.reserve(registry_.size());
+  std::vector<Frame> frames;
+  frames.push_back({&root, 0, 1});
+  done.emplace(root.identity(), kInProgress);
+  uint64_t total = 0;
+  while (!frames.empty()) {
+    Frame& f = frames.back();
+    if (f.next < child_count(*f.v)) {
+      const Value& c = child_at(*f.v, f.next++);
+      if (!c.is_container()) {
+        f.acc = add(f.acc, 1);
+      } else {
+        const void* id = c.identity();
+        auto it = done.find(id);
+        if (it == done.end()) {
+          if (frames.size() >= limits_.max_depth)
+            throw FormatError("pickle nesting deeper than " + std::to_string(limits_.max_depth));
+          done.emplace(id, kInProgress);
+          frames.push_back({&c, 0, 1});  // invalidates f
+          continue;
+        }
+        if (it->second == kInProgress) throw FormatError("recursive structure in pickle (a container holds itself)");
+        f.acc = add(f.acc, it->second);
+      }
+      if (f.acc > limit) too_many();
+      continue;
+    }
+    uint64_t size = f.acc;  // <= limit, so never kInProgress
+    done[f.v->identity()] = size;
+    frames.pop_back();
+    if (frames.empty()) {
+      total = size;
+    } else {
+      frames.back().acc = add(frames.back().acc, size);
+      if (frames.back().acc > limit) too_many();
+    }
+  }
+  if (total > limit) too_many();
+  keep_result_ = true;
+}
+
+// Empties every container built here that is not part of the returned value, then drops
+// the registry. Breaks any reference cycle (the result itself is acyclic) and keeps
+// destruction shallow: the registry holds every container, so none dies recursively.
+void Machine::release_containers() {
+  stack_.clear();
+  memo_dense_.clear();
+  memo_sparse_.clear();
+  for (Value& v : registry_) {
+    if (keep_result_ && walked_.count(v.identity())) continue;
+    if (v.is_sequence()) {
+      List().swap(v.items());
+    } else if (v.is_dict()) {
+      Dict& d = v.as_dict();
+      std::vector<std::pair<Value, Value>>().swap(d.items);
+      d.metadata.reset();
+    }
+  }
+  registry_.clear();
+}
+
+}  // namespace
+
+Value unpickle(ByteView data, PickleHooks& hooks, const PickleLimits& limits, size_t* consumed) {
+  Machine m(data, hooks, limits);
+  return m.run(consumed);
+}
+
+}  // namespace pth

@@ -1,6 +1,7 @@
 #include "internal/storage_registry.hpp"
 
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 #include "pth/tensor_walk.hpp"
 
 namespace pth::detail {
@@ -22,7 +23,7 @@ StorageId parse_storage_pid(const Value& pid, size_t fields) {
   if (f[1].kind() != Value::Kind::Global) throw FormatError("storage type is not a class");
   const GlobalRef& cls = f[1].as_global();
   auto dtype = cls.module == "torch" ? dtype_from_storage_class(cls.name) : std::nullopt;
-  if (!dtype) throw FormatError("unsupported storage class '" + cls.module + "." + cls.name + "'");
+  if (!dtype) throw FormatError("unsupported storage class " + quoted(cls.module + "." + cls.name));
   if (!f[2].is_string() || !safe_record_key(f[2].as_string()))
     throw FormatError("storage key is not a plain record name");
   if (!f[3].is_string() || f[3].as_string().size() > 64) throw FormatError("storage location is not a device name");
@@ -54,7 +55,7 @@ std::shared_ptr<Storage> StorageRegistry::get(const StorageId& id) {
 void check_tensor_views(const Value& root) {
   constexpr uint64_t kMaxElements = uint64_t(1) << 62;
   for (const auto& [path, t] : collect_tensors(root)) {
-    auto fail = [&](const std::string& why) { throw FormatError("tensor '" + path + "': " + why); };
+    auto fail = [&](const std::string& why) { throw FormatError("tensor " + quoted(path) + ": " + why); };
     if (!t->storage) fail("has no storage");
     if (t->shape.size() != t->stride.size()) fail("shape and stride differ in length");
     if (t->storage_offset < 0) fail("negative storage offset");

@@ -1,1 +1,337 @@
-// placeholder: not yet written
+// What a torch.save pickle may name, and what each allowed name means. Everything not
+// listed here is refused by name: reading a checkpoint never runs code.
+#include "pth/torch_unpickler.hpp"
+
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "pth/error.hpp"
+
+namespace pth {
+
+namespace detail {
+// Defined in pickle_reader.cpp: Python's dict-key hash/equality for allowed keys.
+size_t pickle_key_hash(const Value& key);
+bool pickle_keys_equal(const Value& a, const Value& b);
+}  // namespace detail
+
+namespace {
+
+constexpr size_t kMaxDims = 64;
+
+// A name from the file, made safe for a one-line message.
+std::string printable(std::string_view s) {
+  std::string out;
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if (++n > 200) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += char(c);
+    }
+  }
+  return out;
+}
+
+std::string quoted_global(const std::string& module, const std::string& name) {
+  return "'" + printable(module) + "." + printable(name) + "'";
+}
+
+const char* kind_word(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::None: return "None";
+    case Value::Kind::Bool: return "bool";
+    case Value::Kind::Int: return "int";
+    case Value::Kind::BigInt: return "int";
+    case Value::Kind::Float: return "float";
+    case Value::Kind::String: return "str";
+    case Value::Kind::Bytes: return "bytes";
+    case Value::Kind::List: return "list";
+    case Value::Kind::Tuple: return "tuple";
+    case Value::Kind::Dict: return v.as_dict().ordered ? "OrderedDict" : "dict";
+    case Value::Kind::Tensor: return "tensor";
+    case Value::Kind::Storage: return "storage";
+    case Value::Kind::Global: return "global";
+  }
+  return "value";
+}
+
+[[noreturn]] void bad_arg(const std::string& fn, const std::string& what) {
+  throw FormatError(fn + ": " + what);
+}
+
+bool is_empty_dict(const Value& v) { return v.is_dict() && v.as_dict().items.empty(); }
+
+const List& tuple_args(const std::string& fn, const Value& args, size_t min_n, size_t max_n) {
+  const List& a = args.items();
+  if (a.size() < min_n || a.size() > max_n) {
+    std::string expect = min_n == max_n ? std::to_string(min_n) : std::to_string(min_n) + " or " + std::to_string(max_n);
+    bad_arg(fn, "expected " + expect + " arguments, got " + std::to_string(a.size()));
+  }
+  return a;
+}
+
+std::vector<int64_t> int_tuple(const std::string& fn, const char* what, const Value& v) {
+  if (v.kind() != Value::Kind::Tuple) bad_arg(fn, std::string(what) + " is a " + kind_word(v) + ", not a tuple");
+  const List& items = v.items();
+  if (items.size() > kMaxDims)
+    bad_arg(fn, std::string(what) + " has " + std::to_string(items.size()) + " dimensions (limit " +
+                    std::to_string(kMaxDims) + ")");
+  std::vector<int64_t> out;
+  out.reserve(items.size());
+  for (const Value& x : items) {
+    if (!x.is_int()) bad_arg(fn, std::string(what) + " holds a " + kind_word(x) + ", not an int");
+    int64_t i = x.as_int();
+    if (i < 0) bad_arg(fn, std::string(what) + " holds a negative value " + std::to_string(i));
+    out.push_back(i);
+  }
+  return out;
+}
+
+// Tensor from (storage, offset, size, stride, requires_grad, hooks): shared by v2 and v3.
+Value rebuild_tensor(const std::string& fn, const List& a, std::optional<DType> dtype) {
+  if (a[0].kind() != Value::Kind::Storage || !a[0].as_storage())
+    bad_arg(fn, std::string("storage argument is a ") + kind_word(a[0]) + ", not a storage");
+  if (!a[1].is_int() || a[1].as_int() < 0) bad_arg(fn, "storage_offset is not a non-negative int");
+  std::vector<int64_t> shape = int_tuple(fn, "size", a[2]);
+  std::vector<int64_t> stride = int_tuple(fn, "stride", a[3]);
+  if (shape.size() != stride.size())
+    bad_arg(fn, "size has " + std::to_string(shape.size()) + " dimensions but stride has " +
+                    std::to_string(stride.size()));
+  if (!a[4].is_bool()) bad_arg(fn, std::string("requires_grad is a ") + kind_word(a[4]) + ", not a bool");
+  if (!a[5].is_dict()) bad_arg(fn, std::string("backward_hooks is a ") + kind_word(a[5]) + ", not a dict");
+  if (!a[5].as_dict().items.empty()) bad_arg(fn, "backward hooks are not supported");
+
+  // Element count and furthest element must be representable (bounds against the
+  // storage are checked by the checkpoint layer, which knows the storage size).
+  int64_t offset = a[1].as_int();
+  int64_t numel = 1;
+  bool empty = false;
+  for (int64_t s : shape)
+    if (s == 0) empty = true;
+  if (!empty) {
+    int64_t last = offset;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      int64_t step;
+      if (__builtin_mul_overflow(numel, shape[i], &numel) ||
+          __builtin_mul_overflow(shape[i] - 1, stride[i], &step) || __builtin_add_overflow(last, step, &last))
+        bad_arg(fn, "tensor size overflows");
+    }
+  }
+
+  auto t = std::make_shared<Tensor>();
+  t->storage = a[0].as_storage();
+  t->dtype = dtype ? *dtype : t->storage->dtype;
+  t->shape = std::move(shape);
+  t->stride = std::move(stride);
+  t->storage_offset = offset;
+  t->requires_grad = a[4].as_bool();
+  return Value::tensor(std::move(t));
+}
+
+Value rebuild_parameter(const std::string& fn, const List& a) {
+  if (!a[0].is_tensor() || !a[0].as_tensor()) bad_arg(fn, std::string("data is a ") + kind_word(a[0]) + ", not a tensor");
+  if (!a[1].is_bool()) bad_arg(fn, std::string("requires_grad is a ") + kind_word(a[1]) + ", not a bool");
+  if (!a[2].is_dict()) bad_arg(fn, std::string("backward_hooks is a ") + kind_word(a[2]) + ", not a dict");
+  if (!a[2].as_dict().items.empty()) bad_arg(fn, "backward hooks are not supported");
+  // A Parameter is a new object sharing the tensor's storage.
+  auto t = std::make_shared<Tensor>(*a[0].as_tensor());
+  t->is_parameter = true;
+  t->requires_grad = a[1].as_bool();
+  return Value::tensor(std::move(t));
+}
+
+// Python state that carries nothing: None, {} or a (dict-or-None, slots-or-None) pair of those.
+bool is_empty_state(const Value& s) {
+  if (s.is_none() || is_empty_dict(s)) return true;
+  if (s.kind() == Value::Kind::Tuple && s.items().size() == 2) {
+    const List& p = s.items();
+    return (p[0].is_none() || is_empty_dict(p[0])) && (p[1].is_none() || is_empty_dict(p[1]));
+  }
+  return false;
+}
+
+Value ordered_dict_from_pairs(const Value& pairs) {
+  static const std::string fn = "collections.OrderedDict";
+  if (!pairs.is_sequence()) bad_arg(fn, std::string("argument is a ") + kind_word(pairs) + ", not a list of pairs");
+  Value out = Value::dict(true);
+  Dict& d = out.as_dict();
+  std::unordered_multimap<size_t, size_t> index;
+  for (const Value& p : pairs.items()) {
+    if (!p.is_sequence() || p.items().size() != 2) bad_arg(fn, "argument holds an item that is not a pair");
+    const Value& key = p.items()[0];
+    size_t h = detail::pickle_key_hash(key);
+    bool replaced = false;
+    auto range = index.equal_range(h);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (detail::pickle_keys_equal(d.items[it->second].first, key)) {
+        d.items[it->second].second = p.items()[1];
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      index.emplace(h, d.items.size());
+      d.items.emplace_back(key, p.items()[1]);
+    }
+  }
+  return out;
+}
+
+Value codecs_encode(const List& a) {
+  static const std::string fn = "_codecs.encode";
+  if (a.size() != 2) bad_arg(fn, "expected 2 arguments, got " + std::to_string(a.size()));
+  if (!a[0].is_string() || !a[1].is_string()) bad_arg(fn, "arguments are not strings");
+  const std::string& enc = a[1].as_string();
+  if (enc != "latin1" && enc != "latin-1") bad_arg(fn, "encoding '" + printable(enc) + "' is not supported");
+  // The text is valid UTF-8 (the pickle reader checks every str): decode to code points.
+  const std::string& s = a[0].as_string();
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += char(c);
+      i += 1;
+    } else if ((c == 0xc2 || c == 0xc3) && i + 1 < s.size()) {
+      out += char(((c & 0x1f) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3f));
+      i += 2;
+    } else {
+      bad_arg(fn, "text holds a character outside latin-1");
+    }
+  }
+  return Value::bytes(std::move(out));
+}
+
+enum class Callable { RebuildV2, RebuildV3, Parameter, ParameterWithState, OrderedDict, Size, Encode, Bytes };
+
+const std::unordered_map<std::string, Callable>& callables() {
+  static const std::unordered_map<std::string, Callable> m = {
+      {"torch._utils\n_rebuild_tensor_v2", Callable::RebuildV2},
+      {"torch._utils\n_rebuild_tensor_v3", Callable::RebuildV3},
+      {"torch._utils\n_rebuild_parameter", Callable::Parameter},
+      {"torch._utils\n_rebuild_parameter_with_state", Callable::ParameterWithState},
+      {"collections\nOrderedDict", Callable::OrderedDict},
+      {"torch\nSize", Callable::Size},
+      {"_codecs\nencode", Callable::Encode},
+      // Python pickles an empty bytes object as bytes() under protocols < 3.
+      {"__builtin__\nbytes", Callable::Bytes},
+      {"builtins\nbytes", Callable::Bytes},
+  };
+  return m;
+}
+
+// torch.<name> dtype globals (dtype_from_name gives their meaning).
+bool is_dtype_global_name(const std::string& name) {
+  static const std::unordered_set<std::string> names = {
+      "float32", "float",   "float64", "double", "float16", "half",      "bfloat16",   "int64",  "long", "int32",
+      "int",     "int16",   "short",   "int8",   "uint8",   "bool",      "complex64",  "cfloat", "complex128",
+      "cdouble"};
+  return names.count(name) > 0 && dtype_from_name(name).has_value();
+}
+
+bool is_untyped_storage(const std::string& module, const std::string& name) {
+  return name == "UntypedStorage" && (module == "torch" || module == "torch.storage");
+}
+
+}  // namespace
+
+Value TorchPickleHooks::find_global(const std::string& module, const std::string& name) {
+  bool allowed = callables().count(module + "\n" + name) > 0 || is_untyped_storage(module, name);
+  if (!allowed && module == "torch")
+    allowed = is_dtype_global_name(name) || dtype_from_storage_class(name).has_value();
+  if (!allowed) throw UnsafeError("refused global " + quoted_global(module, name));
+  return Value::global(module, name);
+}
+
+Value TorchPickleHooks::reduce(const Value& callable, const Value& args) {
+  if (callable.kind() != Value::Kind::Global)
+    throw UnsafeError(std::string("refused call of a ") + kind_word(callable) + " (not a function)");
+  const GlobalRef& g = callable.as_global();
+  auto it = callables().find(g.module + "\n" + g.name);
+  if (it == callables().end()) throw UnsafeError("refused call of global " + quoted_global(g.module, g.name));
+  if (args.kind() != Value::Kind::Tuple) throw FormatError("arguments of " + g.module + "." + g.name + " are not a tuple");
+  const std::string fn = g.module + "." + g.name;
+  const List& a = args.items();
+  switch (it->second) {
+    case Callable::RebuildV2: {
+      tuple_args(fn, args, 6, 7);
+      if (a.size() == 7 && !a[6].is_dict()) bad_arg(fn, std::string("metadata is a ") + kind_word(a[6]) + ", not a dict");
+      return rebuild_tensor(fn, a, std::nullopt);
+    }
+    case Callable::RebuildV3: {
+      tuple_args(fn, args, 7, 8);
+      if (a.size() == 8 && !a[7].is_dict()) bad_arg(fn, std::string("metadata is a ") + kind_word(a[7]) + ", not a dict");
+      const Value& d = a[6];
+      std::optional<DType> dtype;
+      if (d.kind() == Value::Kind::Global && d.as_global().module == "torch" && is_dtype_global_name(d.as_global().name))
+        dtype = dtype_from_name(d.as_global().name);
+      if (!dtype) bad_arg(fn, std::string("dtype argument is a ") + kind_word(d) + ", not a torch dtype");
+      return rebuild_tensor(fn, a, dtype);
+    }
+    case Callable::Parameter:
+      tuple_args(fn, args, 3, 3);
+      return rebuild_parameter(fn, a);
+    case Callable::ParameterWithState:
+      tuple_args(fn, args, 4, 4);
+      if (!is_empty_state(a[3])) bad_arg(fn, "parameters with Python state are not supported");
+      return rebuild_parameter(fn, a);
+    case Callable::OrderedDict:
+      tuple_args(fn, args, 0, 1);
+      if (a.empty()) return Value::dict(true);
+      return ordered_dict_from_pairs(a[0]);
+    case Callable::Size: {
+      tuple_args(fn, args, 1, 1);
+      if (!a[0].is_sequence()) bad_arg(fn, std::string("argument is a ") + kind_word(a[0]) + ", not a tuple");
+      if (a[0].items().size() > kMaxDims) bad_arg(fn, "too many dimensions");
+      List dims;
+      for (const Value& x : a[0].items()) {
+        if (!x.is_int()) bad_arg(fn, std::string("argument holds a ") + kind_word(x) + ", not an int");
+        dims.push_back(x);
+      }
+      return Value::tuple(std::move(dims));
+    }
+    case Callable::Encode:
+      return codecs_encode(a);
+    case Callable::Bytes:
+      if (!a.empty()) bad_arg(fn, "only bytes() without arguments is supported");
+      return Value::bytes("");
+  }
+  throw UnsafeError("refused call of global " + quoted_global(g.module, g.name));
+}
+
+void TorchPickleHooks::build(Value& obj, const Value& state) {
+  if (obj.is_dict() && obj.as_dict().ordered) {
+    // OrderedDict instance attributes: a dict, or a (dict, slots) pair; only `_metadata`.
+    const Value* attrs = &state;
+    if (state.kind() == Value::Kind::Tuple) {
+      const List& p = state.items();
+      if (p.size() != 2 || !(p[1].is_none() || is_empty_dict(p[1])))
+        throw FormatError("BUILD on OrderedDict with slot state is not allowed");
+      attrs = &p[0];
+    }
+    if (attrs->is_none()) return;
+    if (!attrs->is_dict()) throw FormatError(std::string("BUILD on OrderedDict with a ") + kind_word(*attrs) + " state");
+    for (const auto& kv : attrs->as_dict().items) {
+      if (!kv.first.is_string() || kv.first.as_string() != "_metadata") {
+        std::string what = kv.first.is_string() ? "'" + printable(kv.first.as_string()) + "'" : kind_word(kv.first);
+        throw FormatError("BUILD on OrderedDict may only set _metadata, not " + what);
+      }
+      obj.as_dict().metadata = std::make_shared<Value>(kv.second);
+    }
+    return;
+  }
+  if (obj.is_tensor() && is_empty_state(state)) return;  // nothing to set
+  throw FormatError(std::string("BUILD on ") + kind_word(obj) + " is not allowed");
+}
+
+}  // namespace pth

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 #include "pth/zip_writer.hpp"  // crc32_update
 
 namespace pth {
@@ -25,24 +26,6 @@ constexpr uint64_t kMax32 = 0xFFFFFFFFu;
 // True if [offset, offset + length) lies within [0, limit), without overflow.
 bool fits(uint64_t offset, uint64_t length, uint64_t limit) {
   return offset <= limit && length <= limit - offset;
-}
-
-// An entry name for a one-line message: control bytes escaped, long names cut.
-std::string quoted(const std::string& name) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (size_t i = 0; i < name.size() && i < 200; ++i) {
-    const uint8_t c = uint8_t(name[i]);
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += char(c);
-    }
-  }
-  if (name.size() > 200) out += "...";
-  return out + "'";
 }
 
 std::string entry(const ZipEntry& e) { return "entry " + quoted(e.name); }
@@ -283,7 +266,8 @@ std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t max_size) const
   if (!fits(e.data_offset, e.compressed_size, v.size)) throw FormatError(entry(e) + " data lies outside the file");
 
   std::vector<uint8_t> out;
-  out.reserve(size_t(e.uncompressed_size));
+  // The claim is only trusted up to a point; past it the vector grows as data arrives.
+  out.reserve(size_t(std::min<uint64_t>(e.uncompressed_size, uint64_t(256) << 20)));
   const uint64_t n = inflate_raw(v.sub(size_t(e.data_offset), size_t(e.compressed_size)), e.uncompressed_size,
                                  entry(e), [&](const uint8_t* p, size_t len) { out.insert(out.end(), p, p + len); });
   if (n != e.uncompressed_size) throw FormatError(entry(e) + " inflates to less than its declared size");

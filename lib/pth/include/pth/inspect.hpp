@@ -54,6 +54,8 @@ Report describe(const std::string& path, const Options& options);
 Json value_to_json(const Value& v);
 
 Json report_to_json(const Report& r, const Options& options);
+// JSON as text; invalid UTF-8 taken from a file is replaced, never an error.
+std::string json_text(const Json& j, int indent = -1);
 std::string report_to_text(const Report& r, const Options& options, bool list_tensors);
 
 struct TensorChange {

@@ -95,6 +95,8 @@ Json report_to_json(const Report& r, const Options& options) {
   return j;
 }
 
+std::string json_text(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
+
 Json diff_to_json(const Diff& d) {
   Json changed = Json::array();
   for (const TensorChange& c : d.changed)

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "pth/inspect.hpp"
+#include "pth/message.hpp"
 
 namespace pth::inspect {
 namespace {
@@ -27,7 +28,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 // One line of JSON, shortened for a terminal.
 std::string scalar_text(const Value& v) {
-  std::string s = value_to_json(v).dump();
+  std::string s = json_text(value_to_json(v));
   if (s.size() > 100) s = s.substr(0, 97) + "...";
   return s;
 }
@@ -52,16 +53,16 @@ std::string report_to_text(const Report& r, const Options& options, bool list_te
   for (const auto& [key, value] : r.scalars) width = std::max(width, key.size());
   for (const Group& g : r.groups) width = std::max(width, g.name.size());
   for (const auto& [key, value] : r.scalars)
-    out << "  " << key << std::string(width - key.size() + 2, ' ') << scalar_text(value) << "\n";
+    out << "  " << printable(key) << std::string(width - key.size() + 2, ' ') << scalar_text(value) << "\n";
   for (const Group& g : r.groups) {
-    out << "  " << g.name << std::string(width - g.name.size() + 2, ' ') << g.tensors << " tensors, " << g.parameters
+    out << "  " << printable(g.name) << std::string(width - g.name.size() + 2, ' ') << g.tensors << " tensors, " << g.parameters
         << " elements, " << human_bytes(g.bytes) << ",";
     for (const auto& [dtype, count] : g.dtypes) out << " " << dtype << " x" << count;
     out << "\n";
   }
   if (list_tensors || options.hash || options.stats) {
     for (const TensorReport& t : r.tensors) {
-      out << "    " << t.path << "  " << dtype_name(t.tensor->dtype) << "  " << shape_text(t.tensor->shape) << "  "
+      out << "    " << printable(t.path, t.path.size()) << "  " << dtype_name(t.tensor->dtype) << "  " << shape_text(t.tensor->shape) << "  "
           << t.tensor->nbytes();
       if (options.hash) out << "  " << t.sha256;
       if (t.stats) out << "  " << stats_text(*t.stats);
@@ -82,14 +83,14 @@ std::string diff_to_text(const Diff& d) {
     return out.str();
   }
   out << "--- " << d.a_path << "\n+++ " << d.b_path << "\n";
-  for (const auto& p : d.removed) out << "removed  " << p << "\n";
-  for (const auto& p : d.added) out << "added    " << p << "\n";
+  for (const auto& p : d.removed) out << "removed  " << printable(p, p.size()) << "\n";
+  for (const auto& p : d.added) out << "added    " << printable(p, p.size()) << "\n";
   for (const auto& c : d.changed)
-    out << "changed  " << c.path << "  " << dtype_name(c.a->dtype) << shape_text(c.a->shape) << " -> "
+    out << "changed  " << printable(c.path, c.path.size()) << "  " << dtype_name(c.a->dtype) << shape_text(c.a->shape) << " -> "
         << dtype_name(c.b->dtype) << shape_text(c.b->shape) << "\n";
-  for (const auto& c : d.value_changed) out << "values   " << c.path << "  max |a-b| = " << c.max_abs_diff << "\n";
+  for (const auto& c : d.value_changed) out << "values   " << printable(c.path, c.path.size()) << "  max |a-b| = " << c.max_abs_diff << "\n";
   for (const auto& c : d.scalars_changed)
-    out << "scalar   " << c.path << "  " << (c.a ? c.a->dump() : "(absent)") << " -> " << (c.b ? c.b->dump() : "(absent)")
+    out << "scalar   " << printable(c.path, c.path.size()) << "  " << (c.a ? json_text(*c.a) : "(absent)") << " -> " << (c.b ? json_text(*c.b) : "(absent)")
         << "\n";
   return out.str();
 }

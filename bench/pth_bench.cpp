@@ -1,0 +1,366 @@
+// pth_bench: times lib/pth's checkpoint save and load on a synthetic state dict, for
+// scripts/bench-io (which runs bench/torch_io.py, its Python twin, on the same tensors).
+//
+//   pth_bench save SHAPES_FILE OUT [--repeat N]   one line per run: seconds of write_checkpoint
+//   pth_bench load IN [--repeat N] [--mode M]     one line per run: seconds, tensor bytes
+//                                                 (modes: see materialise())
+//   pth_bench profile-save SHAPES_FILE OUT        sub-step timings of a save (stderr-friendly)
+//   pth_bench profile-load IN                     sub-step timings of a load
+//
+// SHAPES_FILE: one tensor per line, "name d0 d1 ...", float32, contiguous. Tensor number k
+// (from 0) holds element i (row-major) = ((i + k) mod 1024) / 1024, exactly as torch_io.py
+// fills it, so both sides write the same bytes.
+//
+// Timing rules (shared with torch_io.py): tensors are made before the clock starts; a save
+// is the write_checkpoint call alone (it fsyncs: that is its real behaviour); everything
+// dirty is synced before each run so earlier writes are not flushed inside it. A load is
+// read_checkpoint plus copying every storage's bytes into freshly allocated memory; freeing
+// happens after the clock stops. Run each load in a fresh process: in a loop, glibc's
+// malloc hands back memory freed by the previous run and most page faults vanish.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pth/atomic_file.hpp"
+#include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
+#include "pth/pickle_writer.hpp"
+#include "pth/tensor_walk.hpp"
+#include "pth/zip_writer.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct ShapeLine {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+std::vector<ShapeLine> read_shapes(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open shapes file " + path);
+  std::vector<ShapeLine> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    ShapeLine s;
+    fields >> s.name;
+    int64_t d;
+    while (fields >> d) s.shape.push_back(d);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::shared_ptr<void> allocate(size_t bytes) {
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, std::free);
+}
+
+// The state dict: an OrderedDict of contiguous float32 tensors, one storage each.
+pth::Value make_state_dict(const std::vector<ShapeLine>& shapes, uint64_t* total_bytes) {
+  pth::Value root = pth::Value::dict(/*ordered=*/true);
+  uint64_t total = 0;
+  int64_t k = 0;
+  for (const ShapeLine& s : shapes) {
+    auto t = std::make_shared<pth::Tensor>();
+    t->dtype = pth::DType::Float32;
+    t->shape = s.shape;
+    t->stride = pth::Tensor::contiguous_strides(s.shape);
+    const int64_t n = t->numel();
+    const size_t bytes = size_t(n) * sizeof(float);
+    std::shared_ptr<void> buffer = allocate(bytes);
+    float* p = static_cast<float*>(buffer.get());
+    for (int64_t i = 0; i < n; ++i) p[i] = float((i + k) & 1023) * (1.0f / 1024.0f);
+    auto storage = std::make_shared<pth::Storage>();
+    storage->dtype = pth::DType::Float32;
+    storage->numel = n;
+    storage->data = std::make_shared<pth::MemoryStorageData>(pth::ByteView(p, bytes), buffer);
+    t->storage = storage;
+    root.as_dict().set(pth::Value::string(s.name), pth::Value::tensor(t));
+    total += bytes;
+    ++k;
+  }
+  *total_bytes = total;
+  return root;
+}
+
+struct Options {
+  int repeat = 1;
+  std::string mode = "copy";
+};
+
+Options parse_options(int argc, char** argv, int first_option) {
+  Options o;
+  for (int i = first_option; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+      o.repeat = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+      o.mode = argv[++i];
+    } else {
+      throw std::runtime_error(std::string("unknown option ") + argv[i]);
+    }
+  }
+  if (o.repeat < 1) throw std::runtime_error("--repeat needs a positive count");
+  return o;
+}
+
+int cmd_save(const std::string& shapes_file, const std::string& out, int repeat) {
+  uint64_t total = 0;
+  const pth::Value root = make_state_dict(read_shapes(shapes_file), &total);
+  for (int r = 0; r < repeat; ++r) {
+    ::sync();
+    const auto start = Clock::now();
+    pth::write_checkpoint(out, root);
+    const double s = seconds_since(start);
+    std::printf("%.6f %llu\n", s, static_cast<unsigned long long>(total));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// A real load: every storage's bytes copied into new memory (each page of it touched).
+//   copy     aligned_alloc + memcpy from the mapping (what a caller of lib/pth does today;
+//            torch allocates with posix_memalign too)
+//   pread    aligned_alloc + pread from the file (no faults on the mapping)
+//   hugepage mmap + madvise(MADV_HUGEPAGE) for storages >= 2 MiB, then memcpy
+//   threads2 aligned_alloc + memcpy, each storage split over 2 threads
+enum class Mode { Copy, Pread, HugePage, Threads2 };
+
+Mode parse_mode(const std::string& m) {
+  if (m == "copy") return Mode::Copy;
+  if (m == "pread") return Mode::Pread;
+  if (m == "hugepage") return Mode::HugePage;
+  if (m == "threads2") return Mode::Threads2;
+  throw std::runtime_error("unknown --mode " + m);
+}
+
+std::shared_ptr<void> allocate_huge(size_t n) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (n < kHuge) return allocate(n);
+  const size_t len = (n + kHuge - 1) / kHuge * kHuge;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, len, MADV_HUGEPAGE);
+  return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
+}
+
+struct Loaded {
+  std::vector<std::shared_ptr<void>> buffers;
+  uint64_t bytes = 0;
+};
+
+Loaded materialise(const pth::Checkpoint& ckpt, Mode mode) {
+  Loaded out;
+  out.buffers.reserve(ckpt.storages.size());
+  int fd = -1;
+  if (mode == Mode::Pread) {
+    fd = ::open(ckpt.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + ckpt.path);
+  }
+  const uint8_t* base = ckpt.file->view().data;
+  for (const auto& s : ckpt.storages) {
+    const pth::ByteView src = s->data->bytes();
+    const size_t n = size_t(s->nbytes());
+    std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : allocate(n);
+    uint8_t* d = static_cast<uint8_t*>(dst.get());
+    if (mode == Mode::Pread) {
+      // Only valid for stored (uncompressed) records, which is what torch.save writes.
+      const off_t off = off_t(src.data - base);
+      size_t done = 0;
+      while (done < n) {
+        const ssize_t got = ::pread(fd, d + done, n - done, off + off_t(done));
+        if (got <= 0) throw std::runtime_error("pread failed");
+        done += size_t(got);
+      }
+    } else if (mode == Mode::Threads2 && n >= (size_t(1) << 20)) {
+      const size_t mid = n / 2 / 4096 * 4096;
+      std::thread other([&] { std::memcpy(d + mid, src.data + mid, n - mid); });
+      std::memcpy(d, src.data, mid);
+      other.join();
+    } else {
+      std::memcpy(d, src.data, n);
+    }
+    out.buffers.push_back(std::move(dst));
+    out.bytes += n;
+  }
+  if (fd >= 0) ::close(fd);
+  return out;
+}
+
+int cmd_load(const std::string& in, int repeat, Mode mode) {
+  for (int r = 0; r < repeat; ++r) {
+    const auto start = Clock::now();
+    Loaded loaded;
+    {
+      pth::Checkpoint ckpt = pth::read_checkpoint(in);
+      loaded = materialise(ckpt, mode);
+      // The checkpoint (its mapping) goes away here, as a real loader's would.
+    }
+    const double s = seconds_since(start);
+    std::printf("%.6f %llu\n", s, static_cast<unsigned long long>(loaded.bytes));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// --- profiles: the same work cut into steps, each timed on its own -------------------
+
+void step(const char* name, double s, uint64_t bytes) {
+  if (bytes)
+    std::printf("  %-44s %9.4f s  %8.0f MB/s\n", name, s, bytes / 1e6 / s);
+  else
+    std::printf("  %-44s %9.4f s\n", name, s);
+}
+
+int cmd_profile_save(const std::string& shapes_file, const std::string& out) {
+  auto start = Clock::now();
+  uint64_t total = 0;
+  const pth::Value root = make_state_dict(read_shapes(shapes_file), &total);
+  std::printf("save profile, %.1f MB of tensors\n", total / 1e6);
+  step("make tensors (alloc + fill, not in save)", seconds_since(start), total);
+
+  for (int r = 0; r < 2; ++r) {   // the first pass warms caches and the allocator
+    std::printf(r == 0 ? "warm-up pass:\n" : "measured pass:\n");
+    ::sync();
+    start = Clock::now();
+    pth::write_checkpoint(out, root);
+    step("write_checkpoint (replacing the file)", seconds_since(start), total);
+
+    ::sync();
+    start = Clock::now();
+    ::unlink(out.c_str());
+    step("unlink of the old file (not in save)", seconds_since(start), 0);
+    ::sync();
+    start = Clock::now();
+    pth::write_checkpoint(out, root);
+    step("write_checkpoint (to a new name)", seconds_since(start), total);
+
+    ::sync();
+    start = Clock::now();
+    const auto tensors = pth::collect_tensors(root);
+    step("collect_tensors", seconds_since(start), 0);
+
+    start = Clock::now();
+    size_t n_storages = 0;
+    const std::string pickle = pth::pickle_value(root, [&](const pth::Storage&) { return std::to_string(n_storages++); });
+    step("pickle_value", seconds_since(start), 0);
+
+    start = Clock::now();
+    uint32_t crc = 0;
+    for (const auto& t : tensors) crc = pth::crc32_update(crc, t.tensor->storage->data->bytes());
+    step("crc32 of all data (zlib)", seconds_since(start), total);
+
+    const std::string raw = out + ".raw";
+    start = Clock::now();
+    {
+      pth::AtomicFile f(raw);
+      for (const auto& t : tensors) f.write(t.tensor->storage->data->bytes());
+      const double w = seconds_since(start);
+      step("write() of all data to a new file", w, total);
+      const auto fs = Clock::now();
+      f.commit();
+      step("commit (fsync + rename + fsync dir)", seconds_since(fs), total);
+    }
+    step("raw write + commit", seconds_since(start), total);
+    ::unlink(raw.c_str());
+    std::printf("  (crc %08x, pickle %zu bytes, %zu storages)\n", crc, pickle.size(), n_storages);
+  }
+  return 0;
+}
+
+int cmd_profile_load(const std::string& in) {
+  for (int r = 0; r < 2; ++r) {
+    std::printf(r == 0 ? "warm-up pass:\n" : "measured pass:\n");
+    auto start = Clock::now();
+    pth::Checkpoint ckpt = pth::read_checkpoint(in);
+    step("read_checkpoint (map + zip + unpickle)", seconds_since(start), 0);
+
+    uint64_t total = 0;
+    for (const auto& s : ckpt.storages) total += s->nbytes();
+
+    start = Clock::now();
+    std::vector<std::shared_ptr<void>> buffers;
+    for (const auto& s : ckpt.storages) buffers.push_back(allocate(size_t(s->nbytes())));
+    step("allocate (untouched)", seconds_since(start), 0);
+
+    start = Clock::now();
+    uint64_t sum = 0;
+    for (const auto& s : ckpt.storages) {
+      const pth::ByteView v = s->data->bytes();
+      for (size_t i = 0; i < v.size; i += 4096) sum += v.data[i];
+    }
+    step("fault in the mapping (1 byte per page)", seconds_since(start), total);
+
+    start = Clock::now();
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const auto& s = ckpt.storages[i];
+      std::memcpy(buffers[i].get(), s->data->bytes().data, size_t(s->nbytes()));
+    }
+    step("memcpy into new buffers (first touch)", seconds_since(start), total);
+
+    start = Clock::now();
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const auto& s = ckpt.storages[i];
+      std::memcpy(buffers[i].get(), s->data->bytes().data, size_t(s->nbytes()));
+    }
+    step("memcpy again (pages already there)", seconds_since(start), total);
+
+    start = Clock::now();
+    buffers.clear();
+    step("free buffers (not in load)", seconds_since(start), 0);
+
+    ckpt = pth::Checkpoint();
+    if (sum == 1) std::printf(" ");
+  }
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: pth_bench save SHAPES_FILE OUT [--repeat N]\n"
+               "       pth_bench load IN [--repeat N] [--mode copy|pread|hugepage|threads2]\n"
+               "       pth_bench profile-save SHAPES_FILE OUT\n"
+               "       pth_bench profile-load IN\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "save" && argc >= 4) return cmd_save(argv[2], argv[3], parse_options(argc, argv, 4).repeat);
+    if (cmd == "load") {
+      const Options o = parse_options(argc, argv, 3);
+      return cmd_load(argv[2], o.repeat, parse_mode(o.mode));
+    }
+    if (cmd == "profile-save" && argc == 4) return cmd_profile_save(argv[2], argv[3]);
+    if (cmd == "profile-load" && argc == 3) return cmd_profile_load(argv[2]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pth_bench: %s\n", e.what());
+    return 1;
+  }
+  return usage();
+}

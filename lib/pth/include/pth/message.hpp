@@ -1,0 +1,13 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace pth {
+
+// Text taken from a file, made safe for a one-line error message: control bytes and
+// backslashes escaped as \xNN, cut after `limit` bytes with "...".
+std::string printable(std::string_view text, size_t limit = 200);
+// The same in single quotes: 'archive/data/0'.
+std::string quoted(std::string_view text, size_t limit = 200);
+
+}  // namespace pth

@@ -1,0 +1,33 @@
+#pragma once
+// Classification metrics accumulated over an epoch: SG's Accuracy and Top5, plus the
+// mean loss under the loss's name.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace sg {
+
+using MetricValues = std::map<std::string, double>;
+
+class MetricAccumulator {
+ public:
+  // `metrics`: names among "Accuracy", "Top5"; `loss_name` names the mean loss entry.
+  MetricAccumulator(std::vector<std::string> metrics, std::string loss_name);
+  void add(const torch::Tensor& logits, const torch::Tensor& labels, double batch_loss);
+  MetricValues values() const;
+  int64_t samples() const { return samples_; }
+
+ private:
+  std::vector<std::string> metrics_;
+  std::string loss_name_;
+  int64_t samples_ = 0;
+  int64_t top1_ = 0, top5_ = 0;
+  double loss_sum_ = 0;
+};
+
+// Throws std::invalid_argument for a metric name we do not implement.
+void check_metric_names(const std::vector<std::string>& names);
+
+}  // namespace sg

@@ -1,0 +1,58 @@
+#pragma once
+// The typed view of a recipe that the trainer runs on; every key is read (and checked)
+// here, once, so a bad recipe fails before any work starts.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sg/data.hpp"
+#include "sg/lr_schedule.hpp"
+#include "sg/model.hpp"
+#include "sg/optimizer.hpp"
+#include "sg/recipe.hpp"
+
+namespace sg {
+
+struct DataConfig {
+  std::string dataset;   // fashion_mnist | mnist | cifar10 | synthetic
+  std::string root;
+  std::string train_images, train_labels, val_images, val_labels;
+  int64_t synthetic_train_size = 0, synthetic_val_size = 0, synthetic_image_size = 0, synthetic_channels = 0,
+          synthetic_num_classes = 0;
+  uint64_t synthetic_seed = 0;
+  Augmentation train_augmentation, val_augmentation;
+  LoaderOptions train_loader, val_loader;
+};
+
+struct TrainingConfig {
+  std::string architecture;
+  ModelOptions model;
+  std::string experiment_name;
+  std::string ckpt_root_dir;
+  DataConfig data;
+  OptimizerConfig optimizer;
+  LrSchedule lr;
+  int64_t max_epochs = 1;
+  std::string loss_name;
+  double label_smoothing = 0;
+  std::vector<std::string> train_metrics, valid_metrics;
+  std::string metric_to_watch;
+  bool greater_is_better = true;
+  int64_t run_validation_freq = 1;
+  bool save_model = true;
+  std::string ckpt_best_name;
+  std::vector<int64_t> save_ckpt_epoch_list;
+  uint64_t seed = 42;
+  int64_t batch_accumulate = 1;
+  std::optional<double> clip_grad_norm;
+  std::string device;          // "" = CUDA when available
+  int64_t num_threads = 0;     // 0 = LibTorch's default
+};
+
+// The training or validation split the config names (files read, or generated).
+ImageDataset load_dataset(const DataConfig& config, bool train);
+
+// Throws RecipeError naming the key for a missing or invalid value.
+TrainingConfig read_training_config(const Recipe& recipe);
+
+}  // namespace sg

@@ -1,0 +1,59 @@
+#pragma once
+// Private helpers of the recipe layer (sg_recipe). Not installed, not part of the API.
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "sg/recipe.hpp"
+
+namespace sg::recipe_detail {
+
+// The value type a YAML node stands for. Plain scalars are typed by their spelling
+// (YAML 1.2 core schema: true/false, integers, floats incl. 1e-3); quoted scalars and
+// `!!str` are strings.
+enum class Kind { Null, Bool, Int, Float, String, Seq, Map };
+
+Kind kind_of(const YAML::Node& node);
+Kind infer_plain(const std::string& text);
+const char* kind_name(Kind kind);  // "an integer", "a list", ...
+bool is_int_text(const std::string& text);
+
+// Builds a scalar that stays a string whatever it looks like.
+YAML::Node make_string(const std::string& text);
+
+// Dotted paths: "a.b.0.c" (numbers index sequences).
+std::vector<std::string> split_path(const std::string& path);
+std::string join_path(const std::vector<std::string>& segments, std::size_t count = std::string::npos);
+
+// Finds a node; the result refers into the tree (not a copy). Undefined if absent.
+YAML::Node lookup(const YAML::Node& root, const std::vector<std::string>& segments);
+// Index of `segment` in a sequence, or -1 if it is not a valid index.
+long seq_index(const YAML::Node& seq, const std::string& segment);
+// Replaces (or adds, for maps) a child of `parent` with a copy of `value`.
+void set_child(YAML::Node& parent, const std::string& segment, const YAML::Node& value);
+bool remove_child(YAML::Node& parent, const std::string& segment);
+
+// Deep merge: maps merge recursively, anything else in `src` replaces `dst`'s value.
+// `src` is copied, never aliased.
+void deep_merge(YAML::Node& dst, const YAML::Node& src);
+bool deep_equal(const YAML::Node& a, const YAML::Node& b);
+
+// YAML text that loads back to an equal tree (strings that look like numbers,
+// bools or null are quoted).
+std::string emit_yaml(const YAML::Node& root);
+
+// Overrides ("a.b=1", "+a.c=2", "~a.d", SG shortcuts) applied in order. `context` prefixes
+// error messages ("recipe 'x'").
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context);
+
+// Replaces `${a.b}` references in place.
+void resolve_interpolations(YAML::Node& root, const std::string& context);
+
+// Closest candidate by edit distance, or "" when none is close enough.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+// Writes `content` to `path` atomically (temp file, fsync, rename, fsync dir).
+void atomic_write(const std::string& path, const std::string& content);
+
+}  // namespace sg::recipe_detail

@@ -1,0 +1,205 @@
+// Models: names, state dict keys/shapes/order (torchvision's and SG's), forward shapes,
+// in_channels, head replacement, unknown names.
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "sg/model.hpp"
+#include "sg/tensor_convert.hpp"
+
+namespace {
+
+std::vector<int64_t> shape_of(const sg::NamedTensors& sd, const std::string& key) {
+  for (const auto& [name, t] : sd) {
+    if (name == key) return t.sizes().vec();
+  }
+  FAIL("no key " << key);
+  return {};
+}
+
+bool has_key(const sg::NamedTensors& sd, const std::string& key) {
+  for (const auto& entry : sd) {
+    if (entry.first == key) return true;
+  }
+  return false;
+}
+
+using Shape = std::vector<int64_t>;
+
+}  // namespace
+
+TEST_CASE("model_names lists the registered architectures") {
+  const auto names = sg::model_names();
+  CHECK(names == std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet18_cifar", "resnet_mini"});
+}
+
+TEST_CASE("unknown architecture throws naming the known ones") {
+  try {
+    sg::create_model("resnet7", {});
+    FAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("resnet7") != std::string::npos);
+    for (const auto& name : sg::model_names()) CHECK(msg.find(name) != std::string::npos);
+  }
+  sg::ModelOptions bad;
+  bad.num_classes = 0;
+  CHECK_THROWS_AS(sg::create_model("resnet_mini", bad), std::invalid_argument);
+}
+
+TEST_CASE("resnet18 has torchvision's state dict") {
+  sg::ModelOptions o;
+  o.num_classes = 7;
+  auto m = sg::create_model("resnet18", o);
+  const auto sd = sg::state_dict(*m);
+  REQUIRE(sd.size() == 122);
+  CHECK(sd.front().first == "conv1.weight");
+  CHECK(sd.front().second.sizes().vec() == Shape{64, 3, 7, 7});
+  CHECK(sd[1].first == "bn1.weight");
+  CHECK(sd[3].first == "bn1.running_mean");
+  CHECK(sd[4].first == "bn1.running_var");
+  CHECK(sd[5].first == "bn1.num_batches_tracked");
+  CHECK(sd[5].second.scalar_type() == torch::kLong);
+  CHECK(sd[6].first == "layer1.0.conv1.weight");
+  CHECK(sd[sd.size() - 2].first == "fc.weight");
+  CHECK(sd.back().first == "fc.bias");
+  CHECK(sd.back().second.sizes().vec() == Shape{7});
+  CHECK(shape_of(sd, "fc.weight") == Shape{7, 512});
+  CHECK(shape_of(sd, "layer2.0.downsample.0.weight") == Shape{128, 64, 1, 1});
+  CHECK(shape_of(sd, "layer2.0.downsample.1.running_var") == Shape{128});
+  CHECK(shape_of(sd, "layer4.1.conv2.weight") == Shape{512, 512, 3, 3});
+  CHECK_FALSE(has_key(sd, "layer1.0.downsample.0.weight"));
+  CHECK(m->head_name() == "fc");
+  // torchvision's init: BN weight 1, bias 0; convs kaiming_normal_(fan_out): std sqrt(2/(64*9)).
+  CHECK(torch::all(torch::eq(sd[1].second, 1.0)).item<bool>());
+  CHECK(torch::all(torch::eq(sd[2].second, 0.0)).item<bool>());
+  const double sd_std = sd[6].second.std().item<double>();
+  CHECK(sd_std == Approx(std::sqrt(2.0 / (64 * 9))).epsilon(0.05));
+}
+
+TEST_CASE("resnet34 and resnet50 key counts and shapes") {
+  sg::ModelOptions o;
+  o.num_classes = 10;
+  const auto sd34 = sg::state_dict(*sg::create_model("resnet34", o));
+  CHECK(sd34.size() == 218);
+  CHECK(shape_of(sd34, "layer3.5.conv2.weight") == Shape{256, 256, 3, 3});
+  CHECK(sd34.back().first == "fc.bias");
+
+  const auto sd50 = sg::state_dict(*sg::create_model("resnet50", o));
+  CHECK(sd50.size() == 320);
+  CHECK(shape_of(sd50, "layer1.0.downsample.0.weight") == Shape{256, 64, 1, 1});
+  CHECK(shape_of(sd50, "layer1.0.conv3.weight") == Shape{256, 64, 1, 1});
+  CHECK(shape_of(sd50, "layer2.0.conv2.weight") == Shape{128, 128, 3, 3});
+  CHECK(shape_of(sd50, "layer4.2.bn3.weight") == Shape{2048});
+  CHECK(shape_of(sd50, "fc.weight") == Shape{10, 2048});
+}
+
+TEST_CASE("resnet18_cifar has SuperGradients' names") {
+  sg::ModelOptions o;
+  o.num_classes = 10;
+  auto m = sg::create_model("resnet18_cifar", o);
+  const auto sd = sg::state_dict(*m);
+  CHECK(sd.size() == 122);
+  CHECK(shape_of(sd, "conv1.weight") == Shape{64, 3, 3, 3});
+  CHECK(shape_of(sd, "layer2.0.shortcut.0.weight") == Shape{128, 64, 1, 1});
+  CHECK(shape_of(sd, "layer2.0.shortcut.1.num_batches_tracked") == Shape{});
+  CHECK_FALSE(has_key(sd, "layer1.0.shortcut.0.weight"));
+  CHECK(sd[sd.size() - 2].first == "linear.weight");
+  CHECK(sd.back().first == "linear.bias");
+  CHECK(m->head_name() == "linear");
+  m->eval();
+  CHECK(m->forward(torch::randn({2, 3, 32, 32})).sizes().vec() == Shape{2, 10});
+}
+
+TEST_CASE("resnet_mini: shapes, forward on 28x28 grayscale, train and eval") {
+  sg::ModelOptions o;
+  o.num_classes = 10;
+  o.in_channels = 1;
+  auto m = sg::create_model("resnet_mini", o);
+  const auto sd = sg::state_dict(*m);
+  CHECK(sd.size() == 6 + 3 * 18 + 2);
+  CHECK(shape_of(sd, "conv1.weight") == Shape{16, 1, 3, 3});
+  CHECK(shape_of(sd, "layer1.0.downsample.0.weight") == Shape{16, 16, 1, 1});
+  CHECK(shape_of(sd, "layer3.0.conv2.weight") == Shape{64, 64, 3, 3});
+  CHECK(shape_of(sd, "fc.weight") == Shape{10, 64});
+  m->train();
+  auto y = m->forward(torch::randn({4, 1, 28, 28}));
+  CHECK(y.sizes().vec() == Shape{4, 10});
+  y.sum().backward();
+  CHECK(m->named_parameters()["conv1.weight"].grad().defined());
+  CHECK(shape_of(sd, "bn1.num_batches_tracked") == Shape{});
+  CHECK(sd[5].second.item<int64_t>() == 1);
+  m->eval();
+  torch::NoGradGuard ng;
+  CHECK(m->forward(torch::randn({1, 1, 28, 28})).sizes().vec() == Shape{1, 10});
+}
+
+TEST_CASE("in_channels replaces conv1's input channels") {
+  sg::ModelOptions o;
+  o.num_classes = 5;
+  o.in_channels = 1;
+  for (const std::string arch : {"resnet18", "resnet50", "resnet18_cifar"}) {
+    auto m = sg::create_model(arch, o);
+    const auto sd = sg::state_dict(*m);
+    CHECK(shape_of(sd, "conv1.weight")[1] == 1);
+    m->eval();
+    torch::NoGradGuard ng;
+    CHECK(m->forward(torch::randn({2, 1, 32, 32})).sizes().vec() == Shape{2, 5});
+  }
+}
+
+TEST_CASE("reset_head replaces only the head, in place in the state dict") {
+  sg::ModelOptions o;
+  o.num_classes = 10;
+  for (const std::string arch : {"resnet18", "resnet18_cifar", "resnet_mini"}) {
+    o.in_channels = arch == "resnet_mini" ? 1 : 3;
+    auto m = sg::create_model(arch, o);
+    m->eval();
+    const auto before = sg::state_dict(*m);
+    std::vector<torch::Tensor> copies;
+    for (const auto& [name, t] : before) copies.push_back(t.clone());
+    m->reset_head(3);
+    const auto after = sg::state_dict(*m);
+    REQUIRE(after.size() == before.size());
+    const std::string head = m->head_name();
+    for (size_t i = 0; i < after.size(); ++i) {
+      CHECK(after[i].first == before[i].first);
+      if (after[i].first.rfind(head + ".", 0) == 0) continue;
+      CHECK(torch::equal(after[i].second, copies[i]));
+    }
+    CHECK(shape_of(after, head + ".weight")[0] == 3);
+    CHECK(shape_of(after, head + ".bias") == Shape{3});
+    CHECK_FALSE(m->is_training());
+    torch::NoGradGuard ng;
+    CHECK(m->forward(torch::randn({2, o.in_channels, 32, 32})).sizes().vec() == Shape{2, 3});
+    // The new head's parameters are the model's parameters (an optimizer would see them).
+    bool found = false;
+    for (const auto& p : m->parameters()) {
+      if (p.sizes().vec() == Shape{3}) found = true;
+    }
+    CHECK(found);
+  }
+  auto m = sg::create_model("resnet_mini", {});
+  CHECK_THROWS_AS(m->reset_head(0), std::invalid_argument);
+}
+
+TEST_CASE("models run on CUDA when available") {
+  if (!torch::cuda::is_available()) return;
+  sg::ModelOptions o;
+  o.in_channels = 1;
+  auto m = sg::create_model("resnet_mini", o);
+  m->to(torch::kCUDA);
+  m->train();
+  auto y = m->forward(torch::randn({4, 1, 28, 28}, torch::kCUDA));
+  y.sum().backward();
+  m->reset_head(4);
+  m->eval();
+  torch::NoGradGuard ng;
+  auto z = m->forward(torch::randn({2, 1, 28, 28}, torch::kCUDA));
+  CHECK(z.device().is_cuda());
+  CHECK(z.sizes().vec() == Shape{2, 4});
+}

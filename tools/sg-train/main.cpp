@@ -1,0 +1,44 @@
+// sg-train: train an image classifier from a recipe into a SuperGradients run directory.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "sg/exit_codes.hpp"
+#include "sg/trainer.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train an image classifier from a SuperGradients-style recipe. Prints the run directory last on stdout.",
+               "sg-train"};
+  sg::RecipeRequest request;
+  request.config_name = "fashion_mnist_resnet";
+  std::string config_dir;
+  app.add_option("--config-name", request.config_name, "Recipe name (a .yaml in the recipe folders)")
+      ->capture_default_str();
+  app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
+  app.add_option("overrides", request.overrides,
+                 "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=)");
+  app.footer("Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written.");
+  CLI11_PARSE(app, argc, argv);
+
+  std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit must surface as a write error, not kill us
+  if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
+  request.config_dirs.push_back(sg::builtin_recipes_dir());
+  std::unique_ptr<sg::Trainer> trainer;
+  try {  // everything up to here is input: the recipe, the data files
+    trainer = std::make_unique<sg::Trainer>(sg::compose_recipe(request));
+  } catch (const std::exception& e) {
+    std::cerr << "sg-train: error: " << sg::first_line(e.what()) << "\n";
+    return sg::kExitInputError;
+  }
+  try {
+    std::cout << trainer->train() << std::endl;
+    return sg::kExitOk;
+  } catch (const sg::CheckpointWriteError& e) {
+    std::cerr << "sg-train: error: cannot write checkpoint " << e.what() << "\n";
+    return sg::kExitCheckpointWrite;
+  } catch (const std::exception& e) {
+    std::cerr << "sg-train: error: " << sg::first_line(e.what()) << "\n";
+    return sg::kExitFailed;
+  }
+}
