@@ -5,7 +5,8 @@ same eval-mode logits for the same weights and input, in both directions.
   - resnet18_cifar against a reference class written here with SuperGradients' names
     (super_gradients/training/models/classification_models/resnet.py: CifarResNet with
     BasicResNetBlock, block shortcut `shortcut`, head `linear`),
-  - resnet_mini against its Python twin (also here), the model of the default recipe.
+  - resnet_mini against its Python twin (MiniResNet in sg_models.py, shared with
+    bench/train_loop.py), the model of the default recipe.
 
 For each: `sg_model_dump ARCH N ours.pth` writes our fresh model's state dict, an input and
 our logits; the Python model must load it strict=True and give the same logits (1e-4).
@@ -31,6 +32,8 @@ except Exception as e:  # pragma: no cover - environment problem
     sys.stderr.write("FAIL: %s cannot import torchvision (%s); install python3-torchvision\n"
                      % (sys.executable, e))
     sys.exit(1)
+
+from sg_models import MiniResNet  # noqa: E402  (needs torchvision: imported after the check)
 
 TOL = 1e-4
 NUM_CLASSES = 7
@@ -89,33 +92,6 @@ class SGCifarResNet(nn.Module):
         out = self.avgpool(out)
         out = out.view(out.size(0), -1)
         return self.linear(out)
-
-
-class MiniResNet(nn.Module):
-    """resnet_mini's Python twin: torchvision naming, 3x3 stem at full resolution, then one
-    BasicBlock per stage at 16/32/64 channels, each with stride 2 (28 -> 14 -> 7 -> 4)."""
-
-    def __init__(self, num_classes=10, in_channels=1, widths=(16, 32, 64), strides=(2, 2, 2)):
-        super().__init__()
-        BasicBlock = torchvision.models.resnet.BasicBlock
-        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(widths[0])
-        self.relu = nn.ReLU(inplace=True)
-        stages, inp = [], widths[0]
-        for w, s in zip(widths, strides):
-            down = None
-            if s != 1 or inp != w:
-                down = nn.Sequential(nn.Conv2d(inp, w, 1, s, bias=False), nn.BatchNorm2d(w))
-            stages.append(nn.Sequential(BasicBlock(inp, w, s, down)))
-            inp = w
-        self.layer1, self.layer2, self.layer3 = stages
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(inp, num_classes)
-
-    def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 def python_model(arch):

@@ -49,6 +49,34 @@ TEST_CASE("dict keeps insertion order, set replaces equal keys, Python key equal
   CHECK(key_to_string(Value::integer(-7)) == "-7");
 }
 
+TEST_CASE("key_hash agrees with keys_equal; big ints meet floats exactly; unhashable keys refused") {
+  const Value two_pow_64 = Value::big_integer("18446744073709551616");
+  const Value big_float = Value::floating(18446744073709551616.0);
+  CHECK(keys_equal(two_pow_64, big_float));
+  CHECK(key_hash(two_pow_64) == key_hash(big_float));
+  CHECK(key_hash(Value::integer(1)) == key_hash(Value::floating(1.0)));
+  CHECK(key_hash(Value::integer(1)) == key_hash(Value::boolean(true)));
+  CHECK_FALSE(keys_equal(Value::integer(9007199254740993), Value::floating(9007199254740992.0)));
+  CHECK_FALSE(keys_equal(Value::integer(1), two_pow_64));
+  CHECK_FALSE(keys_equal(Value::floating(0.5), Value::integer(0)));
+  const Value t1 = Value::tuple({Value::integer(1), Value::string("a")});
+  const Value t2 = Value::tuple({Value::floating(1.0), Value::string("a")});
+  CHECK(keys_equal(t1, t2));
+  CHECK(key_hash(t1) == key_hash(t2));
+  CHECK_FALSE(keys_equal(t1, Value::tuple({Value::integer(1)})));
+  CHECK_THROWS_WITH(key_hash(Value::list()), Catch::Contains("unhashable dict key of type list"));
+  CHECK_THROWS_WITH(key_hash(Value::tuple({Value::bytes("x")})), Catch::Contains("tuple holding a bytes"));
+
+  Value d = Value::dict();
+  d.as_dict().set(Value::integer(1), Value::string("int"));
+  d.as_dict().set(Value::floating(1.0), Value::string("float"));
+  d.as_dict().set(Value::bytes("k"), Value::none());
+  d.as_dict().set(Value::bytes("k"), Value::none());
+  REQUIRE(d.as_dict().items.size() == 2);
+  CHECK(d.as_dict().items[0].first.is_int());  // Python keeps the first key object
+  CHECK(d.as_dict().items[0].second.as_string() == "float");
+}
+
 TEST_CASE("accessors refuse the wrong kind with a FormatError") {
   CHECK_THROWS_AS(Value::string("x").as_int(), FormatError);
   CHECK_THROWS_WITH(Value::none().as_dict(), Catch::Contains("expected dict, found None"));

@@ -80,6 +80,18 @@ void AtomicFile::write(ByteView bytes) {
   }
 }
 
+void AtomicFile::write_at(uint64_t offset, ByteView bytes) {
+  if (fd_ < 0) throw Error("write failed: file already committed or closed");
+  if (offset + bytes.size > written_) throw Error("write failed: patch past the end of the file");
+  size_t done = 0;
+  while (done < bytes.size) {
+    const ssize_t n = ::pwrite(fd_, bytes.data + done, bytes.size - done, off_t(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error("write failed: " + errno_text(n < 0 ? errno : ENOSPC));
+    done += size_t(n);
+  }
+}
+
 void AtomicFile::commit() {
   if (committed_ || fd_ < 0) throw Error("commit failed: file already committed or closed");
   if (::fsync(fd_) != 0) throw Error("fsync failed: " + errno_text(errno));

@@ -14,24 +14,22 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
 
+#include "internal/decimal.hpp"
+#include "internal/utf8.hpp"
 #include "pth/error.hpp"
 
 namespace pth {
-
-// Shared with torch_unpickler.cpp (declared there): Python's dict-key semantics.
-namespace detail {
-size_t pickle_key_hash(const Value& key);
-bool pickle_keys_equal(const Value& a, const Value& b);
-}  // namespace detail
-
 namespace {
+
+using detail::append_utf8;
+using detail::is_valid_utf8;
+using detail::magnitude_to_decimal;
 
 // ---------------------------------------------------------------------------------------
 // Opcodes (values as in CPython's pickle module).
@@ -73,59 +71,6 @@ std::string hex_byte(uint8_t b) {
 // ---------------------------------------------------------------------------------------
 // Text helpers.
 
-bool is_valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return false;
-    if (cp >= 0xd800 && cp <= 0xdfff) return false;  // surrogates are not text
-    i += len;
-  }
-  return true;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xc0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += char(0xe0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  } else {
-    out += char(0xf0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3f));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  }
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -135,31 +80,6 @@ int hex_value(char c) {
 
 // ---------------------------------------------------------------------------------------
 // Big integers: little-endian two's complement bytes <-> decimal digits.
-
-// Decimal digits of an unsigned little-endian magnitude ("0" when it is zero).
-std::string magnitude_to_decimal(const std::vector<uint8_t>& mag) {
-  std::vector<uint32_t> limbs((mag.size() + 3) / 4, 0);
-  for (size_t i = 0; i < mag.size(); ++i) limbs[i / 4] |= uint32_t(mag[i]) << (8 * (i % 4));
-  while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
-  if (limbs.empty()) return "0";
-  std::string rev;  // digits, least significant first
-  while (!limbs.empty()) {
-    uint64_t rem = 0;
-    for (size_t i = limbs.size(); i-- > 0;) {
-      uint64_t cur = (rem << 32) | limbs[i];
-      limbs[i] = uint32_t(cur / 1000000000u);
-      rem = cur % 1000000000u;
-    }
-    while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
-    for (int k = 0; k < 9; ++k) {
-      if (limbs.empty() && rem == 0 && k > 0) break;
-      rev += char('0' + rem % 10);
-      rem /= 10;
-    }
-  }
-  while (rev.size() > 1 && rev.back() == '0') rev.pop_back();
-  return std::string(rev.rbegin(), rev.rend());
-}
 
 // Two's complement little-endian bytes -> Value (Int when it fits int64, else BigInt).
 Value value_from_twos_complement(const uint8_t* p, size_t n) {
@@ -226,156 +146,6 @@ Value value_from_decimal(std::string_view text) {
   }
   return Value::big_integer(negative ? "-" + std::string(text) : std::string(text));
 }
-
-// Exact decimal digits of a finite integral double (any magnitude), with sign.
-std::string integral_double_to_decimal(double f) {
-  bool negative = std::signbit(f);
-  double a = std::fabs(f);
-  int exp = 0;
-  double m = std::frexp(a, &exp);  // a = m * 2^exp, 0.5 <= m < 1
-  uint64_t mant = uint64_t(std::ldexp(m, 53));
-  int shift = exp - 53;  // a = mant * 2^shift
-  std::vector<uint8_t> mag;
-  if (shift <= 0) {
-    uint64_t v = shift <= -64 ? 0 : (mant >> -shift);
-    for (int i = 0; i < 8; ++i) mag.push_back(uint8_t(v >> (8 * i)));
-  } else {
-    size_t bytes = size_t(shift) / 8 + 9;
-    mag.assign(bytes, 0);
-    int bshift = shift % 8;
-    size_t boff = size_t(shift) / 8;
-    uint64_t v = mant << bshift;  // mant < 2^53, bshift < 8: fits
-    for (size_t i = 0; i < 8; ++i) mag[boff + i] = uint8_t(v >> (8 * i));
-  }
-  std::string digits = magnitude_to_decimal(mag);
-  if (negative && digits != "0") return "-" + digits;
-  return digits;
-}
-
-// ---------------------------------------------------------------------------------------
-// Python dict-key semantics (hash/equality) for the keys we allow.
-
-bool is_scalar_key_kind(Value::Kind k) {
-  switch (k) {
-    case Value::Kind::None:
-    case Value::Kind::Bool:
-    case Value::Kind::Int:
-    case Value::Kind::BigInt:
-    case Value::Kind::Float:
-    case Value::Kind::String:
-      return true;
-    default:
-      return false;
-  }
-}
-
-const char* key_kind_word(Value::Kind k) {
-  switch (k) {
-    case Value::Kind::List: return "list";
-    case Value::Kind::Dict: return "dict";
-    case Value::Kind::Tuple: return "tuple";
-    case Value::Kind::Bytes: return "bytes";
-    case Value::Kind::Tensor: return "tensor";
-    case Value::Kind::Storage: return "storage";
-    case Value::Kind::Global: return "global";
-    default: return "value";
-  }
-}
-
-size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
-
-size_t hash_int(int64_t i) { return mix(0x1234, std::hash<int64_t>{}(i)); }
-size_t hash_text(size_t tag, std::string_view s) { return mix(tag, std::hash<std::string_view>{}(s)); }
-
-size_t scalar_key_hash(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::None: return 0x5eed;
-    case Value::Kind::Bool: return hash_int(v.as_bool() ? 1 : 0);
-    case Value::Kind::Int: return hash_int(v.as_int());
-    case Value::Kind::BigInt: return hash_text(0xb16, v.as_string());
-    case Value::Kind::Float: {
-      double f = v.as_number();
-      if (std::isfinite(f) && f == std::floor(f)) {
-        if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) return hash_int(int64_t(f));
-        return hash_text(0xb16, integral_double_to_decimal(f));
-      }
-      uint64_t bits;
-      std::memcpy(&bits, &f, sizeof bits);
-      return mix(0xf10a7, std::hash<uint64_t>{}(bits));
-    }
-    case Value::Kind::String: return hash_text(0x57e, v.as_string());
-    default: break;
-  }
-  throw FormatError(std::string("unhashable dict key of type ") + key_kind_word(v.kind()));
-}
-
-// Python numeric equality between two number-like keys (Bool/Int/BigInt/Float).
-bool numbers_equal(const Value& a, const Value& b) {
-  auto as_i = [](const Value& v) -> int64_t { return v.kind() == Value::Kind::Bool ? (v.as_bool() ? 1 : 0) : v.as_int(); };
-  auto int_like = [](const Value& v) { return v.kind() == Value::Kind::Bool || v.kind() == Value::Kind::Int; };
-  if (int_like(a) && int_like(b)) return as_i(a) == as_i(b);
-  if (a.kind() == Value::Kind::BigInt && b.kind() == Value::Kind::BigInt) return a.as_string() == b.as_string();
-  if (a.kind() == Value::Kind::Float && b.kind() == Value::Kind::Float) return a.as_number() == b.as_number();
-  // One float against an int or big int: equal only when the float is exactly that integer.
-  const Value& f = a.kind() == Value::Kind::Float ? a : b;
-  const Value& o = a.kind() == Value::Kind::Float ? b : a;
-  if (f.kind() != Value::Kind::Float) return false;  // Int/Bool vs BigInt: never equal
-  double d = f.as_number();
-  if (!std::isfinite(d) || d != std::floor(d)) return false;
-  if (int_like(o)) {
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
-    return int64_t(d) == as_i(o);
-  }
-  return integral_double_to_decimal(d) == o.as_string();
-}
-
-bool is_number_kind(Value::Kind k) {
-  return k == Value::Kind::Bool || k == Value::Kind::Int || k == Value::Kind::BigInt || k == Value::Kind::Float;
-}
-
-bool scalar_keys_equal(const Value& a, const Value& b) {
-  if (is_number_kind(a.kind()) && is_number_kind(b.kind())) return numbers_equal(a, b);
-  if (a.kind() != b.kind()) return false;
-  switch (a.kind()) {
-    case Value::Kind::None: return true;
-    case Value::Kind::String: return a.as_string() == b.as_string();
-    default: return false;
-  }
-}
-
-}  // namespace
-
-namespace detail {
-
-size_t pickle_key_hash(const Value& key) {
-  if (key.kind() == Value::Kind::Tuple) {
-    size_t h = 0x7c9e;
-    for (const Value& item : key.items()) {
-      if (!is_scalar_key_kind(item.kind()))
-        throw FormatError(std::string("unhashable dict key: tuple holding a ") + key_kind_word(item.kind()));
-      h = mix(h, scalar_key_hash(item));
-    }
-    return h;
-  }
-  return scalar_key_hash(key);
-}
-
-bool pickle_keys_equal(const Value& a, const Value& b) {
-  if (a.kind() == Value::Kind::Tuple || b.kind() == Value::Kind::Tuple) {
-    if (a.kind() != b.kind()) return false;
-    const List& x = a.items();
-    const List& y = b.items();
-    if (x.size() != y.size()) return false;
-    for (size_t i = 0; i < x.size(); ++i)
-      if (!scalar_keys_equal(x[i], y[i])) return false;
-    return true;
-  }
-  return scalar_keys_equal(a, b);
-}
-
-}  // namespace detail
-
-namespace {
 
 // ---------------------------------------------------------------------------------------
 // The machine.
@@ -496,17 +266,12 @@ class Machine {
   }
 
   // --- containers
-  Value new_list(List items) {
+  Value new_list(List items) { return new_sequence(Value::list, std::move(items)); }
+  Value new_tuple(List items) { return new_sequence(Value::tuple, std::move(items)); }
+  Value new_sequence(Value (*make)(List), List items) {
     check_items(items.size());
     add_work(1 + items.size());
-    Value v = Value::list(std::move(items));
-    track(v);
-    return v;
-  }
-  Value new_tuple(List items) {
-    check_items(items.size());
-    add_work(1 + items.size());
-    Value v = Value::tuple(std::move(items));
+    Value v = make(std::move(items));
     track(v);
     return v;
   }
@@ -573,13 +338,14 @@ class Machine {
   // --- opcodes with some logic
   void op_int_text();
   void op_long_text();
+  void push_decimal(std::string_view text);
   void op_float_text();
   void op_string_text();
   void op_unicode_text();
   void op_binstring(uint64_t n);
   void op_long_bin(uint64_t n);
   void op_global(std::string module, std::string name);
-  void op_reduce_like(Value callable_slot_args, bool is_newobj);
+  void op_call(const char* op, const Value& args);
 
   // --- after STOP
   void check_result(const Value& root);
@@ -615,7 +381,7 @@ void Machine::dict_set(Value& dict_value, Value key, Value value) {
   Dict& d = dict_value.as_dict();
   size_t h;
   try {
-    h = detail::pickle_key_hash(key);
+    h = key_hash(key);
   } catch (const FormatError& e) {
     fail_at(e.what());
   }
@@ -623,7 +389,7 @@ void Machine::dict_set(Value& dict_value, Value key, Value value) {
   auto found = dict_index_.find(&d);
   if (found == dict_index_.end() && d.items.size() < kLinear) {
     for (auto& kv : d.items) {
-      if (detail::pickle_keys_equal(kv.first, key)) {
+      if (keys_equal(kv.first, key)) {
         kv.second = std::move(value);  // Python keeps the first key object
         return;
       }
@@ -637,7 +403,7 @@ void Machine::dict_set(Value& dict_value, Value key, Value value) {
     // Index what the dict holds (it may also come from a hook, e.g. OrderedDict(pairs)).
     KeyIndex idx;
     idx.hashes.reserve(d.items.size() * 2);
-    for (const auto& kv : d.items) idx.hashes.push_back(detail::pickle_key_hash(kv.first));
+    for (const auto& kv : d.items) idx.hashes.push_back(key_hash(kv.first));
     found = dict_index_.emplace(&d, std::move(idx)).first;
   }
   KeyIndex& idx = found->second;
@@ -655,7 +421,7 @@ void Machine::dict_set(Value& dict_value, Value key, Value value) {
   size_t s = h & mask;
   for (; idx.slots[s]; s = (s + 1) & mask) {
     size_t i = idx.slots[s] - 1;
-    if (idx.hashes[i] == h && detail::pickle_keys_equal(d.items[i].first, key)) {
+    if (idx.hashes[i] == h && keys_equal(d.items[i].first, key)) {
       d.items[i].second = std::move(value);
       return;
     }
@@ -672,18 +438,18 @@ void Machine::op_int_text() {
   std::string_view line = take_line();
   if (line == "01") return push(Value::boolean(true));
   if (line == "00") return push(Value::boolean(false));
-  try {
-    push(value_from_decimal(line));
-  } catch (const FormatError& e) {
-    fail_at(e.what());
-  }
+  push_decimal(line);
 }
 
 void Machine::op_long_text() {
   std::string_view line = take_line();
   if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
+  push_decimal(line);
+}
+
+void Machine::push_decimal(std::string_view text) {
   try {
-    push(value_from_decimal(line));
+    push(value_from_decimal(text));
   } catch (const FormatError& e) {
     fail_at(e.what());
   }
@@ -805,6 +571,15 @@ void Machine::op_global(std::string module, std::string name) {
   Value v = hooks_.find_global(module, name);
   track(v);
   push(std::move(v));
+}
+
+// REDUCE, NEWOBJ, NEWOBJ_EX: the callable on top of the stack is replaced by its result.
+void Machine::op_call(const char* op, const Value& args) {
+  if (args.kind() != Value::Kind::Tuple) fail_at(std::string(op) + " arguments are not a tuple");
+  Value callable = top();
+  Value result = hooks_.reduce(callable, args);
+  track(result);
+  top() = std::move(result);
 }
 
 Value Machine::run(size_t* consumed) {
@@ -974,34 +749,15 @@ Value Machine::run(size_t* consumed) {
         op_global(module.as_string(), name.as_string());
         break;
       }
-      case REDUCE: {
-        Value args = pop();
-        if (args.kind() != Value::Kind::Tuple) fail_at("REDUCE arguments are not a tuple");
-        Value callable = top();
-        Value result = hooks_.reduce(callable, args);
-        track(result);
-        top() = std::move(result);
-        break;
-      }
-      case NEWOBJ: {
-        Value args = pop();
-        if (args.kind() != Value::Kind::Tuple) fail_at("NEWOBJ arguments are not a tuple");
-        Value cls = top();
-        Value result = hooks_.reduce(cls, args);
-        track(result);
-        top() = std::move(result);
-        break;
-      }
+      case REDUCE: op_call("REDUCE", pop()); break;
+      case NEWOBJ: op_call("NEWOBJ", pop()); break;
       case NEWOBJ_EX: {
         Value kwargs = pop();
         Value args = pop();
         if (args.kind() != Value::Kind::Tuple) fail_at("NEWOBJ_EX arguments are not a tuple");
         if (kwargs.kind() != Value::Kind::Dict || !kwargs.as_dict().items.empty())
           fail_at("NEWOBJ_EX with keyword arguments is not supported");
-        Value cls = top();
-        Value result = hooks_.reduce(cls, args);
-        track(result);
-        top() = std::move(result);
+        op_call("NEWOBJ_EX", args);
         break;
       }
       case BUILD: {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "internal/utf8.hpp"
 #include "pth/error.hpp"
 
 namespace pth {
@@ -13,39 +14,15 @@ namespace {
 constexpr size_t kBatch = 1000;       // items per APPENDS/SETITEMS, as Python
 constexpr size_t kMaxWriteDepth = 1000;
 
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return false;
-    if (cp >= 0xd800 && cp <= 0xdfff) return false;
-    i += len;
+// Drops high bytes that only repeat the sign of the byte below (keeps at least one).
+void drop_sign_extension(std::string& b) {
+  while (b.size() > 1) {
+    uint8_t last = uint8_t(b[b.size() - 1]), prev = uint8_t(b[b.size() - 2]);
+    if ((last == 0x00 && !(prev & 0x80)) || (last == 0xff && (prev & 0x80)))
+      b.pop_back();
+    else
+      break;
   }
-  return true;
 }
 
 // Minimal little-endian two's complement of an int64 (empty for zero, as Python).
@@ -55,13 +32,7 @@ std::string twos_complement(int64_t v) {
   std::memcpy(&u, &v, sizeof u);
   std::string b;
   for (int i = 0; i < 8; ++i) b += char(uint8_t(u >> (8 * i)));
-  while (b.size() > 1) {
-    uint8_t last = uint8_t(b[b.size() - 1]), prev = uint8_t(b[b.size() - 2]);
-    if ((last == 0x00 && !(prev & 0x80)) || (last == 0xff && (prev & 0x80)))
-      b.pop_back();
-    else
-      break;
-  }
+  drop_sign_extension(b);
   return b;
 }
 
@@ -106,13 +77,7 @@ std::string twos_complement(const std::string& decimal) {
       carry = x >> 8;
     }
   }
-  while (b.size() > 1) {
-    uint8_t last = uint8_t(b[b.size() - 1]), prev = uint8_t(b[b.size() - 2]);
-    if ((last == 0x00 && !(prev & 0x80)) || (last == 0xff && (prev & 0x80)))
-      b.pop_back();
-    else
-      break;
-  }
+  drop_sign_extension(b);
   if (b.size() == 1 && b[0] == '\0') b.clear();  // zero
   return b;
 }
@@ -134,27 +99,25 @@ class Writer {
     for (int i = 0; i < 4; ++i) out_ += char(uint8_t(v >> (8 * i)));
   }
 
+  // An opcode taking a memo index: the one-byte form when the index fits.
+  void memo_op(uint8_t short_op, uint8_t long_op, uint32_t idx) {
+    if (idx < 256) {
+      u8(short_op);
+      u8(uint8_t(idx));
+    } else {
+      u8(long_op);
+      le32(idx);
+    }
+  }
   void put_memo(const void* id) {
     uint32_t idx = next_memo_++;
     if (id) memo_[id] = idx;
-    if (idx < 256) {
-      u8('q');
-      u8(uint8_t(idx));
-    } else {
-      u8('r');
-      le32(idx);
-    }
+    memo_op('q', 'r', idx);  // BINPUT, LONG_BINPUT
   }
   bool get_memo(const void* id) {
     auto it = memo_.find(id);
     if (it == memo_.end()) return false;
-    if (it->second < 256) {
-      u8('h');
-      u8(uint8_t(it->second));
-    } else {
-      u8('j');
-      le32(it->second);
-    }
+    memo_op('h', 'j', it->second);  // BINGET, LONG_BINGET
     return true;
   }
 
@@ -191,7 +154,7 @@ class Writer {
     for (int i = 7; i >= 0; --i) u8(uint8_t(bits >> (8 * i)));
   }
   void save_str(std::string_view s) {
-    if (!valid_utf8(s)) throw Error("string is not valid UTF-8: cannot pickle it");
+    if (!detail::is_valid_utf8(s)) throw Error("string is not valid UTF-8: cannot pickle it");
     if (s.size() > 0xffffffffu) throw Error("string of " + std::to_string(s.size()) + " bytes is too long to pickle");
     u8('X');
     le32(uint32_t(s.size()));
@@ -211,14 +174,7 @@ class Writer {
     // _codecs.encode(<latin-1 code points as str>, 'latin1'): what protocol 2 writes.
     std::string text;
     text.reserve(b.size() * 2);
-    for (unsigned char c : b) {
-      if (c < 0x80) {
-        text += char(c);
-      } else {
-        text += char(0xc0 | (c >> 6));
-        text += char(0x80 | (c & 0x3f));
-      }
-    }
+    for (unsigned char c : b) detail::append_utf8(text, c);
     save_global("_codecs", "encode");
     save_str(text);
     save_str("latin1");
@@ -242,11 +198,12 @@ class Writer {
   }
   void leave(const void* id) { in_progress_.erase(id); }
 
-  void save_items(const List& items, size_t depth) {
-    for (const Value& v : items) save(v, depth + 1);
-  }
-
   void save(const Value& v, size_t depth) {
+    const void* id = v.identity();
+    if (v.is_container()) {
+      check_not_recursive(id);
+      if (get_memo(id)) return;
+    }
     switch (v.kind()) {
       case Value::Kind::None: u8('N'); return;
       case Value::Kind::Bool: u8(v.as_bool() ? 0x88 : 0x89); return;
@@ -259,48 +216,29 @@ class Writer {
       case Value::Kind::Storage: throw Error("a bare storage cannot be pickled (only tensors that view one)");
       case Value::Kind::Tensor: save_tensor(v.as_tensor()); return;
       case Value::Kind::List: {
-        const void* id = v.identity();
-        check_not_recursive(id);
-        if (get_memo(id)) return;
         enter(id, depth);
         u8(']');
         put_memo(id);
         const List& items = v.items();
-        for (size_t i = 0; i < items.size(); i += kBatch) {
-          u8('(');
-          size_t end = std::min(items.size(), i + kBatch);
-          for (size_t k = i; k < end; ++k) save(items[k], depth + 1);
-          u8('e');
-        }
+        save_batched(items.size(), 'e', [&](size_t k) { save(items[k], depth + 1); });  // APPENDS
         leave(id);
         return;
       }
       case Value::Kind::Tuple: {
-        const void* id = v.identity();
-        check_not_recursive(id);
-        if (get_memo(id)) return;
         const List& items = v.items();
         if (items.empty()) {
           u8(')');
           return;
         }
         enter(id, depth);
-        if (items.size() <= 3) {
-          save_items(items, depth);
-          u8(uint8_t(0x85 + items.size() - 1));  // TUPLE1..3
-        } else {
-          u8('(');
-          save_items(items, depth);
-          u8('t');
-        }
+        save_tuple(items.size(), [&] {
+          for (const Value& item : items) save(item, depth + 1);
+        });
         leave(id);
         put_memo(id);
         return;
       }
       case Value::Kind::Dict: {
-        const void* id = v.identity();
-        check_not_recursive(id);
-        if (get_memo(id)) return;
         enter(id, depth);
         const Dict& d = v.as_dict();
         if (d.ordered) {
@@ -309,15 +247,10 @@ class Writer {
           u8('}');
         }
         put_memo(id);
-        for (size_t i = 0; i < d.items.size(); i += kBatch) {
-          u8('(');
-          size_t end = std::min(d.items.size(), i + kBatch);
-          for (size_t k = i; k < end; ++k) {
-            save(d.items[k].first, depth + 1);
-            save(d.items[k].second, depth + 1);
-          }
-          u8('u');
-        }
+        save_batched(d.items.size(), 'u', [&](size_t k) {  // SETITEMS
+          save(d.items[k].first, depth + 1);
+          save(d.items[k].second, depth + 1);
+        });
         if (d.ordered && d.metadata) {
           u8('}');  // the instance __dict__: {'_metadata': metadata}
           u8('(');
@@ -333,17 +266,30 @@ class Writer {
     throw Error("cannot pickle a value of unknown kind");
   }
 
-  void save_size_tuple(const std::vector<int64_t>& dims) {
-    if (dims.empty()) {
-      u8(')');
-    } else if (dims.size() <= 3) {
-      for (int64_t x : dims) save_int(x);
-      u8(uint8_t(0x85 + dims.size() - 1));
-    } else {
+  // MARK, up to kBatch items, `op` (APPENDS or SETITEMS), again until all are written.
+  template <class SaveItem>
+  void save_batched(size_t n, uint8_t op, SaveItem save_item) {
+    for (size_t i = 0; i < n; i += kBatch) {
       u8('(');
-      for (int64_t x : dims) save_int(x);
-      u8('t');
+      size_t end = std::min(n, i + kBatch);
+      for (size_t k = i; k < end; ++k) save_item(k);
+      u8(op);
     }
+  }
+
+  // A tuple of n items as Python writes it: EMPTY_TUPLE, TUPLE1..3, or MARK ... TUPLE.
+  template <class SaveItems>
+  void save_tuple(size_t n, SaveItems save_items) {
+    if (n == 0) return u8(')');
+    if (n > 3) u8('(');
+    save_items();
+    u8(n > 3 ? uint8_t('t') : uint8_t(0x85 + n - 1));
+  }
+
+  void save_size_tuple(const std::vector<int64_t>& dims) {
+    save_tuple(dims.size(), [&] {
+      for (int64_t x : dims) save_int(x);
+    });
   }
 
   void save_plain_tensor(const Tensor& t, bool requires_grad) {

@@ -5,64 +5,23 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 
 namespace pth {
-
-namespace detail {
-// Defined in pickle_reader.cpp: Python's dict-key hash/equality for allowed keys.
-size_t pickle_key_hash(const Value& key);
-bool pickle_keys_equal(const Value& a, const Value& b);
-}  // namespace detail
 
 namespace {
 
 constexpr size_t kMaxDims = 64;
 
-// A name from the file, made safe for a one-line message.
-std::string printable(std::string_view s) {
-  std::string out;
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if (++n > 200) {
-      out += "...";
-      break;
-    }
-    if (c < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += char(c);
-    }
-  }
-  return out;
-}
-
 std::string quoted_global(const std::string& module, const std::string& name) {
   return "'" + printable(module) + "." + printable(name) + "'";
 }
 
-const char* kind_word(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::None: return "None";
-    case Value::Kind::Bool: return "bool";
-    case Value::Kind::Int: return "int";
-    case Value::Kind::BigInt: return "int";
-    case Value::Kind::Float: return "float";
-    case Value::Kind::String: return "str";
-    case Value::Kind::Bytes: return "bytes";
-    case Value::Kind::List: return "list";
-    case Value::Kind::Tuple: return "tuple";
-    case Value::Kind::Dict: return v.as_dict().ordered ? "OrderedDict" : "dict";
-    case Value::Kind::Tensor: return "tensor";
-    case Value::Kind::Storage: return "storage";
-    case Value::Kind::Global: return "global";
-  }
-  return "value";
+std::string kind_word(const Value& v) {
+  if (v.is_dict() && v.as_dict().ordered) return "OrderedDict";
+  return std::string(Value::kind_name(v.kind()));
 }
 
 [[noreturn]] void bad_arg(const std::string& fn, const std::string& what) {
@@ -169,11 +128,11 @@ Value ordered_dict_from_pairs(const Value& pairs) {
   for (const Value& p : pairs.items()) {
     if (!p.is_sequence() || p.items().size() != 2) bad_arg(fn, "argument holds an item that is not a pair");
     const Value& key = p.items()[0];
-    size_t h = detail::pickle_key_hash(key);
+    size_t h = key_hash(key);
     bool replaced = false;
     auto range = index.equal_range(h);
     for (auto it = range.first; it != range.second; ++it) {
-      if (detail::pickle_keys_equal(d.items[it->second].first, key)) {
+      if (keys_equal(d.items[it->second].first, key)) {
         d.items[it->second].second = p.items()[1];
         replaced = true;
         break;
@@ -192,7 +151,7 @@ Value codecs_encode(const List& a) {
   if (a.size() != 2) bad_arg(fn, "expected 2 arguments, got " + std::to_string(a.size()));
   if (!a[0].is_string() || !a[1].is_string()) bad_arg(fn, "arguments are not strings");
   const std::string& enc = a[1].as_string();
-  if (enc != "latin1" && enc != "latin-1") bad_arg(fn, "encoding '" + printable(enc) + "' is not supported");
+  if (enc != "latin1" && enc != "latin-1") bad_arg(fn, "encoding " + quoted(enc) + " is not supported");
   // The text is valid UTF-8 (the pickle reader checks every str): decode to code points.
   const std::string& s = a[0].as_string();
   std::string out;
@@ -230,14 +189,8 @@ const std::unordered_map<std::string, Callable>& callables() {
   return m;
 }
 
-// torch.<name> dtype globals (dtype_from_name gives their meaning).
-bool is_dtype_global_name(const std::string& name) {
-  static const std::unordered_set<std::string> names = {
-      "float32", "float",   "float64", "double", "float16", "half",      "bfloat16",   "int64",  "long", "int32",
-      "int",     "int16",   "short",   "int8",   "uint8",   "bool",      "complex64",  "cfloat", "complex128",
-      "cdouble"};
-  return names.count(name) > 0 && dtype_from_name(name).has_value();
-}
+// torch.<name> dtype globals (torch.float32, torch.half, ...).
+bool is_dtype_global_name(const std::string& name) { return dtype_from_name(name).has_value(); }
 
 bool is_untyped_storage(const std::string& module, const std::string& name) {
   return name == "UntypedStorage" && (module == "torch" || module == "torch.storage");
@@ -323,7 +276,7 @@ void TorchPickleHooks::build(Value& obj, const Value& state) {
     if (!attrs->is_dict()) throw FormatError(std::string("BUILD on OrderedDict with a ") + kind_word(*attrs) + " state");
     for (const auto& kv : attrs->as_dict().items) {
       if (!kv.first.is_string() || kv.first.as_string() != "_metadata") {
-        std::string what = kv.first.is_string() ? "'" + printable(kv.first.as_string()) + "'" : kind_word(kv.first);
+        std::string what = kv.first.is_string() ? quoted(kv.first.as_string()) : kind_word(kv.first);
         throw FormatError("BUILD on OrderedDict may only set _metadata, not " + what);
       }
       obj.as_dict().metadata = std::make_shared<Value>(kv.second);

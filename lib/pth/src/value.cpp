@@ -53,90 +53,25 @@ void Dict::set(Value key, Value value) {
   items.emplace_back(std::move(key), std::move(value));
 }
 
-Value Value::boolean(bool b) {
-  Value v;
-  v.kind_ = Kind::Bool;
-  v.data_ = b;
-  return v;
-}
-
-Value Value::integer(int64_t i) {
-  Value v;
-  v.kind_ = Kind::Int;
-  v.data_ = i;
-  return v;
-}
-
-Value Value::big_integer(std::string decimal) {
-  Value v;
-  v.kind_ = Kind::BigInt;
-  v.data_ = std::move(decimal);
-  return v;
-}
-
-Value Value::floating(double d) {
-  Value v;
-  v.kind_ = Kind::Float;
-  v.data_ = d;
-  return v;
-}
-
-Value Value::string(std::string s) {
-  Value v;
-  v.kind_ = Kind::String;
-  v.data_ = std::move(s);
-  return v;
-}
-
-Value Value::bytes(std::string b) {
-  Value v;
-  v.kind_ = Kind::Bytes;
-  v.data_ = std::move(b);
-  return v;
-}
-
-Value Value::list(List items) {
-  Value v;
-  v.kind_ = Kind::List;
-  v.data_ = std::make_shared<List>(std::move(items));
-  return v;
-}
-
-Value Value::tuple(List items) {
-  Value v;
-  v.kind_ = Kind::Tuple;
-  v.data_ = std::make_shared<List>(std::move(items));
-  return v;
-}
+Value Value::boolean(bool b) { return Value(Kind::Bool, b); }
+Value Value::integer(int64_t i) { return Value(Kind::Int, i); }
+Value Value::big_integer(std::string decimal) { return Value(Kind::BigInt, std::move(decimal)); }
+Value Value::floating(double d) { return Value(Kind::Float, d); }
+Value Value::string(std::string s) { return Value(Kind::String, std::move(s)); }
+Value Value::bytes(std::string b) { return Value(Kind::Bytes, std::move(b)); }
+Value Value::list(List items) { return Value(Kind::List, std::make_shared<List>(std::move(items))); }
+Value Value::tuple(List items) { return Value(Kind::Tuple, std::make_shared<List>(std::move(items))); }
+Value Value::tensor(std::shared_ptr<Tensor> t) { return Value(Kind::Tensor, std::move(t)); }
+Value Value::storage(std::shared_ptr<Storage> s) { return Value(Kind::Storage, std::move(s)); }
 
 Value Value::dict(bool ordered) {
-  Value v;
-  v.kind_ = Kind::Dict;
   auto d = std::make_shared<Dict>();
   d->ordered = ordered;
-  v.data_ = std::move(d);
-  return v;
-}
-
-Value Value::tensor(std::shared_ptr<Tensor> t) {
-  Value v;
-  v.kind_ = Kind::Tensor;
-  v.data_ = std::move(t);
-  return v;
-}
-
-Value Value::storage(std::shared_ptr<Storage> s) {
-  Value v;
-  v.kind_ = Kind::Storage;
-  v.data_ = std::move(s);
-  return v;
+  return Value(Kind::Dict, std::move(d));
 }
 
 Value Value::global(std::string module, std::string name) {
-  Value v;
-  v.kind_ = Kind::Global;
-  v.data_ = std::make_shared<GlobalRef>(GlobalRef{std::move(module), std::move(name)});
-  return v;
+  return Value(Kind::Global, std::make_shared<GlobalRef>(GlobalRef{std::move(module), std::move(name)}));
 }
 
 namespace {
@@ -254,59 +189,6 @@ std::string_view Value::kind_name(Kind k) {
     case Kind::Global: return "global";
   }
   return "?";
-}
-
-bool keys_equal(const Value& a, const Value& b) {
-  using K = Value::Kind;
-  // Python: 1 == 1.0 == True as dict keys.
-  auto numeric = [](const Value& v) { return v.kind() == K::Int || v.kind() == K::Bool || v.kind() == K::Float; };
-  auto number = [](const Value& v) {
-    return v.kind() == K::Bool ? double(v.as_bool()) : v.as_number();
-  };
-  if (numeric(a) && numeric(b)) {
-    if (a.kind() == K::Int && b.kind() == K::Int) return a.as_int() == b.as_int();
-    return number(a) == number(b);
-  }
-  if (a.kind() != b.kind()) return false;
-  switch (a.kind()) {
-    case K::None: return true;
-    case K::String:
-    case K::Bytes:
-    case K::BigInt: return a.as_string() == b.as_string();
-    case K::Tuple: {
-      const List& x = a.items();
-      const List& y = b.items();
-      if (x.size() != y.size()) return false;
-      for (size_t i = 0; i < x.size(); ++i)
-        if (!keys_equal(x[i], y[i])) return false;
-      return true;
-    }
-    case K::Global: return a.as_global().module == b.as_global().module && a.as_global().name == b.as_global().name;
-    default: return a.identity() == b.identity();
-  }
-}
-
-std::string key_to_string(const Value& key) {
-  using K = Value::Kind;
-  switch (key.kind()) {
-    case K::String:
-    case K::BigInt: return key.as_string();
-    case K::Int: return std::to_string(key.as_int());
-    case K::Bool: return key.as_bool() ? "True" : "False";
-    case K::None: return "None";
-    case K::Float: {
-      std::string s = std::to_string(key.as_number());
-      return s;
-    }
-    case K::Tuple: {
-      std::string s = "(";
-      const List& items = key.items();
-      for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + key_to_string(items[i]);
-      return s + (items.size() == 1 ? ",)" : ")");
-    }
-    case K::Bytes: return key.as_string();
-    default: return "<" + std::string(Value::kind_name(key.kind())) + ">";
-  }
 }
 
 }  // namespace pth

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "internal/zip_format.hpp"
 #include "pth/error.hpp"
 #include "pth/message.hpp"
 #include "pth/zip_writer.hpp"  // crc32_update
@@ -14,14 +15,10 @@ namespace pth {
 
 namespace {
 
-constexpr uint32_t kLocalSig = 0x04034b50;
-constexpr uint32_t kCentralSig = 0x02014b50;
-constexpr uint32_t kEndSig = 0x06054b50;
-constexpr uint32_t kEnd64Sig = 0x06064b50;
-constexpr uint32_t kEnd64LocatorSig = 0x07064b50;
+using namespace detail::zip;
+
 constexpr uint64_t kEndSize = 22, kLocatorSize = 20, kEnd64Size = 56;
 constexpr uint64_t kCentralSize = 46, kLocalSize = 30;
-constexpr uint64_t kMax32 = 0xFFFFFFFFu;
 
 // True if [offset, offset + length) lies within [0, limit), without overflow.
 bool fits(uint64_t offset, uint64_t length, uint64_t limit) {
@@ -180,7 +177,7 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
     for (uint64_t at = 0; at + 4 <= extra_len;) {
       const uint16_t id = load_le16(x + at), len = load_le16(x + at + 2);
       if (len > extra_len - at - 4) throw FormatError(entry(e) + " has a malformed extra field");
-      if (id == 0x0001) {
+      if (id == kZip64ExtraId) {
         const uint8_t* z = x + at + 4;
         uint64_t left = len;
         for (uint64_t* field : {&e.uncompressed_size, &e.compressed_size, &e.local_header_offset}) {

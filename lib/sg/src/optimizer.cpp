@@ -63,6 +63,13 @@ int64_t step_of(const Value& v) {
   throw std::runtime_error("optimizer step is neither a number nor a tensor");
 }
 
+// Adam and AdamW take the same settings.
+template <typename AdamLike, typename Options>
+std::unique_ptr<torch::optim::Optimizer> make_adam(const OptimizerConfig& c, const std::vector<torch::Tensor>& params) {
+  return std::make_unique<AdamLike>(
+      params, Options(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay).amsgrad(c.amsgrad));
+}
+
 }  // namespace
 
 Optimizer::Optimizer(const OptimizerConfig& config, std::vector<torch::Tensor> parameters)
@@ -75,19 +82,9 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::vector<torch::Tensor> p
                          .nesterov(config.nesterov)
                          .weight_decay(config.weight_decay));
   } else if (config.name == "Adam") {
-    optimizer_ = std::make_unique<torch::optim::Adam>(
-        parameters_, torch::optim::AdamOptions(config.lr)
-                         .betas({config.beta1, config.beta2})
-                         .eps(config.eps)
-                         .weight_decay(config.weight_decay)
-                         .amsgrad(config.amsgrad));
+    optimizer_ = make_adam<torch::optim::Adam, torch::optim::AdamOptions>(config, parameters_);
   } else if (config.name == "AdamW") {
-    optimizer_ = std::make_unique<torch::optim::AdamW>(
-        parameters_, torch::optim::AdamWOptions(config.lr)
-                         .betas({config.beta1, config.beta2})
-                         .eps(config.eps)
-                         .weight_decay(config.weight_decay)
-                         .amsgrad(config.amsgrad));
+    optimizer_ = make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>(config, parameters_);
   } else {
     throw std::invalid_argument("unknown optimizer '" + config.name + "' (known: SGD, Adam, AdamW)");
   }

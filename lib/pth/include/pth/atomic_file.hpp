@@ -18,6 +18,8 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   void write(ByteView bytes);               // full write or pth::Error (e.g. disk full)
+  // Overwrites bytes already written (a header patched after its data); no size change.
+  void write_at(uint64_t offset, ByteView bytes);
   uint64_t position() const { return written_; }
   void commit();                            // fsync, rename, fsync folder
   const std::string& target() const { return target_; }

@@ -130,14 +130,22 @@ class Value {
   static std::string_view kind_name(Kind k);
 
  private:
+  using Data = std::variant<std::monostate, bool, int64_t, double, std::string, std::shared_ptr<List>,
+                            std::shared_ptr<Dict>, std::shared_ptr<Tensor>, std::shared_ptr<Storage>,
+                            std::shared_ptr<GlobalRef>>;
+  Value(Kind kind, Data data) : kind_(kind), data_(std::move(data)) {}
+
   Kind kind_ = Kind::None;
-  std::variant<std::monostate, bool, int64_t, double, std::string, std::shared_ptr<List>, std::shared_ptr<Dict>,
-               std::shared_ptr<Tensor>, std::shared_ptr<Storage>, std::shared_ptr<GlobalRef>>
-      data_;
+  Data data_;
 };
 
-// Equality of two scalar keys (String/Int/BigInt/Bool/None/Float/Tuple of those).
+// Dict keys as Python compares them: 1 == 1.0 == True (ints of any size against floats
+// exactly), str, bytes, None, tuples item by item; other values by identity.
 bool keys_equal(const Value& a, const Value& b);
+// A hash consistent with keys_equal for the keys a checkpoint may hold (None, bool, int,
+// float, str and tuples of those); throws pth::FormatError ("unhashable dict key ...")
+// for any other key.
+size_t key_hash(const Value& key);
 // A dict key rendered as a path component: strings as is, ints in decimal.
 std::string key_to_string(const Value& key);
 

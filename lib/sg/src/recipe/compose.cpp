@@ -13,6 +13,7 @@ namespace {
 
 using recipe_detail::deep_merge;
 using recipe_detail::lookup;
+using recipe_detail::split_path;
 
 std::string strip_yaml_ext(std::string name) {
   if (name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0) name.resize(name.size() - 5);
@@ -144,17 +145,7 @@ class Composer {
           YAML::Node sub = compose_file(sub_file, group_path, false);
           // Place under the group's key (a nested group path "a/b" becomes a.b).
           YAML::Node placed = sub;
-          std::vector<std::string> parts;
-          std::string part;
-          for (char c : key) {
-            if (c == '/') {
-              parts.push_back(part);
-              part.clear();
-            } else {
-              part += c;
-            }
-          }
-          parts.push_back(part);
+          const std::vector<std::string> parts = split_path(key, '/');
           for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
             YAML::Node wrapper(YAML::NodeType::Map);
             wrapper[*it] = placed;

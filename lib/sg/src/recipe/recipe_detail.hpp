@@ -22,8 +22,8 @@ bool is_int_text(const std::string& text);
 // Builds a scalar that stays a string whatever it looks like.
 YAML::Node make_string(const std::string& text);
 
-// Dotted paths: "a.b.0.c" (numbers index sequences).
-std::vector<std::string> split_path(const std::string& path);
+// Dotted paths: "a.b.0.c" (numbers index sequences); group paths use '/' ("a/b").
+std::vector<std::string> split_path(const std::string& path, char separator = '.');
 std::string join_path(const std::vector<std::string>& segments, std::size_t count = std::string::npos);
 
 // Finds a node; the result refers into the tree (not a copy). Undefined if absent.

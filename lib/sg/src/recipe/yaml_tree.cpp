@@ -132,11 +132,11 @@ YAML::Node make_string(const std::string& text) {
   return node;
 }
 
-std::vector<std::string> split_path(const std::string& path) {
+std::vector<std::string> split_path(const std::string& path, char separator) {
   std::vector<std::string> out;
   std::string cur;
   for (char c : path) {
-    if (c == '.') {
+    if (c == separator) {
       out.push_back(cur);
       cur.clear();
     } else {

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""The Python side of scripts/bench-train (run that for the comparison): the default recipe
+(recipes/fashion_mnist_resnet.yaml) as a plain PyTorch training loop, written the way a
+careful Python user would, and timed.
+
+Same as `sg-train epochs=1 training_hyperparams.max_train_batches=...`:
+  - data: Fashion-MNIST read from the same gzipped IDX files (gzip + numpy), shuffled per
+    epoch, batch 128; per batch, vectorised torch ops in the loop: random crop with zero
+    padding 2 (one gather for the whole batch), horizontal flip (after the crop), ToTensor +
+    Normalize(0.2860, 0.3530);
+  - model: MiniResNet (test/python/sg_models.py, resnet_mini's twin), torchvision init;
+  - SGD lr per step from the same schedule (cosine, 1 warm-up epoch from 0.01), momentum 0.9,
+    nesterov, weight decay 5e-4 on every parameter; cross-entropy with label smoothing 0.1;
+  - per step, like our trainer: loss.item(), Accuracy and Top5 from one topk(5);
+  - torch.set_num_threads(--threads).
+
+Timing: --warmup batches first, then --batches timed ones. Prints on stdout one line
+    images_per_s=X data_fraction=Y images_per_s_all=X2 data_fraction_all=Y2 seconds=S
+the first two over the timed batches only, the `_all` ones over warm-up + timed batches
+from the start of the loop (sg-train's convention: its epoch line counts every batch).
+data_fraction is the share of the time spent preparing batches (indexing, augmentation,
+normalisation); the model never overlaps with it here (no loader workers).
+"""
+
+import argparse
+import gzip
+import math
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "python"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from sg_models import MiniResNet, torchvision_init_  # noqa: E402
+
+# recipes/fashion_mnist_resnet.yaml + dataset_params/fashion_mnist_dataset_params.yaml
+ROOT = "/usr/share/datasets/fashion-mnist"
+BATCH = 128
+PAD = 2
+MEAN, STD = 0.2860, 0.3530
+INITIAL_LR, WARMUP_LR, WARMUP_EPOCHS, FINAL_RATIO = 0.1, 0.01, 1, 0.01
+MOMENTUM, WEIGHT_DECAY, SMOOTHING = 0.9, 5e-4, 0.1
+SEED = 42
+
+
+def read_idx(path):
+    """An IDX file (gzipped or not) as a numpy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise SystemExit("train_loop: %s is not an unsigned-byte IDX file" % path)
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != math.prod(dims):
+        raise SystemExit("train_loop: %s holds %d values, header says %s" % (path, arr.size, dims))
+    return arr.reshape(dims)
+
+
+def lr_at(epoch, batch, batches, max_epochs):
+    """lib/sg/src/lr_schedule.cpp's LrSchedule::at for the recipe's CosineLRScheduler."""
+    if epoch < WARMUP_EPOCHS:
+        return WARMUP_LR + (INITIAL_LR - WARMUP_LR) * epoch / WARMUP_EPOCHS
+    total = max(1, (max_epochs - WARMUP_EPOCHS) * batches)
+    done = (epoch - WARMUP_EPOCHS) * batches + batch
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, done / total)))
+    return INITIAL_LR * (FINAL_RATIO + (1.0 - FINAL_RATIO) * cosine)
+
+
+class Batches:
+    """Shuffled, augmented, normalised batches, built per batch with vectorised torch ops."""
+
+    def __init__(self, images, labels, batch_size, generator):
+        self.images = images            # (N, 1, H, W) uint8
+        self.labels = labels            # (N,) int64
+        self.batch_size = batch_size
+        self.g = generator
+        h, w = images.shape[2:]
+        self.rows = torch.arange(h)
+        self.cols = torch.arange(w)
+        self.cols_flipped = self.cols.flip(0)
+        self.order = None
+
+    def start_epoch(self):
+        self.order = torch.randperm(self.images.shape[0], generator=self.g)
+
+    def get(self, b):
+        idx = self.order[b * self.batch_size:(b + 1) * self.batch_size]
+        n = idx.numel()
+        x = F.pad(self.images[idx], (PAD, PAD, PAD, PAD))            # (n, 1, H+2p, W+2p), zeros
+        oy = torch.randint(0, 2 * PAD + 1, (n, 1), generator=self.g)
+        ox = torch.randint(0, 2 * PAD + 1, (n, 1), generator=self.g)
+        flip = torch.rand(n, 1, generator=self.g) < 0.5
+        rows = oy + self.rows                                         # (n, H)
+        cols = ox + torch.where(flip, self.cols_flipped, self.cols)   # (n, W): flip after the crop
+        x = x[torch.arange(n)[:, None, None], 0, rows[:, :, None], cols[:, None, :]]  # (n, H, W)
+        x = x.unsqueeze(1).float().div_(255.0).sub_(MEAN).div_(STD)
+        return x, self.labels[idx]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batches", type=int, default=200, help="timed batches (default 200)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed batches first (default 5)")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument("--root", default=ROOT, help="folder of the Fashion-MNIST .gz files")
+    p.add_argument("--channels-last", action="store_true", help="model and input in channels_last")
+    a = p.parse_args()
+    if a.batches < 1 or a.warmup < 0 or a.threads < 1:
+        p.error("--batches and --threads must be positive, --warmup not negative")
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(SEED)
+    images = torch.from_numpy(read_idx(os.path.join(a.root, "train-images-idx3-ubyte.gz")).copy())
+    labels = torch.from_numpy(read_idx(os.path.join(a.root, "train-labels-idx1-ubyte.gz")).astype(np.int64))
+    images = images.unsqueeze(1)                                      # (N, 1, 28, 28) uint8
+    data = Batches(images, labels, BATCH, torch.Generator().manual_seed(SEED))
+
+    model = torchvision_init_(MiniResNet(num_classes=10, in_channels=1))
+    memory_format = torch.channels_last if a.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=INITIAL_LR, momentum=MOMENTUM, nesterov=True,
+                          weight_decay=WEIGHT_DECAY)
+
+    total = a.warmup + a.batches
+    batches_per_epoch = (images.shape[0] + BATCH - 1) // BATCH
+    max_epochs = 1
+    top1 = torch.zeros((), dtype=torch.int64)
+    top5 = torch.zeros((), dtype=torch.int64)
+    loss_sum = 0.0
+    samples = timed_samples = 0
+    data_time = timed_data = 0.0
+    epoch, b = 0, 0
+    data.start_epoch()
+    opt.zero_grad()
+    start = timed_start = time.perf_counter()
+    for step in range(total):
+        if step == a.warmup:
+            timed_start = time.perf_counter()
+        if b == batches_per_epoch:                                   # only for --batches > 468
+            epoch, b = epoch + 1, 0
+            data.start_epoch()
+        t0 = time.perf_counter()
+        x, y = data.get(b)
+        x = x.contiguous(memory_format=memory_format)
+        dt = time.perf_counter() - t0
+        data_time += dt
+        if step >= a.warmup:
+            timed_data += dt
+        lr = lr_at(epoch, b, batches_per_epoch, max_epochs)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=SMOOTHING)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        loss_value = loss.item()
+        with torch.no_grad():
+            hits = logits.topk(5, 1).indices.eq(y.view(-1, 1))
+            top1 += hits[:, 0].sum()
+            top5 += hits.any(1).sum()
+        n = y.numel()
+        loss_sum += loss_value * n
+        samples += n
+        if step >= a.warmup:
+            timed_samples += n
+        b += 1
+    end = time.perf_counter()
+
+    seconds, timed_seconds = end - start, end - timed_start
+    sys.stderr.write("train_loop: %d+%d batches, %d threads: Accuracy %.4f, Top5 %.4f, loss %.4f\n" % (
+        a.warmup, a.batches, torch.get_num_threads(), top1.item() / samples, top5.item() / samples,
+        loss_sum / samples))
+    print("images_per_s=%.1f data_fraction=%.4f images_per_s_all=%.1f data_fraction_all=%.4f seconds=%.3f" % (
+        timed_samples / timed_seconds, timed_data / timed_seconds, samples / seconds, data_time / seconds,
+        timed_seconds))
+
+
+if __name__ == "__main__":
+    main()
