@@ -4,6 +4,7 @@
   torch_io.py shapes SIZE_MB OUT              write the shape list of a ~SIZE_MB state dict (no torch needed)
   torch_io.py save SHAPES_FILE OUT [--repeat N]   one line per run: seconds of torch.save, tensor bytes
   torch_io.py load IN [--repeat N]            one line per run: seconds of torch.load, tensor bytes
+  torch_io.py load-into IN [--repeat N]       the same for torch.load + copy into existing tensors
   torch_io.py list IN                         torch.load, then print path, dtype, shape of every tensor
   torch_io.py check SHAPES_FILE A B           A and B hold the same tensors, as the shape list says
 
@@ -158,6 +159,25 @@ def cmd_load(path, repeat):
         print(f"{dt:.6f} {total}", flush=True)
 
 
+def cmd_load_into(path, repeat):
+    """torch.load, then copy every tensor into tensors allocated (and touched) beforehand,
+    as model.load_state_dict does; only the load and the copies are timed."""
+    import torch
+    template = torch.load(path)
+    targets = {k: torch.zeros_like(v) for k, v in template.items()}
+    del template
+    for _ in range(repeat):
+        t = time.perf_counter()
+        sd = torch.load(path)
+        with torch.no_grad():
+            for k, v in sd.items():
+                targets[k].copy_(v)
+        dt = time.perf_counter() - t
+        total = tensor_bytes(sd)
+        del sd
+        print(f"{dt:.6f} {total}", flush=True)
+
+
 def cmd_list(path):
     import torch
     sd = torch.load(path)
@@ -213,6 +233,8 @@ def main(argv):
         cmd_save(argv[1], argv[2], parse_repeat(argv[3:]))
     elif len(argv) >= 2 and argv[0] == "load":
         cmd_load(argv[1], parse_repeat(argv[2:]))
+    elif len(argv) >= 2 and argv[0] == "load-into":
+        cmd_load_into(argv[1], parse_repeat(argv[2:]))
     elif len(argv) == 2 and argv[0] == "list":
         cmd_list(argv[1])
     elif len(argv) == 4 and argv[0] == "check":

@@ -98,6 +98,13 @@ TEST_CASE("a written checkpoint reads back with the same tree, sharing and data"
     CHECK(tensor_sha256(*after[i].tensor) == tensor_sha256(*before[i].tensor));
   }
   CHECK(after[0].tensor->storage == after[1].tensor->storage);
+  // copy_elements reads the file (pread) and gives the same bytes as the mapping.
+  for (const auto& [tensor_path, t] : after) {
+    std::vector<uint8_t> copied(t->nbytes()), mapped;
+    copy_elements(*t, copied.data());
+    for_each_run(*t, [&](ByteView run) { mapped.insert(mapped.end(), run.data, run.data + run.size); });
+    CHECK(copied == mapped);
+  }
   CHECK(after[3].tensor->is_parameter);
   CHECK(after[3].tensor->requires_grad);
   CHECK(verify_checkpoint(c).empty());

@@ -67,6 +67,17 @@ TEST_CASE("hash of a strided view equals the hash of its row-major copy") {
   CHECK(tensor_sha256(stepped) == sha_of({0, 2, 4, 6, 8, 10}));
 }
 
+TEST_CASE("copy_elements writes a strided view in row-major order") {
+  std::vector<float> data(6);
+  std::iota(data.begin(), data.end(), 0.f);
+  std::vector<float> out(6, -1.f);
+  copy_elements(view(float_storage(data), {3, 2}, {1, 3}), out.data());
+  CHECK(out == std::vector<float>{0, 3, 1, 4, 2, 5});
+  std::vector<float> slice(2, -1.f);
+  copy_elements(view(float_storage(data), {2}, {1}, 4), slice.data());
+  CHECK(slice == std::vector<float>{4, 5});
+}
+
 TEST_CASE("a view reaching outside its storage data is refused, not read") {
   auto s = float_storage({1, 2, 3});
   Tensor t = view(s, {4}, {1});

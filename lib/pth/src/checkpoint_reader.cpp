@@ -15,6 +15,10 @@ class StoredEntryData : public StorageData {
  public:
   StoredEntryData(std::shared_ptr<const MappedFile> file, ByteView view) : file_(std::move(file)), view_(view) {}
   ByteView bytes() const override { return view_; }
+  void copy_range(size_t offset, size_t size, void* dst) const override {
+    if (offset > view_.size || size > view_.size - offset) throw FormatError("copy outside the storage record");
+    file_->read_into(view_.sub(offset, size), dst);
+  }
 
  private:
   std::shared_ptr<const MappedFile> file_;

@@ -14,11 +14,6 @@ namespace pth {
 
 namespace {
 
-struct Fd {
-  int fd;
-  ~Fd() { ::close(fd); }
-};
-
 std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
@@ -27,22 +22,21 @@ std::string errno_text() { return std::strerror(errno); }
 // raises SIGBUS; nothing portable prevents that, and checkpoints are not rewritten in
 // place (AtomicFile renames a new file over them), so we accept it.
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw < 0) throw Error("cannot open: " + errno_text());
-  Fd fd{raw};
+  std::shared_ptr<MappedFile> file(new MappedFile());
+  file->path_ = path;
+  file->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file->fd_ < 0) throw Error("cannot open: " + errno_text());
 
   struct stat st;
-  if (::fstat(fd.fd, &st) != 0) throw Error("cannot stat: " + errno_text());
+  if (::fstat(file->fd_, &st) != 0) throw Error("cannot stat: " + errno_text());
   if (S_ISDIR(st.st_mode)) throw Error("is a directory");
   if (!S_ISREG(st.st_mode)) throw Error("not a regular file");
   if (st.st_size < 0 || uint64_t(st.st_size) > SIZE_MAX) throw Error("file too large to map");
 
-  std::shared_ptr<MappedFile> file(new MappedFile());
-  file->path_ = path;
   const size_t size = size_t(st.st_size);
   if (size == 0) return file;
 
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file->fd_, 0);
   if (p == MAP_FAILED) throw Error("cannot map: " + errno_text());
   file->data_ = static_cast<const uint8_t*>(p);
   file->size_ = size;
@@ -59,6 +53,21 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr && size_ != 0) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MappedFile::read_into(ByteView region, void* dst) const {
+  if (region.data < data_ || region.size > size_ || size_t(region.data - data_) > size_ - region.size)
+    throw Error("read outside the mapped file");
+  auto* out = static_cast<uint8_t*>(dst);
+  const off_t start = off_t(region.data - data_);
+  size_t done = 0;
+  while (done < region.size) {
+    const ssize_t n = ::pread(fd_, out + done, region.size - done, start + off_t(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error("read failed: " + (n < 0 ? errno_text() : std::string("file shrank while open")));
+    done += size_t(n);
+  }
 }
 
 }  // namespace pth

@@ -102,6 +102,20 @@ void for_each_run(const Tensor& t, const std::function<void(ByteView)>& chunk) {
   if (!gathered.empty()) chunk({gathered.data(), gathered.size()});
 }
 
+void copy_elements(const Tensor& t, void* dst) {
+  if (t.numel() == 0) return;
+  if (t.is_contiguous()) {
+    checked_storage(t);
+    t.storage->data->copy_range(size_t(t.storage_offset) * dtype_size(t.dtype), t.nbytes(), dst);
+    return;
+  }
+  auto* out = static_cast<uint8_t*>(dst);
+  for_each_run(t, [&](ByteView run) {
+    std::memcpy(out, run.data, run.size);
+    out += run.size;
+  });
+}
+
 std::string tensor_sha256(const Tensor& t) {
   Sha256 sha;
   for_each_run(t, [&](ByteView run) { sha.update(run); });

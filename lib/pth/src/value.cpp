@@ -1,10 +1,17 @@
 #include "pth/value.hpp"
 
+#include <cstring>
 #include <unordered_map>
 
 #include "pth/error.hpp"
 
 namespace pth {
+
+void StorageData::copy_range(size_t offset, size_t size, void* dst) const {
+  const ByteView all = bytes();
+  if (offset > all.size || size > all.size - offset) throw FormatError("copy outside the storage data");
+  if (size) std::memcpy(dst, all.data + offset, size);
+}
 
 int64_t Tensor::numel() const {
   int64_t n = 1;

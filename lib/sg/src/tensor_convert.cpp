@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "pth/error.hpp"
+#include "pth/tensor_data.hpp"
 
 namespace sg {
 namespace {
@@ -95,12 +96,9 @@ pth::Value to_pth_state_dict(const NamedTensors& tensors) {
 }
 
 torch::Tensor to_torch(const pth::Tensor& t) {
-  const auto dtype = to_torch_dtype(t.dtype);
-  if (t.numel() == 0) return torch::empty(t.shape, torch::TensorOptions().dtype(dtype));
-  const pth::ByteView bytes = t.storage->data->bytes();
-  // from_blob views the file's bytes (never written through); clone gives the copy we keep.
-  void* base = const_cast<uint8_t*>(bytes.data) + size_t(t.storage_offset) * pth::dtype_size(t.dtype);
-  return torch::from_blob(base, t.shape, t.stride, torch::TensorOptions().dtype(dtype)).clone(at::MemoryFormat::Contiguous);
+  torch::Tensor out = torch::empty(t.shape, torch::TensorOptions().dtype(to_torch_dtype(t.dtype)));
+  pth::copy_elements(t, out.data_ptr());
+  return out;
 }
 
 }  // namespace sg

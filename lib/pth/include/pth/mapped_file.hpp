@@ -17,10 +17,14 @@ class MappedFile {
 
   ByteView view() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
+  // Copies a region of view() into dst with pread: no page faults on the mapping, which
+  // makes copying into memory the caller already has several times faster.
+  void read_into(ByteView region, void* dst) const;
 
  private:
   MappedFile() = default;
   std::string path_;
+  int fd_ = -1;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };

@@ -14,6 +14,10 @@ namespace pth {
 // contiguous tensor is one run, a strided view is one run per innermost row or element).
 void for_each_run(const Tensor& t, const std::function<void(ByteView)>& chunk);
 
+// Copies the elements in row-major order to dst (t.nbytes() bytes). A contiguous tensor
+// is one copy straight from its source (from the file, without touching the mapping).
+void copy_elements(const Tensor& t, void* dst);
+
 // SHA-256 of the elements in row-major order (the design's content hash), lowercase hex.
 std::string tensor_sha256(const Tensor& t);
 

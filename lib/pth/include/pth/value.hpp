@@ -18,6 +18,8 @@ class StorageData {
  public:
   virtual ~StorageData() = default;
   virtual ByteView bytes() const = 0;
+  // Copies bytes [offset, offset + size) to dst; sources in a file may avoid the mapping.
+  virtual void copy_range(size_t offset, size_t size, void* dst) const;
 };
 
 // Caller-owned memory; `owner` keeps it alive (may be null if the caller guarantees it).
