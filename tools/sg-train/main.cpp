@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sg/exit_codes.hpp"
+#include "sg/stop_signal.hpp"
 #include "sg/trainer.hpp"
 
 int main(int argc, char** argv) {
@@ -18,10 +19,13 @@ int main(int argc, char** argv) {
   app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
   app.add_option("overrides", request.overrides,
                  "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=)");
-  app.footer("Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written.");
+  app.footer(
+      "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written,\n"
+      "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit must surface as a write error, not kill us
+  sg::install_stop_signal_handlers();
   if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
   request.config_dirs.push_back(sg::builtin_recipes_dir());
   std::unique_ptr<sg::Trainer> trainer;
@@ -34,6 +38,9 @@ int main(int argc, char** argv) {
   try {
     std::cout << trainer->train() << std::endl;
     return sg::kExitOk;
+  } catch (const sg::TrainingInterrupted& e) {
+    std::cerr << "sg-train: " << e.what() << "\n";
+    return sg::kExitInterrupted;
   } catch (const sg::CheckpointWriteError& e) {
     std::cerr << "sg-train: error: cannot write checkpoint " << e.what() << "\n";
     return sg::kExitCheckpointWrite;

@@ -23,17 +23,17 @@ void MetricAccumulator::add(const torch::Tensor& logits, const torch::Tensor& la
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   const torch::Tensor top = std::get<1>(logits.topk(k, 1));
   const torch::Tensor hits = top.eq(labels.view({-1, 1}));
-  top1_ += hits.select(1, 0).sum().item<int64_t>();
-  top5_ += hits.any(1).sum().item<int64_t>();
-  loss_sum_ += batch_loss * double(n);
-  samples_ += n;
+  counts_.top1 += hits.select(1, 0).sum().item<int64_t>();
+  counts_.top5 += hits.any(1).sum().item<int64_t>();
+  counts_.loss_sum += batch_loss * double(n);
+  counts_.samples += n;
 }
 
 MetricValues MetricAccumulator::values() const {
   MetricValues out;
-  const double n = samples_ ? double(samples_) : 1.0;
-  for (const auto& name : metrics_) out[name] = double(name == "Accuracy" ? top1_ : top5_) / n;
-  out[loss_name_] = loss_sum_ / n;
+  const double n = counts_.samples ? double(counts_.samples) : 1.0;
+  for (const auto& name : metrics_) out[name] = double(name == "Accuracy" ? counts_.top1 : counts_.top5) / n;
+  out[loss_name_] = counts_.loss_sum / n;
   return out;
 }
 

@@ -96,6 +96,21 @@ void Optimizer::set_lr(double lr) {
 
 double Optimizer::lr() const { return optimizer_->param_groups().front().options().get_lr(); }
 
+void Optimizer::set_momentum(double momentum) {
+  for (auto& group : optimizer_->param_groups()) {
+    auto& options = group.options();
+    if (config_.name == "SGD") {
+      static_cast<torch::optim::SGDOptions&>(options).momentum(momentum);
+    } else if (config_.name == "Adam") {
+      auto& adam = static_cast<torch::optim::AdamOptions&>(options);
+      adam.betas({momentum, std::get<1>(adam.betas())});
+    } else {
+      auto& adamw = static_cast<torch::optim::AdamWOptions&>(options);
+      adamw.betas({momentum, std::get<1>(adamw.betas())});
+    }
+  }
+}
+
 pth::Value Optimizer::state_dict() const {
   Value state = Value::dict();
   const auto& all_state = optimizer_->state();
@@ -122,7 +137,9 @@ pth::Value Optimizer::state_dict() const {
   }
   Value root = Value::dict();
   root.as_dict().set(Value::string("state"), state);
-  root.as_dict().set(Value::string("param_groups"), Value::list({param_group(config_, lr(), parameters_.size())}));
+  Value group = param_group(config_, lr(), parameters_.size());
+  for (const auto& [key, value] : group_extras_) group.as_dict().set(Value::string(key), value);
+  root.as_dict().set(Value::string("param_groups"), Value::list({group}));
   return root;
 }
 

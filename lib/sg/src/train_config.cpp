@@ -101,8 +101,10 @@ LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
   const std::string p = "training_hyperparams.";
   LrSchedule s;
   s.mode = r.get_or<std::string>(p + "lr_mode", "");
-  if (!s.mode.empty() && s.mode != "StepLRScheduler" && s.mode != "CosineLRScheduler")
-    throw RecipeError(p + "lr_mode: unknown schedule '" + s.mode + "' (known: StepLRScheduler, CosineLRScheduler)");
+  if (is_torch_scheduler(s.mode)) s.mode = "";  // PyTorch's schedulers drive the rate instead
+  else if (!s.mode.empty() && s.mode != "StepLRScheduler" && s.mode != "CosineLRScheduler")
+    throw RecipeError(p + "lr_mode: unknown schedule '" + s.mode + "' (known: StepLRScheduler, CosineLRScheduler, " +
+                      torch_scheduler_names() + ")");
   s.initial_lr = r.get<double>(p + "initial_lr");
   s.lr_updates = r.get_or<std::vector<int64_t>>(p + "lr_updates", {});
   s.lr_decay_factor = r.get_or<double>(p + "lr_decay_factor", 0.1);
@@ -132,6 +134,31 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");
   c.lr = read_schedule(r, c.max_epochs);
+  const std::string lr_mode = r.get_or<std::string>(p + "lr_mode", "");
+  if (is_torch_scheduler(lr_mode)) {
+    c.torch_scheduler = lr_mode;
+    try {
+      if (r.has(p + "torch_scheduler_params"))
+        c.torch_scheduler_params = torch_scheduler_params_from_yaml(r.node(p + "torch_scheduler_params"));
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(p + "torch_scheduler_params: " + e.what());
+    }
+  }
+  c.ema.enabled = r.get_or<bool>(p + "ema", false);
+  c.ema.decay = r.get_or<double>(p + "ema_params.decay", 0.9999);
+  c.ema.decay_type = r.get_or<std::string>(p + "ema_params.decay_type", "exp");
+  c.ema.beta = r.get_or<double>(p + "ema_params.beta", 15);
+  if (c.ema.decay_type != "constant" && c.ema.decay_type != "threshold" && c.ema.decay_type != "exp")
+    throw RecipeError(p + "ema_params.decay_type: unknown '" + c.ema.decay_type + "' (known: constant, threshold, exp)");
+  c.average_best_models = r.get_or<bool>(p + "average_best_models", true);
+  c.resume = r.get_or<bool>(p + "resume", false);
+  c.run_id = r.get_or<std::string>(p + "run_id", "");
+  c.resume_path = r.get_or<std::string>(p + "resume_path", "");
+  c.ckpt_name = r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth");
+  c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
+  if (!c.run_id.empty() && (c.run_id.find('/') != std::string::npos || c.run_id == "." || c.run_id == ".."))
+    throw RecipeError(p + "run_id: '" + c.run_id + "' is not a run id (RUN_<time>)");
+  c.mixed_precision = r.get_or<bool>(p + "mixed_precision", false);
   c.loss_name = r.get<std::string>(p + "loss");
   if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
     throw RecipeError(p + "loss: unknown loss '" + c.loss_name + "' (known: CrossEntropyLoss, LabelSmoothingCrossEntropyLoss)");

@@ -1,20 +1,26 @@
 #include "sg/trainer.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <thread>
 
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
-#include "pth/error.hpp"
+#include "sg/load_weights.hpp"
 #include "sg/run_dir.hpp"
+#include "sg/stop_signal.hpp"
 #include "sg/tensorboard.hpp"
 
 namespace sg {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 torch::Device pick_device(const std::string& wanted) {
   if (wanted.empty()) return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
@@ -38,7 +44,35 @@ std::string format_metrics(const MetricValues& values) {
   return out;
 }
 
-std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) { return model.parameters(/*recurse=*/true); }
+bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
+  return std::find(epochs.begin(), epochs.end(), epoch) != epochs.end();
+}
+
+// Mixed precision for a forward pass: float16 autocast on CUDA, bfloat16 on the CPU.
+class Autocast {
+ public:
+  Autocast(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~Autocast() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool enabled_, cuda_;
+};
 
 }  // namespace
 
@@ -56,7 +90,7 @@ Trainer::Trainer(Recipe recipe)
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
   model_->to(device_);
-  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, trainable_parameters(*model_));
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_->parameters());
   train_data_ = load_dataset(config_.data, true);
   val_data_ = load_dataset(config_.data, false);
   if (train_data_.channels != config_.model.in_channels)
@@ -64,28 +98,48 @@ Trainer::Trainer(Recipe recipe)
                       " but the dataset's images have " + std::to_string(train_data_.channels) + " channels");
   train_loader_ = std::make_unique<DataLoader>(train_data_, config_.data.train_augmentation, config_.data.train_loader);
   val_loader_ = std::make_unique<DataLoader>(val_data_, config_.data.val_augmentation, config_.data.val_loader);
+  const int64_t total_steps = config_.max_epochs * train_loader_->batches_per_epoch();
+  if (!config_.torch_scheduler.empty()) {
+    try {
+      scheduler_ = make_torch_scheduler(config_.torch_scheduler, config_.torch_scheduler_params,
+                                        TorchSchedulerContext{{config_.optimizer.lr}, total_steps, config_.optimizer.name != "SGD"});
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(std::string("training_hyperparams.torch_scheduler_params: ") + e.what());
+    }
+    optimizer_->set_lr(scheduler_->lr());
+    optimizer_->set_group_extras(scheduler_->param_group_entries(0));
+  }
+  if (config_.ema.enabled) {
+    ema_model_ = create_model(config_.architecture, config_.model);
+    ema_model_->to(device_);
+    ema_ = std::make_unique<ModelEMA>(*model_, config_.ema.decay, config_.ema.decay_type, config_.ema.beta, total_steps,
+                                      ema_model_);
+  }
+  scaler_ = std::make_unique<GradScaler>(config_.mixed_precision && device_.is_cuda());
+
+  find_resume_checkpoint();
+  if (!resume_from_.empty()) {
+    try {
+      restore(pth::read_checkpoint(resume_from_));
+    } catch (const std::exception& e) {
+      throw RecipeError("cannot resume from " + resume_from_ + ": " + e.what());
+    }
+  }
 }
 
 Trainer::~Trainer() = default;
 
-void Trainer::setup_run() {
-  run_dir_ = create_run_dir(config_.ckpt_root_dir, config_.experiment_name);
-  store_recipe(recipe_, run_dir_);
-  log_.open_file(run_dir_);
+std::string Trainer::train() {
+  open_run();
   events_ = std::make_unique<Events>(run_dir_);
-  log_.line("run directory " + run_dir_);
   log_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_.size) +
             " training and " + std::to_string(val_data_.size) + " validation images, " +
             std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
-}
-
-std::string Trainer::train() {
-  setup_run();
-  for (int64_t epoch = 0; epoch < config_.max_epochs; ++epoch) {
-    const MetricValues train = train_epoch(epoch);
+  for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
+    const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
     const int64_t finished = epoch + 1;
-    const bool listed = std::count(config_.save_ckpt_epoch_list.begin(), config_.save_ckpt_epoch_list.end(), finished);
-    const bool validate_now = finished % config_.run_validation_freq == 0 || finished == config_.max_epochs || listed;
+    const bool validate_now = finished % config_.run_validation_freq == 0 || finished == config_.max_epochs ||
+                              listed(config_.save_ckpt_epoch_list, finished);
     for (const auto& [name, value] : train) events_->writer.add_scalar("Train/" + name, value, finished);
     events_->writer.add_scalar("LR", optimizer_->lr(), finished);
     char speed[96];
@@ -94,66 +148,113 @@ std::string Trainer::train() {
     const std::string summary = "epoch " + std::to_string(finished) + " train: " + format_metrics(train) + speed;
     if (!validate_now) {
       log_.line(summary);
+      if (scheduler_ && !scheduler_->steps_per_batch() && config_.torch_scheduler != "ReduceLROnPlateau") {
+        scheduler_->step();
+        optimizer_->set_lr(scheduler_->lr());
+      }
       continue;
     }
-    const MetricValues valid = validate();
+    const MetricValues valid = validate(validation_model());
     for (const auto& [name, value] : valid) events_->writer.add_scalar("Valid/" + name, value, finished);
     events_->writer.flush();
     log_.line(summary + " | valid: " + format_metrics(valid));
-    save_checkpoints(epoch, train, valid);
+    if (scheduler_ && !scheduler_->steps_per_batch()) {
+      scheduler_->step(valid.at(config_.metric_to_watch));
+      optimizer_->set_lr(scheduler_->lr());
+    }
+    after_validation(epoch, train, valid);
+    if (stop_requested() && finished < config_.max_epochs && config_.save_model)
+      throw TrainingInterrupted("stopped by a signal after epoch " + std::to_string(finished) + "; " + run_dir_ +
+                                "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +
+                                std::filesystem::path(run_dir_).filename().string() + ")");
   }
-  if (best_) log_.line("best " + best_->tracked_metric_name + " " + std::to_string(best_->valid.at(best_->tracked_metric_name)));
+  if (best_ && best_->valid.count(config_.metric_to_watch))
+    log_.line("best " + config_.metric_to_watch + " " + std::to_string(best_->valid.at(config_.metric_to_watch)));
+  validate_average();
   return run_dir_;
 }
 
-MetricValues Trainer::train_epoch(int64_t epoch) {
+MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   model_->train();
   MetricAccumulator metrics(config_.train_metrics, config_.loss_name);
+  if (first_batch > 0) metrics.restore(resumed_train_counts_);
   const int64_t batches = train_loader_->batches_per_epoch();
   const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
-  train_loader_->start_epoch(epoch);
+  train_loader_->start_epoch(epoch, first_batch);
   optimizer_->get().zero_grad();
-  using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  const int64_t samples_before = metrics.samples();
   double waiting = 0;  // seconds spent waiting for the loader
   Batch batch;
-  int64_t step = 0;
   for (auto asked = Clock::now(); train_loader_->next(batch); asked = Clock::now()) {
     waiting += std::chrono::duration<double>(Clock::now() - asked).count();
-    optimizer_->set_lr(config_.lr.at(epoch, batch.index, batches));
+    if (!scheduler_) optimizer_->set_lr(config_.lr.at(epoch, batch.index, batches));
     const torch::Tensor images = batch.images.to(device_, /*non_blocking=*/true);
     const torch::Tensor labels = batch.labels.to(device_, /*non_blocking=*/true);
-    const torch::Tensor logits = model_->forward(images);
-    const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels, options);
-    (config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
-    ++step;
-    if (step % config_.batch_accumulate == 0 || batch.index + 1 == batches) {
-      if (config_.clip_grad_norm) torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);
-      optimizer_->get().step();
-      optimizer_->get().zero_grad();
+    torch::Tensor logits, loss;
+    {
+      Autocast autocast(config_.mixed_precision, device_);
+      logits = model_->forward(images);
+      loss = torch::nn::functional::cross_entropy(logits, labels, options);
     }
+    scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
+    const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
+    if (step_now) optimizer_step(epoch, batch.index, batches);
     const double loss_value = loss.item<double>();
-    metrics.add(logits.detach(), labels, loss_value);
+    metrics.add(logits.detach().to(torch::kFloat32), labels, loss_value);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     log_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
-                  batches, loss_value, double(metrics.samples()) / std::max(seconds, 1e-9));
+                  batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
+    if (step_now && stop_requested() && batch.index + 1 < batches) {
+      log_.clear_progress();
+      write("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
+                                          metrics.counts()));
+      throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                std::to_string(batch.index + 1) + "; " + run_dir_ +
+                                "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
+                                std::filesystem::path(run_dir_).filename().string() + ")");
+    }
   }
   log_.clear_progress();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  throughput_ = {double(metrics.samples()) / std::max(seconds, 1e-9), seconds > 0 ? waiting / seconds : 0};
+  throughput_ = {double(metrics.samples() - samples_before) / std::max(seconds, 1e-9),
+                 seconds > 0 ? waiting / seconds : 0};
   return metrics.values();
 }
 
-MetricValues Trainer::validate() {
+void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
+  if (config_.clip_grad_norm) {
+    scaler_->unscale_(optimizer_->get());
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);
+  }
+  scaler_->step(optimizer_->get());
+  scaler_->update();
+  optimizer_->get().zero_grad();
+  // SG numbers EMA steps by batch, from 1: batch + 1 + batches * epoch.
+  if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
+  if (scheduler_ && scheduler_->steps_per_batch()) {
+    scheduler_->step();
+    optimizer_->set_lr(scheduler_->lr());
+    if (auto momentum = scheduler_->momentum()) optimizer_->set_momentum(*momentum);
+  }
+}
+
+Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
+
+MetricValues Trainer::validate(Classifier& model) {
   torch::NoGradGuard no_grad;
-  model_->eval();
+  model.eval();
   MetricAccumulator metrics(config_.valid_metrics, config_.loss_name);
   const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
   val_loader_->start_epoch(0);
   Batch batch;
   while (val_loader_->next(batch)) {
     const torch::Tensor labels = batch.labels.to(device_);
-    const torch::Tensor logits = model_->forward(batch.images.to(device_));
+    torch::Tensor logits;
+    {
+      Autocast autocast(config_.mixed_precision, device_);
+      logits = model.forward(batch.images.to(device_)).to(torch::kFloat32);
+    }
     metrics.add(logits, labels, torch::nn::functional::cross_entropy(logits, labels, options).item<double>());
   }
   return metrics.values();
@@ -161,40 +262,47 @@ MetricValues Trainer::validate() {
 
 bool Trainer::improves(double value) const {
   if (!std::isfinite(value)) return false;
-  if (!best_) return true;
+  if (!best_ || !best_->valid.count(config_.metric_to_watch)) return true;
   const double best = best_->valid.at(config_.metric_to_watch);
   return config_.greater_is_better ? value > best : value < best;
 }
 
-void Trainer::save_checkpoints(int64_t epoch, const MetricValues& train, const MetricValues& valid) {
-  if (!config_.save_model) return;
+void Trainer::after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid) {
   const int64_t finished = epoch + 1;
-  CheckpointContents c;
-  c.metrics = {config_.metric_to_watch, valid, train};
-  c.acc = valid.at(config_.metric_to_watch);
-  c.epoch = finished;
-  const bool is_best = improves(c.acc);
-  if (is_best) best_ = c.metrics;
-  c.best_metrics = best_;
-  c.net = state_dict(*model_);
-  c.optimizer_state = optimizer_->state_dict();
-  const pth::Value checkpoint = make_sg_checkpoint(c);
-  write("ckpt_latest.pth", checkpoint);
+  const EpochMetrics metrics{config_.metric_to_watch, valid, train};
+  last_ = metrics;
+  const double watched = valid.at(config_.metric_to_watch);
+  const bool is_best = improves(watched);
+  if (is_best) best_ = metrics;
+  if (!config_.save_model) return;
+  const pth::Value ckpt = checkpoint(finished, 0, metrics);
+  write("ckpt_latest.pth", ckpt);
   if (is_best) {
-    write(config_.ckpt_best_name, checkpoint);
-    log_.line("new best " + config_.metric_to_watch + " " + std::to_string(c.acc) + ", saved " + config_.ckpt_best_name);
+    write(config_.ckpt_best_name, ckpt);
+    log_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
   }
-  if (std::count(config_.save_ckpt_epoch_list.begin(), config_.save_ckpt_epoch_list.end(), finished))
-    write("ckpt_epoch_" + std::to_string(finished) + ".pth", checkpoint);
+  if (listed(config_.save_ckpt_epoch_list, finished)) write("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
+  if (averager_) {
+    // SG: snapshots of the EMA model when EMA is on; average_model.pth rewritten each time.
+    averager_->add(ema_ ? ema_->state() : sg::state_dict(*model_), watched);
+    pth::Value average = pth::Value::dict();
+    auto& d = average.as_dict();
+    d.set(pth::Value::string("net"), to_pth_state_dict(averager_->average()));
+    d.set(pth::Value::string("acc"), pth::Value::floating(watched));
+    d.set(pth::Value::string("epoch"), pth::Value::integer(finished));
+    d.set(pth::Value::string("metrics"), metrics_to_pth(metrics));
+    write("average_model.pth", average);
+  }
 }
 
-void Trainer::write(const std::string& name, const pth::Value& checkpoint) {
-  const std::string path = run_dir_ + "/" + name;
-  try {
-    pth::write_checkpoint(path, checkpoint);
-  } catch (const pth::Error& e) {
-    throw CheckpointWriteError(path + ": " + e.what());
-  }
+void Trainer::validate_average() {
+  if (!averager_ || averager_->size() == 0) return;
+  auto averaged = create_model(config_.architecture, config_.model);
+  averaged->to(device_);
+  const pth::Value weights = to_pth_state_dict(averager_->average());
+  load_state_dict(*averaged, weights);
+  log_.line("average of the " + std::to_string(averager_->size()) + " best models, valid: " +
+            format_metrics(validate(*averaged)));
 }
 
 }  // namespace sg

@@ -17,14 +17,20 @@ class MetricAccumulator {
   MetricAccumulator(std::vector<std::string> metrics, std::string loss_name);
   void add(const torch::Tensor& logits, const torch::Tensor& labels, double batch_loss);
   MetricValues values() const;
-  int64_t samples() const { return samples_; }
+  int64_t samples() const { return counts_.samples; }
+
+  // What has been accumulated, so that an epoch interrupted mid-way resumes exactly.
+  struct Counts {
+    int64_t samples = 0, top1 = 0, top5 = 0;
+    double loss_sum = 0;
+  };
+  const Counts& counts() const { return counts_; }
+  void restore(const Counts& counts) { counts_ = counts; }
 
  private:
   std::vector<std::string> metrics_;
   std::string loss_name_;
-  int64_t samples_ = 0;
-  int64_t top1_ = 0, top5_ = 0;
-  double loss_sum_ = 0;
+  Counts counts_;
 };
 
 // Throws std::invalid_argument for a metric name we do not implement.

@@ -30,6 +30,11 @@ class Optimizer {
   torch::optim::Optimizer& get() { return *optimizer_; }
   void set_lr(double lr);
   double lr() const;
+  // SGD's momentum, or Adam/AdamW's beta1 (PyTorch's OneCycleLR cycles them).
+  void set_momentum(double momentum);
+  // Entries a PyTorch scheduler adds to every param group ("initial_lr", ...), written
+  // into state_dict()'s param_groups as Python would have them.
+  void set_group_extras(std::vector<std::pair<std::string, pth::Value>> extras) { group_extras_ = std::move(extras); }
   const OptimizerConfig& config() const { return config_; }
 
   // {"state": {index: {...}}, "param_groups": [{..., "params": [0, 1, ...]}]} with the
@@ -43,6 +48,7 @@ class Optimizer {
   OptimizerConfig config_;
   std::vector<torch::Tensor> parameters_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<std::pair<std::string, pth::Value>> group_extras_;
 };
 
 }  // namespace sg

@@ -10,6 +10,7 @@
 #include "sg/model.hpp"
 #include "sg/optimizer.hpp"
 #include "sg/recipe.hpp"
+#include "sg/torch_scheduler.hpp"
 
 namespace sg {
 
@@ -24,6 +25,13 @@ struct DataConfig {
   LoaderOptions train_loader, val_loader;
 };
 
+struct EmaConfig {
+  bool enabled = false;
+  double decay = 0.9999;
+  std::string decay_type = "exp";   // constant | threshold | exp
+  double beta = 15;
+};
+
 struct TrainingConfig {
   std::string architecture;
   ModelOptions model;
@@ -32,6 +40,17 @@ struct TrainingConfig {
   DataConfig data;
   OptimizerConfig optimizer;
   LrSchedule lr;
+  std::string torch_scheduler;      // lr_mode naming a PyTorch scheduler ("StepLR", ...), else ""
+  TorchSchedulerParams torch_scheduler_params;
+  EmaConfig ema;
+  // Resuming (SG's resume / run_id / resume_path / ckpt_name / load_opt_params).
+  bool resume = false;
+  std::string run_id;
+  std::string resume_path;
+  std::string ckpt_name = "ckpt_latest.pth";
+  bool load_opt_params = true;
+  bool average_best_models = true;
+  bool mixed_precision = false;
   int64_t max_epochs = 1;
   std::string loss_name;
   double label_smoothing = 0;

@@ -1,17 +1,27 @@
 #pragma once
-// The training loop: a recipe in, a SuperGradients run directory out.
+// The training loop: a recipe in, a SuperGradients run directory out. Starts a new run,
+// continues one in place (resume / run_id), or branches from a checkpoint (resume_path).
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "sg/data.hpp"
+#include "sg/ema.hpp"
+#include "sg/grad_scaler.hpp"
 #include "sg/metrics.hpp"
 #include "sg/model.hpp"
+#include "sg/model_averager.hpp"
 #include "sg/optimizer.hpp"
 #include "sg/recipe.hpp"
 #include "sg/sg_checkpoint.hpp"
+#include "sg/torch_scheduler.hpp"
 #include "sg/train_config.hpp"
 #include "sg/train_log.hpp"
+
+namespace pth {
+struct Checkpoint;
+}
 
 namespace sg {
 
@@ -21,34 +31,67 @@ class CheckpointWriteError : public std::runtime_error {
   explicit CheckpointWriteError(const std::string& what) : std::runtime_error(what) {}
 };
 
+// SIGINT/SIGTERM stopped the run after its current step; ckpt_latest.pth holds the exact
+// position to resume from. what() says how to resume.
+class TrainingInterrupted : public std::runtime_error {
+ public:
+  explicit TrainingInterrupted(const std::string& what) : std::runtime_error(what) {}
+};
+
 class Trainer {
  public:
+  // Builds the model, data and optimizer and, when the recipe resumes, finds and checks
+  // the checkpoint to continue from (errors here are input errors).
   explicit Trainer(Recipe recipe);
   ~Trainer();
 
-  // Trains for the recipe's epochs; returns the run directory.
+  // Trains up to max_epochs; returns the run directory.
   std::string train();
 
  private:
-  void setup_run();
-  MetricValues train_epoch(int64_t epoch);
-  MetricValues validate();
-  void save_checkpoints(int64_t epoch, const MetricValues& train, const MetricValues& valid);
+  struct Position {
+    int64_t epoch = 0;        // the epoch to run next (0-based)
+    int64_t batch = 0;        // its first batch (non-zero after a mid-epoch stop)
+  };
+
+  void find_resume_checkpoint();
+  void open_run();
+  void restore(const pth::Checkpoint& ckpt);
+  MetricValues train_epoch(int64_t epoch, int64_t first_batch);
+  void optimizer_step(int64_t epoch, int64_t batch, int64_t batches);
+  MetricValues validate(Classifier& model);
+  Classifier& validation_model();
+  void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);
+  // `partial`: the training metrics accumulated so far when stopping mid-epoch.
+  pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
+                        const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;
   void write(const std::string& name, const pth::Value& checkpoint);
   bool improves(double value) const;
+  void validate_average();
 
   Recipe recipe_;
   TrainingConfig config_;
   torch::Device device_;
   std::shared_ptr<Classifier> model_;
+  std::shared_ptr<Classifier> ema_model_;   // holds the EMA weights, validated when EMA is on
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<TorchScheduler> scheduler_;
+  std::unique_ptr<ModelEMA> ema_;
+  std::unique_ptr<GradScaler> scaler_;
+  std::unique_ptr<ModelAverager> averager_;
   ImageDataset train_data_, val_data_;
   std::unique_ptr<DataLoader> train_loader_, val_loader_;
+
+  std::string resume_from_;     // checkpoint file to continue from, if any
+  bool branch_ = false;         // resume_path: a new run directory
   std::string run_dir_;
+  Position start_;
+  MetricAccumulator::Counts resumed_train_counts_;
+  std::optional<EpochMetrics> best_;
+  std::optional<EpochMetrics> last_;   // the latest validated epoch
   TrainLog log_;
   struct Events;
   std::unique_ptr<Events> events_;
-  std::optional<EpochMetrics> best_;
   struct Throughput {
     double images_per_second = 0;
     double data_wait_fraction = 0;   // of the epoch's wall time

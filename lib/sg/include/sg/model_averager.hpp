@@ -1,0 +1,97 @@
+#pragma once
+// Averaging of the best snapshots, as SuperGradients' ModelWeightAveraging
+// (super_gradients/training/utils/weight_averaging_utils.py, `average_best_models`):
+//   - `capacity` slots (SG: 10), empty at first. For a new (snapshot, metric): the "worst"
+//     slot is the first empty slot, else the first slot holding the worst metric (SG's
+//     np.argmin / np.argmax over an array initialised to -inf / +inf). The snapshot takes
+//     that slot only if its metric is strictly better (> when greater_is_better, else <).
+//     So while fewer than `capacity` are kept every finite value is added.
+//   - Non-finite metrics (NaN, +-inf) are ignored (SG would keep an inf).
+//   - average() = element-wise mean of the kept snapshots, accumulated in float64. Each
+//     entry comes back in its own dtype: floating entries rounded to nearest; integer
+//     (and bool) entries such as num_batches_tracked take floor(mean) (SG turns them into
+//     floats; we keep the dtype).
+//
+// Memory is bounded: only a float64 running sum is held (2x a float32 model), never the
+// kept snapshots. The snapshots live on disk in <run_dir>/averaging/ in our own torch.save
+// zip format (pth::write_checkpoint, atomic):
+//   snapshot_<serial>.pth  {"metric": float, "state_dict": OrderedDict name -> tensor}
+//   index.pth              {"format": "sg-averaging", "version": 1, "capacity": int,
+//                           "greater_is_better": bool, "next_serial": int,
+//                           "slots": [None | {"metric": float, "file": str}] * capacity}
+// Replacing a slot writes the new snapshot under a fresh serial, then the index, then
+// subtracts the old snapshot (streamed back from disk entry by entry) and adds the new one
+// to the sum, then deletes the old file. A crash at any point leaves the index naming
+// complete files; unreferenced snapshot files are removed when the state is loaded.
+// The files are kept at the end of training (a finished run can be extended).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "sg/tensor_convert.hpp"
+
+namespace sg {
+
+class ModelAverager {
+ public:
+  // Loads <run_dir>/averaging/index.pth if present (re-reading the kept snapshots one at a
+  // time to rebuild the sum), so a resumed run continues the same top-N. Throws
+  // std::runtime_error when the stored state was made with another capacity or
+  // greater_is_better, or when a snapshot it names is missing or unreadable.
+  explicit ModelAverager(std::string run_dir, size_t capacity = 10, bool greater_is_better = true);
+
+  // Offers a snapshot (tensors on any device; copied to disk, not kept in memory). Returns
+  // true if it was kept. Throws std::invalid_argument when its keys/shapes/dtypes differ
+  // from the snapshots already kept.
+  bool add(const NamedTensors& snapshot, double metric);
+
+  // The mean of the kept snapshots (new CPU tensors, state-dict order of the first kept
+  // snapshot); empty when none is kept.
+  NamedTensors average() const;
+
+  size_t size() const;
+  size_t capacity() const { return slots_.size(); }
+  bool greater_is_better() const { return greater_is_better_; }
+  const std::string& dir() const { return dir_; }
+  // Per slot: the kept snapshot's metric, or nullopt for an empty slot.
+  std::vector<std::optional<double>> slot_metrics() const;
+
+  // For tests of the memory bound: bytes of tensors this object holds (the float64 sum
+  // only), and how many snapshot files it has read back from disk.
+  uint64_t resident_bytes() const;
+  int64_t snapshot_reads() const { return snapshot_reads_; }
+
+ private:
+  struct Slot {
+    bool used = false;
+    double metric = 0;
+    std::string file;   // name inside dir_
+  };
+  struct Entry {
+    std::string name;
+    torch::ScalarType dtype;
+    std::vector<int64_t> shape;
+  };
+
+  void load_state();
+  void write_index() const;
+  void set_layout(const NamedTensors& snapshot);
+  std::vector<std::string> layout_problems(const NamedTensors& snapshot) const;
+  // Streams a snapshot file into the sum with weight +1 or -1.
+  void accumulate_file(const std::string& file, double sign);
+  void rebuild_sum();
+
+  std::string run_dir_;
+  std::string dir_;
+  bool greater_is_better_;
+  std::vector<Slot> slots_;
+  int64_t next_serial_ = 0;
+  std::vector<Entry> layout_;
+  std::vector<torch::Tensor> sum_;   // float64, CPU, one per layout_ entry
+  int64_t snapshot_reads_ = 0;
+};
+
+}  // namespace sg

@@ -1,0 +1,303 @@
+#include "sg/model_averager.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "pth/checkpoint.hpp"
+#include "pth/value.hpp"
+
+namespace fs = std::filesystem;
+
+namespace sg {
+
+namespace {
+
+constexpr const char* kFormat = "sg-averaging";
+constexpr int64_t kVersion = 1;
+
+pth::Value str(const std::string& s) { return pth::Value::string(s); }
+
+const pth::Value& field(const pth::Value& v, const char* key, const std::string& where) {
+  if (!v.is_dict()) throw std::runtime_error(where + ": not a dict");
+  const pth::Value* f = v.as_dict().find(key);
+  if (f == nullptr) throw std::runtime_error(where + ": no '" + key + "'");
+  return *f;
+}
+
+bool is_snapshot_name(const std::string& name) {
+  return name.rfind("snapshot_", 0) == 0 && name.size() > 13 && name.compare(name.size() - 4, 4, ".pth") == 0;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
+
+}  // namespace
+
+ModelAverager::ModelAverager(std::string run_dir, size_t capacity, bool greater_is_better)
+    : run_dir_(std::move(run_dir)), greater_is_better_(greater_is_better) {
+  if (capacity == 0) throw std::invalid_argument("ModelAverager: capacity must be at least 1");
+  dir_ = (fs::path(run_dir_) / "averaging").string();
+  slots_.resize(capacity);
+  load_state();
+}
+
+size_t ModelAverager::size() const {
+  size_t n = 0;
+  for (const auto& s : slots_) n += s.used ? 1 : 0;
+  return n;
+}
+
+std::vector<std::optional<double>> ModelAverager::slot_metrics() const {
+  std::vector<std::optional<double>> out;
+  for (const auto& s : slots_) out.push_back(s.used ? std::optional<double>(s.metric) : std::nullopt);
+  return out;
+}
+
+uint64_t ModelAverager::resident_bytes() const {
+  uint64_t n = 0;
+  for (const auto& t : sum_) n += uint64_t(t.numel()) * t.element_size();
+  return n;
+}
+
+void ModelAverager::set_layout(const NamedTensors& snapshot) {
+  layout_.clear();
+  sum_.clear();
+  for (const auto& [name, t] : snapshot) {
+    layout_.push_back({name, t.scalar_type(), t.sizes().vec()});
+    sum_.push_back(torch::zeros(t.sizes(), torch::TensorOptions().dtype(torch::kDouble)));
+  }
+}
+
+std::vector<std::string> ModelAverager::layout_problems(const NamedTensors& snapshot) const {
+  std::vector<std::string> problems;
+  if (snapshot.size() != layout_.size()) {
+    problems.push_back(std::to_string(snapshot.size()) + " entries, the kept snapshots have " +
+                       std::to_string(layout_.size()));
+    return problems;
+  }
+  for (size_t i = 0; i < layout_.size(); ++i) {
+    const auto& [name, t] = snapshot[i];
+    const Entry& e = layout_[i];
+    if (name != e.name) {
+      problems.push_back("entry " + std::to_string(i) + " is '" + name + "', expected '" + e.name + "'");
+    } else if (t.sizes().vec() != e.shape) {
+      problems.push_back("'" + name + "': shape " + c10::str(t.sizes()) + ", expected " + shape_str(e.shape));
+    } else if (t.scalar_type() != e.dtype) {
+      problems.push_back("'" + name + "': dtype " + std::string(c10::toString(t.scalar_type())) + ", expected " +
+                         c10::toString(e.dtype));
+    }
+  }
+  return problems;
+}
+
+bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
+  if (!std::isfinite(metric)) return false;
+
+  // SG's _is_better: the first slot holding the worst value (empty slots hold -inf/+inf).
+  size_t worst = 0;
+  bool worst_empty = !slots_[0].used;
+  for (size_t i = 1; i < slots_.size() && !worst_empty; ++i) {
+    if (!slots_[i].used) {
+      worst = i;
+      worst_empty = true;
+    } else if (greater_is_better_ ? slots_[i].metric < slots_[worst].metric : slots_[i].metric > slots_[worst].metric) {
+      worst = i;
+    }
+  }
+  if (!worst_empty) {
+    const double w = slots_[worst].metric;
+    if (!(greater_is_better_ ? metric > w : metric < w)) return false;
+  }
+
+  if (size() == 0) {
+    set_layout(snapshot);
+  } else {
+    const auto problems = layout_problems(snapshot);
+    if (!problems.empty()) {
+      std::string msg = "ModelAverager: snapshot does not match the kept ones:";
+      for (const auto& p : problems) msg += " " + p + ";";
+      throw std::invalid_argument(msg);
+    }
+  }
+
+  fs::create_directories(dir_);
+  const Slot old = slots_[worst];
+  Slot fresh;
+  fresh.used = true;
+  fresh.metric = metric;
+  fresh.file = "snapshot_" + std::to_string(next_serial_) + ".pth";
+  {
+    pth::Value root = pth::Value::dict();
+    root.as_dict().set(str("metric"), pth::Value::floating(metric));
+    root.as_dict().set(str("state_dict"), to_pth_state_dict(snapshot));
+    pth::write_checkpoint((fs::path(dir_) / fresh.file).string(), root);
+  }
+  ++next_serial_;
+  slots_[worst] = fresh;
+  try {
+    write_index();
+  } catch (...) {
+    slots_[worst] = old;
+    std::error_code ec;
+    fs::remove(fs::path(dir_) / fresh.file, ec);
+    throw;
+  }
+
+  // The index now names the new file; bring the sum in line, one entry at a time.
+  try {
+    torch::NoGradGuard no_grad;
+    if (old.used) accumulate_file(old.file, -1.0);
+    for (size_t i = 0; i < layout_.size(); ++i) {
+      sum_[i].add_(snapshot[i].second.detach().to(torch::kCPU, torch::kDouble));
+    }
+  } catch (...) {
+    rebuild_sum();   // from the files the index names (throws if they cannot be read)
+  }
+  if (old.used) {
+    std::error_code ec;
+    fs::remove(fs::path(dir_) / old.file, ec);
+  }
+  return true;
+}
+
+NamedTensors ModelAverager::average() const {
+  NamedTensors out;
+  const size_t n = size();
+  if (n == 0) return out;
+  torch::NoGradGuard no_grad;
+  out.reserve(layout_.size());
+  for (size_t i = 0; i < layout_.size(); ++i) {
+    torch::Tensor mean = sum_[i] / double(n);
+    if (!torch::isFloatingType(layout_[i].dtype) && !torch::isComplexType(layout_[i].dtype)) {
+      mean = torch::floor(mean);
+    }
+    out.emplace_back(layout_[i].name, mean.to(layout_[i].dtype));
+  }
+  return out;
+}
+
+void ModelAverager::write_index() const {
+  pth::Value root = pth::Value::dict();
+  auto& d = root.as_dict();
+  d.set(str("format"), str(kFormat));
+  d.set(str("version"), pth::Value::integer(kVersion));
+  d.set(str("capacity"), pth::Value::integer(int64_t(slots_.size())));
+  d.set(str("greater_is_better"), pth::Value::boolean(greater_is_better_));
+  d.set(str("next_serial"), pth::Value::integer(next_serial_));
+  pth::List slots;
+  for (const auto& s : slots_) {
+    if (!s.used) {
+      slots.push_back(pth::Value::none());
+      continue;
+    }
+    pth::Value slot = pth::Value::dict();
+    slot.as_dict().set(str("metric"), pth::Value::floating(s.metric));
+    slot.as_dict().set(str("file"), str(s.file));
+    slots.push_back(slot);
+  }
+  d.set(str("slots"), pth::Value::list(std::move(slots)));
+  pth::write_checkpoint((fs::path(dir_) / "index.pth").string(), root);
+}
+
+void ModelAverager::accumulate_file(const std::string& file, double sign) {
+  const std::string path = (fs::path(dir_) / file).string();
+  const pth::Checkpoint ckpt = pth::read_checkpoint(path);
+  ++snapshot_reads_;
+  const pth::Value& sd = field(ckpt.root, "state_dict", path);
+  if (!sd.is_dict()) throw std::runtime_error(path + ": 'state_dict' is not a dict");
+  const auto& items = sd.as_dict().items;
+  if (layout_.empty() && sum_.empty()) {
+    // First file read: it defines the layout.
+    for (const auto& [key, value] : items) {
+      if (!value.is_tensor()) throw std::runtime_error(path + ": '" + pth::key_to_string(key) + "' is not a tensor");
+      const auto& t = *value.as_tensor();
+      layout_.push_back({pth::key_to_string(key), to_torch_dtype(t.dtype), t.shape});
+      sum_.push_back(torch::zeros(t.shape, torch::TensorOptions().dtype(torch::kDouble)));
+    }
+  }
+  // Check every entry's metadata before touching the sum.
+  if (items.size() != layout_.size()) {
+    throw std::runtime_error(path + ": " + std::to_string(items.size()) + " entries, expected " +
+                             std::to_string(layout_.size()));
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& [key, value] = items[i];
+    const std::string name = pth::key_to_string(key);
+    if (!value.is_tensor()) throw std::runtime_error(path + ": '" + name + "' is not a tensor");
+    const auto& t = *value.as_tensor();
+    if (name != layout_[i].name || t.shape != layout_[i].shape || to_torch_dtype(t.dtype) != layout_[i].dtype) {
+      throw std::runtime_error(path + ": entry " + std::to_string(i) + " '" + name + "' does not match '" +
+                               layout_[i].name + "'");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < items.size(); ++i) {
+    sum_[i].add_(to_torch(*items[i].second.as_tensor()).to(torch::kDouble), sign);
+  }
+}
+
+void ModelAverager::rebuild_sum() {
+  layout_.clear();
+  sum_.clear();
+  for (const auto& s : slots_) {
+    if (s.used) accumulate_file(s.file, 1.0);
+  }
+}
+
+void ModelAverager::load_state() {
+  const fs::path index = fs::path(dir_) / "index.pth";
+  std::set<std::string> referenced;
+  if (fs::exists(index)) {
+    const std::string where = index.string();
+    const pth::Checkpoint ckpt = pth::read_checkpoint(where);
+    const pth::Value& root = ckpt.root;
+    if (!field(root, "format", where).is_string() || field(root, "format", where).as_string() != kFormat) {
+      throw std::runtime_error(where + ": not an averaging index");
+    }
+    if (field(root, "version", where).as_int() != kVersion) {
+      throw std::runtime_error(where + ": unsupported version " + std::to_string(field(root, "version", where).as_int()));
+    }
+    const int64_t capacity = field(root, "capacity", where).as_int();
+    const bool greater = field(root, "greater_is_better", where).as_bool();
+    if (capacity != int64_t(slots_.size()) || greater != greater_is_better_) {
+      throw std::runtime_error(where + ": made for " + std::to_string(capacity) + " snapshots with greater_is_better=" +
+                               (greater ? "true" : "false") + ", asked for " + std::to_string(slots_.size()) +
+                               " with greater_is_better=" + (greater_is_better_ ? "true" : "false"));
+    }
+    next_serial_ = field(root, "next_serial", where).as_int();
+    const pth::Value& slots = field(root, "slots", where);
+    if (!slots.is_sequence() || slots.items().size() != slots_.size()) {
+      throw std::runtime_error(where + ": 'slots' is not a list of " + std::to_string(slots_.size()));
+    }
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const pth::Value& s = slots.items()[i];
+      if (s.is_none()) continue;
+      slots_[i].used = true;
+      slots_[i].metric = field(s, "metric", where).as_number();
+      slots_[i].file = field(s, "file", where).as_string();
+      if (!is_snapshot_name(slots_[i].file) || slots_[i].file.find('/') != std::string::npos) {
+        throw std::runtime_error(where + ": bad snapshot file name '" + slots_[i].file + "'");
+      }
+      referenced.insert(slots_[i].file);
+    }
+    rebuild_sum();
+  }
+  // Snapshot files no index names (left by a crash between writing a snapshot and the
+  // index) are removed.
+  std::error_code ec;
+  if (fs::is_directory(dir_, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (is_snapshot_name(name) && !referenced.count(name)) {
+        std::error_code rm;
+        fs::remove(entry.path(), rm);
+      }
+    }
+  }
+}
+
+}  // namespace sg
