@@ -1,12 +1,10 @@
 // sg-train: train an image classifier from a recipe into a SuperGradients run directory.
 #include <csignal>
-#include <iostream>
 
 #include <CLI/CLI.hpp>
 
-#include "sg/exit_codes.hpp"
+#include "sg/run_training.hpp"
 #include "sg/stop_signal.hpp"
-#include "sg/trainer.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an image classifier from a SuperGradients-style recipe. Prints the run directory last on stdout.",
@@ -18,7 +16,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
   app.add_option("overrides", request.overrides,
-                 "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=)");
+                 "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=);\n"
+                 "resume=True continues the latest run, training_hyperparams.run_id=RUN_... that run,\n"
+                 "training_hyperparams.resume_path=FILE branches a new run from a checkpoint");
   app.footer(
       "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written,\n"
       "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
@@ -28,24 +28,5 @@ int main(int argc, char** argv) {
   sg::install_stop_signal_handlers();
   if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
   request.config_dirs.push_back(sg::builtin_recipes_dir());
-  std::unique_ptr<sg::Trainer> trainer;
-  try {  // everything up to here is input: the recipe, the data files
-    trainer = std::make_unique<sg::Trainer>(sg::compose_recipe(request));
-  } catch (const std::exception& e) {
-    std::cerr << "sg-train: error: " << sg::first_line(e.what()) << "\n";
-    return sg::kExitInputError;
-  }
-  try {
-    std::cout << trainer->train() << std::endl;
-    return sg::kExitOk;
-  } catch (const sg::TrainingInterrupted& e) {
-    std::cerr << "sg-train: " << e.what() << "\n";
-    return sg::kExitInterrupted;
-  } catch (const sg::CheckpointWriteError& e) {
-    std::cerr << "sg-train: error: cannot write checkpoint " << e.what() << "\n";
-    return sg::kExitCheckpointWrite;
-  } catch (const std::exception& e) {
-    std::cerr << "sg-train: error: " << sg::first_line(e.what()) << "\n";
-    return sg::kExitFailed;
-  }
+  return sg::run_training([&] { return sg::compose_recipe(request); }, "sg-train");
 }

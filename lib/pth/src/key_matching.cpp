@@ -1,0 +1,207 @@
+#include "pth/key_matching.hpp"
+
+#include <unordered_map>
+
+#include "pth/message.hpp"
+
+namespace pth {
+
+std::string_view strict_mode_name(StrictMode m) {
+  switch (m) {
+    case StrictMode::On: return "on";
+    case StrictMode::Off: return "off";
+    case StrictMode::NoKeyMatching: return "no_key_matching";
+  }
+  return "?";
+}
+
+std::optional<StrictMode> strict_mode_from_name(std::string_view name) {
+  if (name == "on" || name == "true" || name == "True") return StrictMode::On;
+  if (name == "off" || name == "false" || name == "False") return StrictMode::Off;
+  if (name == "no_key_matching") return StrictMode::NoKeyMatching;
+  return std::nullopt;
+}
+
+size_t MatchReport::renamed() const {
+  size_t n = 0;
+  for (const KeyPair& p : mapping) n += p.target != p.source;
+  return n;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+namespace {
+
+constexpr std::string_view kDdpPrefix = "module.";
+
+std::string count_text(size_t n, const char* what) {
+  return std::to_string(n) + " " + what;
+}
+
+// The by-name comparison (PyTorch's load_state_dict): fills mapping (equal shapes),
+// missing, unexpected and mismatched.
+void match_by_name(const std::vector<KeyEntry>& source, const std::vector<std::string>& source_names,
+                   const std::vector<KeyEntry>& target, MatchReport& r) {
+  std::unordered_map<std::string, size_t> by_name;
+  for (size_t i = 0; i < source.size(); ++i) by_name.emplace(source_names[i], i);
+  std::vector<bool> used(source.size(), false);
+  for (const KeyEntry& t : target) {
+    auto it = by_name.find(t.name);
+    if (it == by_name.end()) {
+      r.missing.push_back(t.name);
+      continue;
+    }
+    used[it->second] = true;
+    const KeyEntry& s = source[it->second];
+    if (s.shape == t.shape) r.mapping.push_back({t.name, s.name});
+    else r.mismatched.push_back({t.name, s.name, t.shape, s.shape});
+  }
+  for (size_t i = 0; i < source.size(); ++i)
+    if (!used[i]) r.unexpected.push_back(source[i].name);
+}
+
+std::string by_name_failure(const MatchReport& r) {
+  std::string why;
+  auto add = [&why](size_t n, const char* what) {
+    if (n == 0) return;
+    why += (why.empty() ? "" : ", ") + count_text(n, what);
+  };
+  add(r.missing.size(), "missing");
+  add(r.unexpected.size(), "unexpected");
+  add(r.mismatched.size(), r.mismatched.size() == 1 ? "shape mismatch" : "shape mismatches");
+  return why;
+}
+
+}  // namespace
+
+MatchReport match_keys(const std::vector<KeyEntry>& source, const std::vector<KeyEntry>& target, StrictMode mode) {
+  MatchReport r;
+  r.mode = mode;
+  r.source_count = source.size();
+  r.target_count = target.size();
+
+  // DDP: every key under "module." -> matched without it.
+  bool all_prefixed = !source.empty();
+  for (const KeyEntry& s : source) all_prefixed = all_prefixed && s.name.compare(0, kDdpPrefix.size(), kDdpPrefix) == 0;
+  std::vector<std::string> names;
+  names.reserve(source.size());
+  for (const KeyEntry& s : source) names.push_back(all_prefixed ? s.name.substr(kDdpPrefix.size()) : s.name);
+  if (all_prefixed) r.stripped_prefix = std::string(kDdpPrefix);
+
+  match_by_name(source, names, target, r);
+  const bool strict_ok = r.missing.empty() && r.unexpected.empty() && r.mismatched.empty();
+
+  switch (mode) {
+    case StrictMode::On:
+      r.ok = strict_ok;
+      if (!r.ok) r.failure = "strict load (--strict on) fails: " + by_name_failure(r);
+      break;
+    case StrictMode::Off:
+      r.ok = r.mismatched.empty();
+      if (!r.ok) {
+        r.failure = "a name matches with another shape (PyTorch refuses even with strict=False): " +
+                    count_text(r.mismatched.size(), r.mismatched.size() == 1 ? "shape mismatch" : "shape mismatches");
+      } else if (r.mapping.empty() && !target.empty()) {
+        r.notes.push_back("no source name matches a target name: nothing is loaded");
+      }
+      break;
+    case StrictMode::NoKeyMatching: {
+      if (strict_ok) {
+        r.ok = true;
+        break;
+      }
+      if (source.size() != target.size()) {
+        r.ok = false;
+        r.failure = "names differ (" + by_name_failure(r) + ") and pairing by position needs equal counts: source has " +
+                    std::to_string(source.size()) + " entries, target " + std::to_string(target.size());
+        break;
+      }
+      // Pair by position; every pair must have the same shape.
+      MatchReport positional;
+      for (size_t i = 0; i < target.size(); ++i) {
+        if (source[i].shape == target[i].shape) positional.mapping.push_back({target[i].name, source[i].name});
+        else positional.mismatched.push_back({target[i].name, source[i].name, target[i].shape, source[i].shape});
+      }
+      r.by_position = true;
+      if (positional.mismatched.empty()) {
+        r.ok = true;
+        r.mapping = std::move(positional.mapping);
+        r.missing.clear();
+        r.unexpected.clear();
+        r.mismatched.clear();
+      } else {
+        r.ok = false;
+        r.mapping.clear();
+        r.mismatched = std::move(positional.mismatched);
+        const ShapeMismatch& m = r.mismatched.front();
+        r.failure = "names differ and pairing by position fails: " +
+                    count_text(r.mismatched.size(), r.mismatched.size() == 1 ? "shape mismatch" : "shape mismatches") +
+                    ", first target " + pth::quoted(m.target) + " " + shape_text(m.target_shape) + " vs source " +
+                    pth::quoted(m.source) + " " + shape_text(m.source_shape);
+      }
+      break;
+    }
+  }
+  return r;
+}
+
+std::string match_report_to_text(const MatchReport& r) {
+  std::string out = "key matching: --strict " + std::string(strict_mode_name(r.mode));
+  out += r.by_position ? " (paired by position)" : " (by name)";
+  out += ": " + std::to_string(r.mapping.size()) + " of " + std::to_string(r.target_count) + " target entries from " +
+         std::to_string(r.source_count) + " source entries, " + std::to_string(r.renamed()) + " renamed\n";
+  if (!r.stripped_prefix.empty()) out += "  source prefix " + pth::quoted(r.stripped_prefix) + " ignored (DDP)\n";
+  out += "mapping (target <- source):\n";
+  for (const KeyPair& p : r.mapping) {
+    out += "  " + p.target;
+    if (p.target != p.source) out += " <- " + p.source;
+    out += "\n";
+  }
+  if (!r.missing.empty()) {
+    out += "missing (in target, not in source): " + std::to_string(r.missing.size()) + "\n";
+    for (const std::string& k : r.missing) out += "  " + k + "\n";
+  }
+  if (!r.unexpected.empty()) {
+    out += "unexpected (in source, not in target): " + std::to_string(r.unexpected.size()) + "\n";
+    for (const std::string& k : r.unexpected) out += "  " + k + "\n";
+  }
+  if (!r.mismatched.empty()) {
+    out += "shape mismatches: " + std::to_string(r.mismatched.size()) + "\n";
+    for (const ShapeMismatch& m : r.mismatched)
+      out += "  target " + m.target + " " + shape_text(m.target_shape) + " vs source " + m.source + " " +
+             shape_text(m.source_shape) + "\n";
+  }
+  for (const std::string& n : r.notes) out += "note: " + n + "\n";
+  out += r.ok ? "result: ok\n" : "result: FAILED: " + r.failure + "\n";
+  return out;
+}
+
+nlohmann::ordered_json match_report_to_json(const MatchReport& r) {
+  using J = nlohmann::ordered_json;
+  J mapping = J::array();
+  for (const KeyPair& p : r.mapping) mapping.push_back({{"target", p.target}, {"source", p.source}});
+  J mismatched = J::array();
+  for (const ShapeMismatch& m : r.mismatched)
+    mismatched.push_back({{"target", m.target}, {"target_shape", m.target_shape},
+                          {"source", m.source}, {"source_shape", m.source_shape}});
+  J doc = {{"mode", std::string(strict_mode_name(r.mode))},
+           {"ok", r.ok},
+           {"by_position", r.by_position},
+           {"stripped_prefix", r.stripped_prefix.empty() ? J(nullptr) : J(r.stripped_prefix)},
+           {"source_count", r.source_count},
+           {"target_count", r.target_count},
+           {"renamed", r.renamed()},
+           {"mapping", mapping},
+           {"missing", r.missing},
+           {"unexpected", r.unexpected},
+           {"mismatched", mismatched},
+           {"notes", r.notes},
+           {"failure", r.ok ? J(nullptr) : J(r.failure)}};
+  return doc;
+}
+
+}  // namespace pth

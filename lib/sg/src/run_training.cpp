@@ -1,0 +1,35 @@
+#include "sg/run_training.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "sg/exit_codes.hpp"
+#include "sg/trainer.hpp"
+
+namespace sg {
+
+int run_training(const std::function<Recipe()>& make_recipe, const std::string& program) {
+  const std::string prefix = program + ": error: ";
+  std::unique_ptr<Trainer> trainer;
+  try {
+    trainer = std::make_unique<Trainer>(make_recipe());
+  } catch (const std::exception& e) {
+    std::cerr << prefix << first_line(e.what()) << "\n";
+    return kExitInputError;
+  }
+  try {
+    std::cout << trainer->train() << std::endl;
+    return kExitOk;
+  } catch (const TrainingInterrupted& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return kExitInterrupted;
+  } catch (const CheckpointWriteError& e) {
+    std::cerr << prefix << "cannot write checkpoint " << first_line(e.what()) << "\n";
+    return kExitCheckpointWrite;
+  } catch (const std::exception& e) {
+    std::cerr << prefix << first_line(e.what()) << "\n";
+    return kExitFailed;
+  }
+}
+
+}  // namespace sg

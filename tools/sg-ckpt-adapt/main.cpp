@@ -1,0 +1,102 @@
+// sg-ckpt-adapt: convert checkpoints (key matching against a template, EMA extraction,
+// dtype, key edits, averaging, safetensors). Never loads LibTorch.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "pth/adapt.hpp"
+
+namespace {
+
+constexpr int kOk = 0, kFailed = 1, kInputError = 2;
+
+bool executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
+
+// sg-model-template: $SG_MODEL_TEMPLATE, else next to this program, else in the build
+// tree's sibling folder (tools/sg-model-template/). Empty when there is none.
+std::string find_model_template() {
+  if (const char* env = std::getenv("SG_MODEL_TEMPLATE"); env && *env) return env;
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string dir(buf, size_t(n));
+  dir.resize(dir.find_last_of('/'));
+  for (const std::string& candidate : {dir + "/sg-model-template", dir + "/../sg-model-template/sg-model-template"})
+    if (executable(candidate)) return candidate;
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Convert PyTorch checkpoints: rename weights to a model's keys, take the EMA weights, change dtypes, "
+               "edit keys, average checkpoints, write .pth or .safetensors. Without Python or LibTorch.",
+               "sg-ckpt-adapt"};
+  pth::AdaptOptions o;
+  std::string strict = "no_key_matching", dtype, format;
+  bool report = false, json = false;
+  app.add_option("input", o.input, "Checkpoint or state dict to convert (.pth zip or legacy, or .safetensors)");
+  app.add_option("-o,--output", o.output, "Output file (format from its extension unless --format)")->required();
+  app.add_option("--format", format, "Output format")->check(CLI::IsMember({"pth", "safetensors"}));
+  app.add_flag("--force", o.force, "Overwrite an existing OUT (or IN)");
+  auto* like = app.add_option("--like", o.like, "Rename the weights to this template's keys (a checkpoint with net/ema_net, or a state dict)");
+  auto* model = app.add_option("--model", o.model, "Rename the weights to this architecture's keys (needs sg-model-template)");
+  like->excludes(model);
+  app.add_option("--num-classes", o.num_classes, "Class count for --model (default 1000)")->needs(model);
+  app.add_option("--strict", strict, "Key matching for --like/--model: on, off, no_key_matching (default)")
+      ->check(CLI::IsMember({"on", "off", "no_key_matching"}));
+  app.add_flag("--report", report, "Print the key mapping and every missing, unexpected and mismatched key");
+  app.add_flag("--json", json, "Print one JSON document on stdout (the report and what was written)");
+  app.add_flag("--ema", o.ema, "Use ema_net as net (error if absent)");
+  app.add_flag("--weights-only", o.weights_only, "Keep only net");
+  app.add_option("--dtype", dtype, "Convert floating weights (round to nearest even, as torch)")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  app.add_option("--strip-prefix", o.strip_prefix, "Remove this prefix from net keys that have it");
+  app.add_option("--add-prefix", o.add_prefix, "Put this prefix before every net key");
+  app.add_option("--rename", o.renames, "REGEX=REPLACEMENT on net keys (ECMAScript, $1 groups; split at the last '='); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--drop", o.drop, "Drop net keys matching REGEX (anywhere in the key); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--keep", o.keep, "Keep only net keys matching REGEX (any of them); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--average", o.average, "Average the net (or ema_net with --ema) of these files instead of IN")
+      ->expected(2, -1);
+  app.footer(
+      "Order: --ema/--weights-only or --average, then --strip-prefix, --rename, --drop, --keep, --add-prefix, then\n"
+      "--like/--model matching, then --dtype, then writing (atomically).\n"
+      "Exit status: 0 success, 1 the weights cannot be adapted under --strict, 2 usage error or unreadable input.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kInputError;
+  }
+  o.strict = *pth::strict_mode_from_name(strict);
+  if (!dtype.empty()) o.dtype = pth::dtype_from_name(dtype);
+  if (!format.empty()) o.format = format == "safetensors" ? pth::AdaptFormat::Safetensors : pth::AdaptFormat::Pth;
+  if (!o.model.empty()) o.model_template_program = find_model_template();
+
+  pth::AdaptResult result;
+  try {
+    result = pth::adapt(o);
+  } catch (const std::exception& e) {
+    std::cerr << "sg-ckpt-adapt: error: " << e.what() << "\n";
+    return kInputError;
+  }
+  if (json) {
+    std::cout << pth::adapt_result_to_json(result).dump(2) << "\n";
+  } else if (report) {
+    std::cout << pth::adapt_result_to_text(result);
+  } else if (!result.ok) {
+    std::cerr << pth::adapt_result_to_text(result);
+  } else {
+    for (const std::string& n : result.notes) std::cerr << "sg-ckpt-adapt: note: " << n << "\n";
+  }
+  if (!result.ok) {
+    std::cerr << "sg-ckpt-adapt: error: " << result.failure << "\n";
+    return kFailed;
+  }
+  return kOk;
+}
