@@ -193,9 +193,9 @@ def main():
         # tensors (resuming, evaluating: what load_state_dict does after torch.load)
         ours_map = best_after_warmup(sum((run_lines([args.pth_bench, "load", py_file, "--mode", "map"])
                                           for _ in range(4)), []), "ours load (mapped, every page touched)", expect)
-        ours_into = best_after_warmup(run_lines([args.pth_bench, "load", py_file, "--mode", "into", "--repeat", "4"]),
-                                      "ours load into existing buffers", expect)
-        py_into = best_after_warmup(run_lines([PY, TORCH_IO, "load-into", py_file, "--repeat", "4"]),
+        ours_into = best_after_warmup(sum((run_lines([args.pth_bench, "load", py_file, "--mode", "into"])
+                                           for _ in range(4)), []), "ours load into existing buffers", expect)
+        py_into = best_after_warmup(sum((run_lines([PY, TORCH_IO, "load-into", py_file]) for _ in range(4)), []),
                                     "torch.load + copy_ into existing tensors", expect)
 
         mbs = lambda s: py_size / MB / s  # noqa: E731
