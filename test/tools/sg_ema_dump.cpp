@@ -22,6 +22,7 @@
 
 #include <torch/torch.h>
 
+#include "cli_numbers.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
 #include "sg/ema.hpp"
@@ -29,24 +30,6 @@
 #include "sg/tensor_convert.hpp"
 
 namespace {
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-double parse_double(const std::string& s, const char* what) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0') throw UsageError(std::string("bad ") + what + ": '" + s + "'");
-  return v;
-}
-
-int64_t parse_int(const std::string& s, const char* what) {
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 0) throw UsageError(std::string("bad ") + what + ": '" + s + "'");
-  return v;
-}
 
 // A deep copy of the model's state dict (the live tensors keep changing).
 pth::Value snapshot(const torch::nn::Module& model) {
@@ -97,7 +80,7 @@ int main(int argc, char** argv) {
   try {
     if (args.size() != 6) throw UsageError("usage: sg_ema_dump DECAY_TYPE DECAY BETA TOTAL_STEPS NUM_STEPS OUT.pth");
     return run(args[0], parse_double(args[1], "DECAY"), parse_double(args[2], "BETA"),
-               parse_int(args[3], "TOTAL_STEPS"), parse_int(args[4], "NUM_STEPS"), args[5]);
+               parse_count(args[3], "TOTAL_STEPS"), parse_count(args[4], "NUM_STEPS"), args[5]);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (char& c : msg) {

@@ -25,29 +25,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cli_numbers.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
 #include "sg/torch_scheduler.hpp"
 
 namespace {
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-double parse_double(const std::string& s, const char* what) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0') throw UsageError(std::string("bad ") + what + ": '" + s + "'");
-  return v;
-}
-
-int64_t parse_count(const std::string& s, const char* what) {
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 0) throw UsageError(std::string("bad ") + what + ": '" + s + "'");
-  return v;
-}
 
 std::vector<double> parse_list(const std::string& s) {
   std::vector<double> out;

@@ -10,27 +10,13 @@
 #include "pth/checkpoint.hpp"
 #include "pth/safetensors.hpp"
 #include "pth/tensor_data.hpp"
+#include "memory_tensor.hpp"
 #include "temp_dir.hpp"
 
 using namespace pth;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <typename T>
-std::shared_ptr<Tensor> tensor_of(DType dtype, std::vector<T> values, std::vector<int64_t> shape) {
-  auto owner = std::make_shared<std::vector<T>>(std::move(values));
-  auto s = std::make_shared<Storage>();
-  s->dtype = dtype;
-  s->numel = int64_t(owner->size());
-  s->data = std::make_shared<MemoryStorageData>(ByteView(owner->data(), owner->size() * sizeof(T)), owner);
-  auto t = std::make_shared<Tensor>();
-  t->dtype = dtype;
-  t->stride = Tensor::contiguous_strides(shape);
-  t->shape = std::move(shape);
-  t->storage = std::move(s);
-  return t;
-}
 
 template <typename T>
 std::vector<T> values_of(const Tensor& t) {
