@@ -160,6 +160,7 @@ def main():
 
     # --model: the error when sg-model-template is not there, then a stand-in for it
     env_backup = os.environ.pop("SG_MODEL_TEMPLATE", None)
+    os.environ["SG_MODEL_TEMPLATE"] = P("no-such-sg-model-template")   # as if it were not built
     r = run(P("a.pth"), "-o", P("m.pth"), "--model", "modelb", expect=2)
     ck.eq(r.err.strip(), "sg-ckpt-adapt: error: --model needs sg-model-template (not built)", "--model without template")
     fake = P("fake-sg-model-template")

@@ -124,6 +124,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.architecture = r.get<std::string>("architecture");
   c.model.num_classes = r.get<int64_t>("arch_params.num_classes");
   c.model.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
+  c.checkpoint = read_checkpoint_params(r);
   c.experiment_name = r.get<std::string>("experiment_name");
   if (c.experiment_name.empty() || c.experiment_name.find('/') != std::string::npos)
     throw RecipeError("experiment_name: must be a non-empty name without '/'");

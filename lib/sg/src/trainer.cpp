@@ -1,13 +1,10 @@
 #include "sg/trainer.hpp"
 
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include <torch/torch.h>
 
@@ -16,23 +13,12 @@
 #include "sg/run_dir.hpp"
 #include "sg/stop_signal.hpp"
 #include "sg/tensorboard.hpp"
+#include "sg/validation.hpp"
 
 namespace sg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-torch::Device pick_device(const std::string& wanted) {
-  if (wanted.empty()) return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  try {
-    torch::Device device(wanted);
-    if (device.is_cuda() && !torch::cuda::is_available())
-      throw RecipeError("training_hyperparams.device: '" + wanted + "' requested but CUDA is not available");
-    return device;
-  } catch (const c10::Error&) {
-    throw RecipeError("training_hyperparams.device: unknown device '" + wanted + "'");
-  }
-}
 
 std::string format_metrics(const MetricValues& values) {
   std::string out;
@@ -48,32 +34,6 @@ bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
   return std::find(epochs.begin(), epochs.end(), epoch) != epochs.end();
 }
 
-// Mixed precision for a forward pass: float16 autocast on CUDA, bfloat16 on the CPU.
-class Autocast {
- public:
-  Autocast(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    at::autocast::increment_nesting();
-  }
-  ~Autocast() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_) at::autocast::set_enabled(false);
-    else at::autocast::set_cpu_enabled(false);
-  }
-  Autocast(const Autocast&) = delete;
-  Autocast& operator=(const Autocast&) = delete;
-
- private:
-  bool enabled_, cuda_;
-};
-
 }  // namespace
 
 // TensorBoard scalars go through one writer per run.
@@ -84,12 +44,11 @@ struct Trainer::Events {
 
 Trainer::Trainer(Recipe recipe)
     : recipe_(std::move(recipe)), config_(read_training_config(recipe_)), device_(pick_device(config_.device)) {
-  // LibTorch's own default can be one thread where OpenMP miscounts the cores.
-  torch::set_num_threads(config_.num_threads > 0 ? int(config_.num_threads)
-                                                 : int(std::max(1u, std::thread::hardware_concurrency())));
+  set_threads(config_.num_threads);
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
   model_->to(device_);
+  load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_->parameters());
   train_data_ = load_dataset(config_.data, true);
   val_data_ = load_dataset(config_.data, false);
@@ -241,24 +200,7 @@ void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
 
 Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
 
-MetricValues Trainer::validate(Classifier& model) {
-  torch::NoGradGuard no_grad;
-  model.eval();
-  MetricAccumulator metrics(config_.valid_metrics, config_.loss_name);
-  const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
-  val_loader_->start_epoch(0);
-  Batch batch;
-  while (val_loader_->next(batch)) {
-    const torch::Tensor labels = batch.labels.to(device_);
-    torch::Tensor logits;
-    {
-      Autocast autocast(config_.mixed_precision, device_);
-      logits = model.forward(batch.images.to(device_)).to(torch::kFloat32);
-    }
-    metrics.add(logits, labels, torch::nn::functional::cross_entropy(logits, labels, options).item<double>());
-  }
-  return metrics.values();
-}
+MetricValues Trainer::validate(Classifier& model) { return sg::validate(model, *val_loader_, config_, device_).metrics; }
 
 bool Trainer::improves(double value) const {
   if (!std::isfinite(value)) return false;

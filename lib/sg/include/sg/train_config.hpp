@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sg/checkpoint_loading.hpp"
 #include "sg/data.hpp"
 #include "sg/lr_schedule.hpp"
 #include "sg/model.hpp"
@@ -35,6 +36,7 @@ struct EmaConfig {
 struct TrainingConfig {
   std::string architecture;
   ModelOptions model;
+  CheckpointParams checkpoint;     // checkpoint_params: initial weights (sg/checkpoint_loading.hpp)
   std::string experiment_name;
   std::string ckpt_root_dir;
   DataConfig data;

@@ -1,0 +1,118 @@
+// sg-eval: evaluate a run's checkpoint (SG's evaluate_checkpoint) or any checkpoint with a
+// recipe (SG's evaluate_recipe) on the recipe's validation data and metrics.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sg/evaluator.hpp"
+#include "sg/exit_codes.hpp"
+
+namespace {
+
+void print_table(const sg::EvalResult& r) {
+  std::printf("checkpoint  %s\n", r.checkpoint_path.c_str());
+  std::printf("weights     %s%s\n", r.weights.c_str(),
+              r.epoch ? (", epoch " + std::to_string(*r.epoch)).c_str() : "");
+  std::printf("model       %s\n", r.architecture.c_str());
+  std::printf("data        %s validation, %lld images in %lld batches (%s, %.2fs)\n", r.dataset.c_str(),
+              static_cast<long long>(r.samples), static_cast<long long>(r.batches), r.device.c_str(), r.seconds);
+  size_t width = 6;
+  for (const auto& [name, value] : r.metrics) width = std::max(width, name.size());
+  std::printf("\n%-*s  %s\n", int(width), "metric", "value");
+  for (const auto& [name, value] : r.metrics)
+    if (name != r.loss_name) std::printf("%-*s  %.6f\n", int(width), name.c_str(), value);
+  if (auto loss = r.metrics.find(r.loss_name); loss != r.metrics.end())
+    std::printf("%-*s  %.6f  (loss)\n", int(width), loss->first.c_str(), loss->second);
+}
+
+nlohmann::json to_json(const sg::EvalResult& r) {
+  nlohmann::json j;
+  j["checkpoint"] = r.checkpoint_path;
+  j["epoch"] = r.epoch ? nlohmann::json(*r.epoch) : nlohmann::json(nullptr);
+  j["weights"] = r.weights;
+  j["run_dir"] = r.run_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.run_dir);
+  j["experiment_name"] = r.experiment_name;
+  j["architecture"] = r.architecture;
+  j["dataset"] = r.dataset;
+  j["split"] = "valid";
+  j["samples"] = r.samples;
+  j["batches"] = r.batches;
+  j["device"] = r.device;
+  j["seconds"] = r.seconds;
+  j["loss"] = r.loss_name;
+  j["metrics"] = nlohmann::json::object();
+  for (const auto& [name, value] : r.metrics) j["metrics"][name] = value;
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Evaluate a checkpoint on a recipe's validation data and metrics: a run's checkpoint\n"
+               "(--experiment-name) or any checkpoint with a recipe (--config-name with\n"
+               "checkpoint_params.checkpoint_path=FILE).",
+               "sg-eval"};
+  const CLI::Validator positive(
+      [](std::string& text) {
+        const std::string why = "must be a positive integer, got '" + text + "'";
+        try {
+          size_t used = 0;
+          return std::stoll(text, &used) > 0 && used == text.size() ? std::string() : why;
+        } catch (const std::exception&) {
+          return why;
+        }
+      },
+      "N>0", "positive");
+  sg::EvalRequest request;
+  std::string config_dir;
+  bool no_ema = false, json = false;
+  app.add_option("--experiment-name", request.experiment_name, "Evaluate a checkpoint of this experiment's run");
+  app.add_option("--run-id", request.run_id, "The run (RUN_<time>); default: the latest run holding the checkpoint");
+  app.add_option("--ckpt-root-dir", request.ckpt_root_dir, "Where the experiments are")->capture_default_str();
+  app.add_option("--ckpt-name", request.ckpt_name, "Checkpoint file of the run (ckpt_best.pth, average_model.pth, ...)")
+      ->capture_default_str();
+  app.add_option("--config-name", request.config_name,
+                 "Recipe to evaluate checkpoint_params.checkpoint_path=FILE with (instead of --experiment-name)");
+  app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
+  app.add_flag("--no-ema", no_ema, "Evaluate `net` even when the checkpoint has EMA weights (`ema_net`)");
+  app.add_flag("--json", json, "Print one JSON document instead of the table");
+  app.add_option("--max-batches", request.options.max_batches, "Evaluate at most N batches (default: the recipe's max_valid_batches)")
+      ->check(positive);
+  app.add_option("--batch-size", request.options.batch_size, "Validation batch size (default: the recipe's)")
+      ->check(positive);
+  app.add_option("--device", request.options.device, "cpu, cuda, cuda:1 (default: the recipe's, else CUDA if available)");
+  app.add_option("--threads", request.options.threads, "CPU threads (default: the recipe's, else all cores)")
+      ->check(positive);
+  app.add_option("overrides", request.overrides, "Recipe overrides: key.sub=value (e.g. dataset_params.root=DIR)");
+  app.footer("Exit status: 0 evaluated, 1 the evaluation failed, 2 bad usage, unknown experiment/run/checkpoint,\n"
+             "a checkpoint that does not fit the recipe's model, bad recipe or data.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? sg::kExitOk : sg::kExitInputError;  // --help: 0; usage errors: 2
+  }
+
+  request.options.prefer_ema = !no_ema;
+  if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
+  request.config_dirs.push_back(sg::builtin_recipes_dir());
+
+  sg::EvalResult result;
+  try {
+    result = sg::evaluate(request);
+  } catch (const sg::EvalError& e) {
+    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
+    return sg::kExitInputError;
+  } catch (const sg::RecipeError& e) {
+    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
+    return sg::kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
+    return sg::kExitFailed;
+  }
+  if (json) std::cout << to_json(result).dump(2) << std::endl;
+  else print_table(result);
+  return sg::kExitOk;
+}
