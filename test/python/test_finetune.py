@@ -113,13 +113,21 @@ def check_variants(args, checker, torch, src, source):
         digest = hashlib.sha256(f.read()).hexdigest()
     with open(os.path.join(zoo, "manifest.json"), "w") as f:
         json.dump({"resnet18_imagenet.pth": digest}, f)
+    # --zoo names the folder; SG_MODEL_ZOO does the same below.
+    r = sgtest.run([args.train, "--zoo", zoo, "--config-name", "test_tiny", "ckpt_root_dir=" + workdir,
+                    "experiment_name=zoo", "architecture=resnet18", "arch_params.num_classes=10", "epochs=1",
+                    "checkpoint_params.pretrained_weights=imagenet", "training_hyperparams.initial_lr=0.0"], timeout=300)
+    net = net_of(r, "pretrained_weights=imagenet")
+    if net is not None:
+        checker.check(torch.equal(net["conv1.weight"], source["conv1.weight"]), "pretrained: conv1.weight differs")
+        checker.eq(list(net["fc.weight"].shape), [10, 512], "pretrained: fc.weight shape")
+    # sg-eval evaluates pretrained weights from the zoo the same way.
+    r = sgtest.run([args.eval, "--zoo", zoo, "--config-name", "test_tiny", "architecture=resnet18",
+                    "checkpoint_params.pretrained_weights=imagenet", "--json"], timeout=300)
+    checker.check(r.rc == 0 and json.loads(r.out or "{}").get("weights") == "pretrained imagenet",
+                  "sg-eval with pretrained weights: %s" % r.describe())
     os.environ["SG_MODEL_ZOO"] = zoo
     try:
-        net = net_of(train(args, workdir, "zoo", "checkpoint_params.pretrained_weights=imagenet",
-                           "training_hyperparams.initial_lr=0.0"), "pretrained_weights=imagenet")
-        if net is not None:
-            checker.check(torch.equal(net["conv1.weight"], source["conv1.weight"]), "pretrained: conv1.weight differs")
-            checker.eq(list(net["fc.weight"].shape), [10, 512], "pretrained: fc.weight shape")
         with open(os.path.join(zoo, "manifest.json"), "w") as f:
             json.dump({"resnet18_imagenet.pth": "0" * 64}, f)
         r = train(args, workdir, "zoo_bad", "checkpoint_params.pretrained_weights=imagenet")
@@ -176,6 +184,7 @@ def main():
         p.add_argument("--train", required=True)
         p.add_argument("--adapt", required=True)
         p.add_argument("--template", required=True)
+        p.add_argument("--eval", required=True)
     args = sgtest.parse_args(__doc__, need_inspect=False, extra=extra)
     torch = sgtest.import_torch()
     import torchvision

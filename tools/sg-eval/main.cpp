@@ -1,6 +1,7 @@
 // sg-eval: evaluate a run's checkpoint (SG's evaluate_checkpoint) or any checkpoint with a
 // recipe (SG's evaluate_recipe) on the recipe's validation data and metrics.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--config-name", request.config_name,
                  "Recipe to evaluate checkpoint_params.checkpoint_path=FILE with (instead of --experiment-name)");
   app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
+  std::string zoo;
+  app.add_option("--zoo", zoo, "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
   app.add_flag("--no-ema", no_ema, "Evaluate `net` even when the checkpoint has EMA weights (`ema_net`)");
   app.add_flag("--json", json, "Print one JSON document instead of the table");
   app.add_option("--max-batches", request.options.max_batches, "Evaluate at most N batches (default: the recipe's max_valid_batches)")
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? sg::kExitOk : sg::kExitInputError;  // --help: 0; usage errors: 2
   }
 
+  if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved
   request.options.prefer_ema = !no_ema;
   if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
   request.config_dirs.push_back(sg::builtin_recipes_dir());

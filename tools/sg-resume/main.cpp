@@ -1,6 +1,7 @@
 // sg-resume: continue a run from the recipe stored in its run directory (SG's
 // resume_experiment). Prints the run directory last on stdout.
 #include <csignal>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -16,12 +17,15 @@ int main(int argc, char** argv) {
   app.add_option("--experiment-name", experiment, "The experiment whose run to continue")->required();
   app.add_option("--run-id", run_id, "The run (RUN_<time>); default: the latest run holding ckpt_latest.pth");
   app.add_option("--ckpt-root-dir", root, "Where the experiments are")->capture_default_str();
+  std::string zoo;
+  app.add_option("--zoo", zoo, "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
   app.add_option("overrides", overrides, "Recipe overrides, e.g. training_hyperparams.max_epochs=40 to extend a run");
   app.footer(
       "Exit status: 0 trained, 1 training failed, 2 bad usage/run/recipe, 3 a checkpoint could not be written,\n"
       "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
   CLI11_PARSE(app, argc, argv);
 
+  if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved
   std::signal(SIGXFSZ, SIG_IGN);
   sg::install_stop_signal_handlers();
   return sg::run_training([&] { return sg::resume_recipe(root, experiment, run_id, overrides); }, "sg-resume");

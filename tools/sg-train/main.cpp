@@ -1,5 +1,6 @@
 // sg-train: train an image classifier from a recipe into a SuperGradients run directory.
 #include <csignal>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   app.add_option("--config-name", request.config_name, "Recipe name (a .yaml in the recipe folders)")
       ->capture_default_str();
   app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
+  std::string zoo;
+  app.add_option("--zoo", zoo, "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
   app.add_option("overrides", request.overrides,
                  "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=);\n"
                  "resume=True continues the latest run, training_hyperparams.run_id=RUN_... that run,\n"
@@ -26,6 +29,7 @@ int main(int argc, char** argv) {
 
   std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit must surface as a write error, not kill us
   sg::install_stop_signal_handlers();
+  if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved
   if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
   request.config_dirs.push_back(sg::builtin_recipes_dir());
   return sg::run_training([&] { return sg::compose_recipe(request); }, "sg-train");

@@ -80,9 +80,8 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
   target.recipe = compose_recipe(recipe_request);
   target.checkpoint_path = target.recipe.get_or<std::string>("checkpoint_params.checkpoint_path", "");
   if (target.checkpoint_path.empty()) {
-    if (!target.recipe.get_or<std::string>("checkpoint_params.pretrained_weights", "").empty())
-      throw EvalError("checkpoint_params.pretrained_weights is not supported by sg-eval yet; "
-                      "give checkpoint_params.checkpoint_path=FILE");
+    // Pretrained weights from the model zoo: evaluate_checkpoint loads them as sg-train does.
+    if (!target.recipe.get_or<std::string>("checkpoint_params.pretrained_weights", "").empty()) return target;
     throw EvalError("no checkpoint to evaluate: give checkpoint_params.checkpoint_path=FILE");
   }
   if (!fs::is_regular_file(target.checkpoint_path))
@@ -120,24 +119,33 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
       throw EvalError(std::string("architecture: ") + e.what());
     }
 
-    pth::Checkpoint ckpt;
-    try {
-      ckpt = pth::read_checkpoint(checkpoint_path);
-    } catch (const std::exception& e) {
-      throw EvalError("cannot read checkpoint " + checkpoint_path + ": " + one_line(e.what()));
-    }
-    const pth::Value& weights = pick_weights(ckpt.root, options.prefer_ema, result.weights, checkpoint_path);
-    if (ckpt.root.is_dict())
-      if (const pth::Value* epoch = ckpt.root.as_dict().find("epoch"); epoch && epoch->is_int())
-        result.epoch = epoch->as_int();
-    try {
-      load_state_dict(*model, weights);
-    } catch (const WeightsMismatch& e) {
-      std::string why = one_line(e.what());
-      const std::string prefix = "the checkpoint does not fit the model: ";
-      if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
-      throw EvalError("checkpoint " + checkpoint_path + " (" + result.weights + ") does not fit the recipe's model '" +
-                      config.architecture + "': " + why);
+    if (checkpoint_path.empty()) {
+      try {
+        load_initial_weights(*model, config.architecture, config.model.num_classes, config.checkpoint);
+      } catch (const std::exception& e) {
+        throw EvalError(one_line(e.what()));
+      }
+      result.weights = "pretrained " + config.checkpoint.pretrained_weights;
+    } else {
+      pth::Checkpoint ckpt;
+      try {
+        ckpt = pth::read_checkpoint(checkpoint_path);
+      } catch (const std::exception& e) {
+        throw EvalError("cannot read checkpoint " + checkpoint_path + ": " + one_line(e.what()));
+      }
+      const pth::Value& weights = pick_weights(ckpt.root, options.prefer_ema, result.weights, checkpoint_path);
+      if (ckpt.root.is_dict())
+        if (const pth::Value* epoch = ckpt.root.as_dict().find("epoch"); epoch && epoch->is_int())
+          result.epoch = epoch->as_int();
+      try {
+        load_state_dict(*model, weights);
+      } catch (const WeightsMismatch& e) {
+        std::string why = one_line(e.what());
+        const std::string prefix = "the checkpoint does not fit the model: ";
+        if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+        throw EvalError("checkpoint " + checkpoint_path + " (" + result.weights + ") does not fit the recipe's model '" +
+                        config.architecture + "': " + why);
+      }
     }
     model->to(device);
 
