@@ -6,7 +6,7 @@ careful Python user would, and timed.
 Same as `sg-train epochs=1 training_hyperparams.max_train_batches=...`:
   - data: Fashion-MNIST read from the same gzipped IDX files (gzip + numpy), shuffled per
     epoch, batch 128; per batch, vectorised torch ops in the loop: random crop with zero
-    padding 2 (one gather for the whole batch), horizontal flip (after the crop), ToTensor +
+    padding PAD, 0 as the recipe has it (one gather for the whole batch), horizontal flip (after the crop), ToTensor +
     Normalize(0.2860, 0.3530);
   - model: MiniResNet (test/python/sg_models.py, resnet_mini's twin), torchvision init;
   - SGD lr per step from the same schedule (cosine, 1 warm-up epoch from 0.01), momentum 0.9,
@@ -41,7 +41,7 @@ from sg_models import MiniResNet, torchvision_init_  # noqa: E402
 # recipes/fashion_mnist_resnet.yaml + dataset_params/fashion_mnist_dataset_params.yaml
 ROOT = "/usr/share/datasets/fashion-mnist"
 BATCH = 128
-PAD = 2
+PAD = 0  # recipes/fashion_mnist_resnet.yaml: crop_padding 0 (flips only)
 MEAN, STD = 0.2860, 0.3530
 INITIAL_LR, WARMUP_LR, WARMUP_EPOCHS, FINAL_RATIO = 0.1, 0.01, 1, 0.01
 MOMENTUM, WEIGHT_DECAY, SMOOTHING = 0.9, 5e-4, 0.1

@@ -107,6 +107,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
     if (options.threads > 0) config.num_threads = options.threads;
     device = pick_device(config.device);
     set_threads(config.num_threads);
+    keep_freed_memory_for_reuse();
     result.experiment_name = config.experiment_name;
     result.architecture = config.architecture;
     result.dataset = config.data.dataset;

@@ -1,5 +1,7 @@
 #include "sg/validation.hpp"
 
+#include <malloc.h>
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
@@ -36,6 +38,11 @@ Autocast::~Autocast() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   if (cuda_) at::autocast::set_enabled(false);
   else at::autocast::set_cpu_enabled(false);
+}
+
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 void set_threads(int64_t num_threads) {

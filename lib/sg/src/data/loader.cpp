@@ -8,10 +8,6 @@
 //
 // Pixels go through a per-channel lookup table (v/255 - mean)/std computed in float32
 // exactly as torchvision's ToTensor + Normalize do, written straight into the batch tensor.
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -129,10 +125,6 @@ void DataLoader::stop() {
 }
 
 void DataLoader::produce(int64_t epoch, int64_t first_batch) {
-  // The loader needs about 1% of a core, the training step all of them: at the lowest
-  // priority it fills the gaps instead of stalling the step's OpenMP threads, which wait
-  // for their slowest member.
-  setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), 19);
   try {
     const std::vector<int64_t> order = epoch_order(data_.size, options_.shuffle, options_.seed, epoch);
     const int64_t n = batches_per_epoch();
