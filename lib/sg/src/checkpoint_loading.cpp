@@ -1,4 +1,5 @@
 #include "sg/checkpoint_loading.hpp"
+#include "sg/load_weights.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -66,15 +67,6 @@ std::string failure_text(const pth::MatchReport& r, const std::string& head) {
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
   return out;
-}
-
-void copy_into(torch::Tensor& target, const pth::Tensor& source) {
-  torch::NoGradGuard no_grad;
-  if (target.device().is_cpu() && target.is_contiguous() && target.scalar_type() == to_torch_dtype(source.dtype)) {
-    pth::copy_elements(source, target.data_ptr());
-  } else {
-    target.copy_(to_torch(source));
-  }
 }
 
 std::string file_sha256(const std::string& path) {
@@ -185,7 +177,7 @@ pth::MatchReport load_state_dict_into(Classifier& model, const pth::Value& state
 
   std::unordered_map<std::string, torch::Tensor*> by_name;
   for (auto& [name, tensor] : targets) by_name.emplace(name, &tensor);
-  for (const pth::KeyPair& pair : report.mapping) copy_into(*by_name.at(pair.target), *source_tensors.at(pair.source));
+  for (const pth::KeyPair& pair : report.mapping) copy_tensor_into(*by_name.at(pair.target), *source_tensors.at(pair.source));
   return report;
 }
 

@@ -20,7 +20,9 @@ std::string some(const std::vector<std::string>& names) {
   return out;
 }
 
-void copy_into(torch::Tensor& target, const pth::Tensor& source) {
+}  // namespace
+
+void copy_tensor_into(torch::Tensor& target, const pth::Tensor& source) {
   torch::NoGradGuard no_grad;
   if (target.device().is_cpu() && target.is_contiguous() && target.scalar_type() == to_torch_dtype(source.dtype)) {
     pth::copy_elements(source, target.data_ptr());
@@ -28,8 +30,6 @@ void copy_into(torch::Tensor& target, const pth::Tensor& source) {
     target.copy_(to_torch(source));
   }
 }
-
-}  // namespace
 
 void load_state_dict(torch::nn::Module& module, const pth::Value& state_dict) {
   if (!state_dict.is_dict()) throw WeightsMismatch("the state dict is not a dict");
@@ -69,7 +69,7 @@ void load_state_dict(torch::nn::Module& module, const pth::Value& state_dict) {
   }
   for (auto& [name, target] : targets) {
     const pth::Value* v = state_dict.as_dict().find(prefixed ? "module." + name : name);
-    copy_into(target, *v->as_tensor());
+    copy_tensor_into(target, *v->as_tensor());
   }
 }
 

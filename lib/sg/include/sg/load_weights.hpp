@@ -15,6 +15,10 @@ class WeightsMismatch : public std::runtime_error {
   explicit WeightsMismatch(const std::string& what) : std::runtime_error(what) {}
 };
 
+// Copies a checkpoint tensor into a live one of the same shape, converting the dtype
+// (straight from the file with pread when the target is a contiguous CPU tensor).
+void copy_tensor_into(torch::Tensor& target, const pth::Tensor& source);
+
 // Strict load: every parameter and buffer of `module` must be in `state_dict` (a dict of
 // name -> tensor; a `module.` prefix on every key is stripped, as SG does) with the same
 // shape, and nothing else may be there. Data is copied in place (from the file with pread
