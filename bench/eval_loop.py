@@ -28,8 +28,6 @@ Prints on stdout one line
 """
 
 import argparse
-import gzip
-import math
 import os
 import sys
 import time
@@ -37,39 +35,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "python"))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from fashion_mnist import MEAN, ROOT, SEED, SMOOTHING, STD, load  # noqa: E402
 from sg_models import MiniResNet, torchvision_init_  # noqa: E402
 
-# recipes/fashion_mnist_resnet.yaml + dataset_params/fashion_mnist_dataset_params.yaml
-ROOT = "/usr/share/datasets/fashion-mnist"
-VAL_BATCH = 512
-MEAN, STD = 0.2860, 0.3530
-SMOOTHING = 0.1
-SEED = 42
-
-
-def read_idx(path):
-    """An IDX file (gzipped or not) as a numpy array."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise SystemExit("eval_loop: %s is not an unsigned-byte IDX file" % path)
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if arr.size != math.prod(dims):
-        raise SystemExit("eval_loop: %s holds %d values, header says %s" % (path, arr.size, dims))
-    return arr.reshape(dims)
-
-
-def load(root, split):
-    images = torch.from_numpy(read_idx(os.path.join(root, "%s-images-idx3-ubyte.gz" % split)).copy())
-    labels = torch.from_numpy(read_idx(os.path.join(root, "%s-labels-idx1-ubyte.gz" % split)).astype(np.int64))
-    return images.unsqueeze(1), labels                                # (N, 1, 28, 28) uint8, (N,) int64
+VAL_BATCH = 512  # recipes/dataset_params/fashion_mnist_dataset_params.yaml
 
 
 def normalise(x):

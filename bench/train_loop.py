@@ -9,7 +9,7 @@ Same as `sg-train epochs=1 training_hyperparams.max_train_batches=...`:
     padding PAD, 0 as the recipe has it (one gather for the whole batch), horizontal flip (after the crop), ToTensor +
     Normalize(0.2860, 0.3530);
   - model: MiniResNet (test/python/sg_models.py, resnet_mini's twin), torchvision init;
-  - SGD lr per step from the same schedule (cosine, 1 warm-up epoch from 0.01), momentum 0.9,
+  - SGD lr per step from the same schedule (cosine per step, no warm-up, as the recipe), momentum 0.9,
     nesterov, weight decay 5e-4 on every parameter; cross-entropy with label smoothing 0.1;
   - per step, like our trainer: loss.item(), Accuracy and Top5 from one topk(5);
   - torch.set_num_threads(--threads).
@@ -23,7 +23,6 @@ normalisation); the model never overlaps with it here (no loader workers).
 """
 
 import argparse
-import gzip
 import math
 import os
 import sys
@@ -32,43 +31,23 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "python"))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from fashion_mnist import MEAN, ROOT, SEED, SMOOTHING, STD, load  # noqa: E402
 from sg_models import MiniResNet, torchvision_init_  # noqa: E402
 
 # recipes/fashion_mnist_resnet.yaml + dataset_params/fashion_mnist_dataset_params.yaml
-ROOT = "/usr/share/datasets/fashion-mnist"
 BATCH = 128
-PAD = 0  # recipes/fashion_mnist_resnet.yaml: crop_padding 0 (flips only)
-MEAN, STD = 0.2860, 0.3530
-INITIAL_LR, WARMUP_LR, WARMUP_EPOCHS, FINAL_RATIO = 0.1, 0.01, 1, 0.01
-MOMENTUM, WEIGHT_DECAY, SMOOTHING = 0.9, 5e-4, 0.1
-SEED = 42
-
-
-def read_idx(path):
-    """An IDX file (gzipped or not) as a numpy array."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise SystemExit("train_loop: %s is not an unsigned-byte IDX file" % path)
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if arr.size != math.prod(dims):
-        raise SystemExit("train_loop: %s holds %d values, header says %s" % (path, arr.size, dims))
-    return arr.reshape(dims)
+PAD = 0  # crop_padding 0 (flips only)
+INITIAL_LR, FINAL_RATIO = 0.1, 0.01  # CosineLRScheduler, no warm-up
+MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4
 
 
 def lr_at(epoch, batch, batches, max_epochs):
     """lib/sg/src/lr_schedule.cpp's LrSchedule::at for the recipe's CosineLRScheduler."""
-    if epoch < WARMUP_EPOCHS:
-        return WARMUP_LR + (INITIAL_LR - WARMUP_LR) * epoch / WARMUP_EPOCHS
-    total = max(1, (max_epochs - WARMUP_EPOCHS) * batches)
-    done = (epoch - WARMUP_EPOCHS) * batches + batch
+    total = max(1, max_epochs * batches)
+    done = epoch * batches + batch
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, done / total)))
     return INITIAL_LR * (FINAL_RATIO + (1.0 - FINAL_RATIO) * cosine)
 
@@ -117,9 +96,7 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(SEED)
-    images = torch.from_numpy(read_idx(os.path.join(a.root, "train-images-idx3-ubyte.gz")).copy())
-    labels = torch.from_numpy(read_idx(os.path.join(a.root, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    images = images.unsqueeze(1)                                      # (N, 1, 28, 28) uint8
+    images, labels = load(a.root, "train")                            # (N, 1, 28, 28) uint8
     data = Batches(images, labels, BATCH, torch.Generator().manual_seed(SEED))
 
     model = torchvision_init_(MiniResNet(num_classes=10, in_channels=1))
