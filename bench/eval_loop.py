@@ -3,8 +3,8 @@
 `sg-eval --config-name fashion_mnist_resnet checkpoint_params.checkpoint_path=FILE` does, as a
 plain PyTorch evaluation loop written the way a careful Python user would, and timed.
 
-  - data: the Fashion-MNIST test set (10,000 images) read from the same gzipped IDX files
-    (gzip + numpy), in order, batch --batch-size (the recipe's validation batch, 512);
+  - data: the Fashion-MNIST test set (10,000 images; --split train: the 60,000 training
+    images) read from the same gzipped IDX files (gzip + numpy), in order, batch --batch-size (the recipe's validation batch, 512);
     per batch ToTensor + Normalize(0.2860, 0.3530) as our loader computes it:
     (v/255 - mean)/std in float32;
   - model: MiniResNet (test/python/sg_models.py, resnet_mini's twin) with the checkpoint's
@@ -70,6 +70,8 @@ def main():
     p.add_argument("--checkpoint", help="plain state dict of MiniResNet to evaluate")
     p.add_argument("--batch-size", type=int, default=VAL_BATCH, help="validation batch (default 512)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument("--split", choices=("t10k", "train"), default="t10k",
+                   help="the images to evaluate: t10k (test set, default) or train")
     p.add_argument("--root", default=ROOT, help="folder of the Fashion-MNIST .gz files")
     p.add_argument("--save-checkpoint", metavar="PATH", help="write the benchmark's checkpoint to PATH and exit")
     p.add_argument("--train-steps", type=int, default=20, help="with --save-checkpoint: SGD steps (default 20)")
@@ -84,7 +86,7 @@ def main():
         p.error("give --checkpoint FILE (or --save-checkpoint PATH)")
 
     # Input, untimed (sg-eval reads the data and the checkpoint before its clock starts).
-    images, labels = load(a.root, "t10k")
+    images, labels = load(a.root, a.split)
     model = MiniResNet(num_classes=10, in_channels=1)
     model.load_state_dict(torch.load(a.checkpoint, map_location="cpu"), strict=True)
     model.eval()

@@ -45,15 +45,17 @@ ResidualBlockImpl::ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t 
 }
 
 torch::Tensor ResidualBlockImpl::forward(torch::Tensor x) {
-  torch::Tensor out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  // In place where torchvision is (ReLU(inplace=True), out += identity): the block's
+  // activations are the biggest tensors of a step, and each copy is a pass over memory.
+  torch::Tensor out = bn1_->forward(conv1_->forward(x)).relu_();
   if (kind_ == BlockKind::Basic) {
     out = bn2_->forward(conv2_->forward(out));
   } else {
-    out = torch::relu(bn2_->forward(conv2_->forward(out)));
+    out = bn2_->forward(conv2_->forward(out)).relu_();
     out = bn3_->forward(conv3_->forward(out));
   }
-  out = out + (shortcut_ ? shortcut_->forward(x) : x);
-  return torch::relu(out);
+  out.add_(shortcut_ ? shortcut_->forward(x) : x);
+  return out.relu_();
 }
 
 ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec) {
@@ -101,7 +103,7 @@ ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec
 }
 
 torch::Tensor ResNet::forward(torch::Tensor images) {
-  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(images)));
+  torch::Tensor x = bn1_->forward(conv1_->forward(images)).relu_();
   if (spec_.stem == Stem::ImageNet) {
     x = torch::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});
   }
