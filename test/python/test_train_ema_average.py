@@ -38,6 +38,9 @@ def check_ema_average(args, checker, torch, torchvision):
     for name in ["ckpt_latest.pth", "ckpt_best.pth", "ckpt_epoch_1.pth"]:
         c = load(name)
         checker.check(set(c) == SG_KEYS | {"ema_net", "sg_cpp_state"}, "%s keys %s" % (name, sorted(c)))
+    snapshots = os.path.join(run_dir, "averaging")
+    checker.check(os.path.isfile(os.path.join(snapshots, "index.pth")),
+                  "no averaging index in %s: %s" % (snapshots, sorted(os.listdir(run_dir))))
     average = load("average_model.pth")
     checker.check(set(average) == {"net", "acc", "epoch", "metrics"}, "average_model.pth keys %s" % sorted(average))
 

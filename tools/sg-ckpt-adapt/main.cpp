@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pth/adapt.hpp"
+#include "pth/usage_error.hpp"
 
 namespace {
 
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kOk : kInputError;
+    return pth::exit_for_parse_error(app, e, "sg-ckpt-adapt");  // --help: 0; usage errors: one line, 2
   }
   o.strict = *pth::strict_mode_from_name(strict);
   if (!dtype.empty()) o.dtype = pth::dtype_from_name(dtype);

@@ -6,6 +6,7 @@
 
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
+#include "pth/usage_error.hpp"
 
 namespace {
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (diff && files.size() != 2) throw CLI::ValidationError("--diff", "needs exactly two files, A and B");
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kOk : kInputError;
+    return pth::exit_for_parse_error(app, e, "sg-ckpt-inspect");  // --help: 0; usage errors: one line, 2
   }
   if (diff) return run_diff(files, json);
 

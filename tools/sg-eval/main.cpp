@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "pth/usage_error.hpp"
 #include "sg/evaluator.hpp"
 #include "sg/exit_codes.hpp"
 
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? sg::kExitOk : sg::kExitInputError;  // --help: 0; usage errors: 2
+    return pth::exit_for_parse_error(app, e, "sg-eval");  // --help: 0; usage errors: one line, 2
   }
 
   if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved

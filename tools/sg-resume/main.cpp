@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pth/usage_error.hpp"
 #include "sg/resume_recipe.hpp"
 #include "sg/run_training.hpp"
 #include "sg/stop_signal.hpp"
@@ -23,7 +24,11 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 trained, 1 training failed, 2 bad usage/run/recipe, 3 a checkpoint could not be written,\n"
       "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return pth::exit_for_parse_error(app, e, "sg-resume");  // --help: 0; usage errors: one line, 2
+  }
 
   if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved
   std::signal(SIGXFSZ, SIG_IGN);

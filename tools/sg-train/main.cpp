@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pth/usage_error.hpp"
 #include "sg/run_training.hpp"
 #include "sg/stop_signal.hpp"
 
@@ -25,7 +26,11 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written,\n"
       "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return pth::exit_for_parse_error(app, e, "sg-train");  // --help: 0; usage errors: one line, 2
+  }
 
   std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit must surface as a write error, not kill us
   sg::install_stop_signal_handlers();

@@ -22,13 +22,13 @@
 
 #include "internal/decimal.hpp"
 #include "internal/utf8.hpp"
+#include "pth/utf8.hpp"
 #include "pth/error.hpp"
 
 namespace pth {
 namespace {
 
 using detail::append_utf8;
-using detail::is_valid_utf8;
 using detail::magnitude_to_decimal;
 
 // ---------------------------------------------------------------------------------------

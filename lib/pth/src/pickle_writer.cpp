@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "internal/utf8.hpp"
+#include "pth/utf8.hpp"
 #include "pth/error.hpp"
 
 namespace pth {
@@ -154,7 +155,7 @@ class Writer {
     for (int i = 7; i >= 0; --i) u8(uint8_t(bits >> (8 * i)));
   }
   void save_str(std::string_view s) {
-    if (!detail::is_valid_utf8(s)) throw Error("string is not valid UTF-8: cannot pickle it");
+    if (!pth::is_valid_utf8(s)) throw Error("string is not valid UTF-8: cannot pickle it");
     if (s.size() > 0xffffffffu) throw Error("string of " + std::to_string(s.size()) + " bytes is too long to pickle");
     u8('X');
     le32(uint32_t(s.size()));

@@ -1,5 +1,7 @@
 #include "internal/storage_registry.hpp"
 
+#include <unordered_set>
+
 #include "pth/error.hpp"
 #include "pth/message.hpp"
 #include "pth/tensor_walk.hpp"
@@ -54,8 +56,16 @@ std::shared_ptr<Storage> StorageRegistry::get(const StorageId& id) {
 
 void check_tensor_views(const Value& root) {
   constexpr uint64_t kMaxElements = uint64_t(1) << 62;
-  for (const auto& [path, t] : collect_tensors(root)) {
-    auto fail = [&](const std::string& why) { throw FormatError("tensor " + quoted(path) + ": " + why); };
+  // Hashing, statistics and conversion read every element of every tensor, so their work
+  // is the tensors' logical size. Stride-0 and overlapping views (or one storage viewed by
+  // many tensors) can make that unbounded for a small file: allow at most 4x the storage
+  // data plus 16 MiB (ordinary sharing, such as tied weights, stays far below).
+  constexpr unsigned __int128 kRepeatFactor = 4, kRepeatSlack = 16u << 20;
+  unsigned __int128 logical_bytes = 0, storage_bytes = 0;
+  std::unordered_set<const Storage*> storages;
+  for (const TensorAt& at : collect_tensors(root)) {
+    const std::shared_ptr<Tensor>& t = at.tensor;   // no structured binding: Clang 14 cannot capture one
+    auto fail = [&](const std::string& why) { throw FormatError("tensor " + quoted(at.path) + ": " + why); };
     if (!t->storage) fail("has no storage");
     if (t->shape.size() != t->stride.size()) fail("shape and stride differ in length");
     if (t->storage_offset < 0) fail("negative storage offset");
@@ -74,6 +84,11 @@ void check_tensor_views(const Value& root) {
     if (needed_bytes > t->storage->nbytes())
       fail("view reaches element " + std::to_string(uint64_t(last)) + " but its storage '" + t->storage->key +
            "' holds " + std::to_string(t->storage->numel));
+    logical_bytes += static_cast<unsigned __int128>(numel) * dtype_size(t->dtype);
+    if (storages.insert(t->storage.get()).second) storage_bytes += t->storage->nbytes();
+    if (logical_bytes > kRepeatFactor * storage_bytes + kRepeatSlack)
+      fail("expanded or repeated views reach " + std::to_string(uint64_t(logical_bytes)) + " bytes of elements from " +
+           std::to_string(uint64_t(storage_bytes)) + " bytes of storage data (limit: 4x the storage data + 16 MiB)");
   }
 }
 

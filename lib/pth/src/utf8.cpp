@@ -1,8 +1,9 @@
 #include "internal/utf8.hpp"
+#include "pth/utf8.hpp"
 
-namespace pth::detail {
+namespace pth {
 
-bool is_valid_utf8(std::string_view s) {
+size_t first_invalid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size(), i = 0;
   while (i < n) {
@@ -23,19 +24,23 @@ bool is_valid_utf8(std::string_view s) {
       len = 4;
       cp = c & 0x07;
     } else {
-      return false;
+      return i;
     }
-    if (n - i < len) return false;
+    if (n - i < len) return i;
     for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return false;
+      if ((p[i + k] & 0xc0) != 0x80) return i;
       cp = (cp << 6) | (p[i + k] & 0x3f);
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return false;
-    if (cp >= 0xd800 && cp <= 0xdfff) return false;  // surrogates are not text
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return i;
+    if (cp >= 0xd800 && cp <= 0xdfff) return i;  // surrogates are not text
     i += len;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+}  // namespace pth
+
+namespace pth::detail {
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

@@ -35,6 +35,15 @@ bool is_snapshot_name(const std::string& name) {
 
 std::string shape_str(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
 
+// A snapshot or the index, read safely; an error names the file.
+pth::Checkpoint read_file(const std::string& path) {
+  try {
+    return pth::read_checkpoint(path);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 ModelAverager::ModelAverager(std::string run_dir, size_t capacity, bool greater_is_better)
@@ -205,7 +214,7 @@ void ModelAverager::write_index() const {
 
 void ModelAverager::accumulate_file(const std::string& file, double sign) {
   const std::string path = (fs::path(dir_) / file).string();
-  const pth::Checkpoint ckpt = pth::read_checkpoint(path);
+  const pth::Checkpoint ckpt = read_file(path);
   ++snapshot_reads_;
   const pth::Value& sd = field(ckpt.root, "state_dict", path);
   if (!sd.is_dict()) throw std::runtime_error(path + ": 'state_dict' is not a dict");
@@ -253,7 +262,7 @@ void ModelAverager::load_state() {
   std::set<std::string> referenced;
   if (fs::exists(index)) {
     const std::string where = index.string();
-    const pth::Checkpoint ckpt = pth::read_checkpoint(where);
+    const pth::Checkpoint ckpt = read_file(where);
     const pth::Value& root = ckpt.root;
     if (!field(root, "format", where).is_string() || field(root, "format", where).as_string() != kFormat) {
       throw std::runtime_error(where + ": not an averaging index");

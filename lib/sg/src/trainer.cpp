@@ -84,6 +84,15 @@ Trainer::Trainer(Recipe recipe)
       throw RecipeError("cannot resume from " + resume_from_ + ": " + e.what());
     }
   }
+  // Continuing a run in place: its averaging snapshots are read now, so that a damaged
+  // one is an input error found before anything in the run directory is rewritten.
+  if (!run_dir_.empty() && config_.average_best_models) {
+    try {
+      averager_ = std::make_unique<ModelAverager>(run_dir_, 10, config_.greater_is_better);
+    } catch (const std::exception& e) {
+      throw RecipeError(std::string("cannot resume the average of the best models: ") + e.what());
+    }
+  }
 }
 
 Trainer::~Trainer() = default;

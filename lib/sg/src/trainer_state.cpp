@@ -91,16 +91,28 @@ void Trainer::find_resume_checkpoint() {
 }
 
 void Trainer::open_run() {
-  if (run_dir_.empty()) run_dir_ = create_run_dir(config_.ckpt_root_dir, config_.experiment_name);
-  remove_stale_temp_files(run_dir_);
-  store_recipe(recipe_, run_dir_);   // resuming with new overrides (max_epochs) records them
-  log_.open_file(run_dir_);
+  // A folder that cannot be created or written is found here, before anything is trained;
+  // a run directory made by this call is removed again.
+  const bool fresh = run_dir_.empty();
+  try {
+    if (fresh) run_dir_ = create_run_dir(config_.ckpt_root_dir, config_.experiment_name);
+    remove_stale_temp_files(run_dir_);
+    store_recipe(recipe_, run_dir_);   // resuming with new overrides (max_epochs) records them
+    log_.open_file(run_dir_);
+  } catch (const std::exception& e) {
+    if (fresh && !run_dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(run_dir_, ec);
+      run_dir_.clear();
+    }
+    throw RunDirError(e.what());
+  }
   log_.line("run directory " + run_dir_);
   if (!resume_from_.empty())
     log_.line(std::string(branch_ ? "branched from " : "resumed from ") + resume_from_ + " at epoch " +
               std::to_string(start_.epoch + 1) + (start_.batch ? ", batch " + std::to_string(start_.batch + 1) : ""));
-  if (config_.average_best_models)
-    averager_ = std::make_unique<ModelAverager>(run_dir_ + "/averaging", 10, config_.greater_is_better);
+  if (config_.average_best_models && !averager_)   // a resumed run's averager was made with the trainer
+    averager_ = std::make_unique<ModelAverager>(run_dir_, 10, config_.greater_is_better);
 }
 
 void Trainer::restore(const pth::Checkpoint& ckpt) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define PTH_X86 1
 #endif
@@ -120,7 +121,11 @@ __attribute__((target("avx2"))) void float_to_bfloat16_avx2(const uint8_t* src, 
 }
 
 bool has_f16c() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  // F16C from CPUID (leaf 1, ECX): Clang 14's __builtin_cpu_supports does not know "f16c".
+  static const bool yes = [] {
+    unsigned a, b, c, d;
+    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+  }();
   return yes;
 }
 #endif

@@ -31,6 +31,13 @@ class CheckpointWriteError : public std::runtime_error {
   explicit CheckpointWriteError(const std::string& what) : std::runtime_error(what) {}
 };
 
+// The run directory cannot be created or written (ckpt_root_dir is a file or read-only):
+// nothing was trained and no file was left behind, so this is an input error.
+class RunDirError : public std::runtime_error {
+ public:
+  explicit RunDirError(const std::string& what) : std::runtime_error(what) {}
+};
+
 // SIGINT/SIGTERM stopped the run after its current step; ckpt_latest.pth holds the exact
 // position to resume from. what() says how to resume.
 class TrainingInterrupted : public std::runtime_error {
@@ -41,11 +48,13 @@ class TrainingInterrupted : public std::runtime_error {
 class Trainer {
  public:
   // Builds the model, data and optimizer and, when the recipe resumes, finds and checks
-  // the checkpoint to continue from (errors here are input errors).
+  // the checkpoint (and the run's averaging snapshots) to continue from; errors here are
+  // input errors and nothing has been written yet.
   explicit Trainer(Recipe recipe);
   ~Trainer();
 
-  // Trains up to max_epochs; returns the run directory.
+  // Trains up to max_epochs; returns the run directory. Throws RunDirError, before any
+  // file is written, when the run directory cannot be created or written.
   std::string train();
 
  private:

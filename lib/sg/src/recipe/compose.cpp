@@ -1,6 +1,8 @@
 // Hydra-style composition of a recipe from its `defaults:` list.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -58,14 +60,19 @@ class Composer {
   }
 
   static YAML::Node load(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof()) throw RecipeError("cannot read recipe file '" + file + "'");
+    recipe_detail::require_utf8(text, "recipe file '" + file + "'");
+    YAML::Node doc;
     try {
-      return YAML::LoadFile(file);
-    } catch (const YAML::BadFile&) {
-      throw RecipeError("cannot read recipe file '" + file + "'");
+      doc = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       throw RecipeError("recipe file '" + file + "': line " + std::to_string(e.mark.line + 1) + ", column " +
                         std::to_string(e.mark.column + 1) + ": " + e.msg);
     }
+    recipe_detail::check_core_tags(doc, "recipe file '" + file + "'");
+    return doc;
   }
 
   // Composes one file. `group` is the file's config group ("" for a primary config,

@@ -31,6 +31,7 @@ YAML::Node parse_value(const std::string& text, const std::string& override_text
   try {
     YAML::Node v = YAML::Load(text);
     if (!v.IsDefined()) return YAML::Node(YAML::NodeType::Null);
+    check_core_tags(v, "override '" + override_text + "'");
     return v;
   } catch (const YAML::Exception& e) {
     throw RecipeError("override '" + override_text + "': cannot parse value '" + text + "': " + e.msg);
@@ -136,6 +137,7 @@ void check_key(const std::string& key, const std::string& override_text) {
 }
 
 void apply_one(YAML::Node& root, const std::string& text) {
+  require_utf8(text, "override");
   std::string body = text;
   enum { kSet, kAdd, kForce, kDelete } op = kSet;
   if (body.rfind("++", 0) == 0) {

@@ -119,11 +119,15 @@ std::string read_file(const std::string& path) {
 
 YAML::Node parse_file(const std::string& path) {
   const std::string text = read_file(path);
+  recipe_detail::require_utf8(text, "'" + path + "'");
+  YAML::Node doc;
   try {
-    return YAML::Load(text);
+    doc = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw RecipeError("'" + path + "': line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+  recipe_detail::check_core_tags(doc, "'" + path + "'");
+  return doc;
 }
 
 void make_dirs(const std::string& path) {

@@ -19,6 +19,11 @@ Kind infer_plain(const std::string& text);
 const char* kind_name(Kind kind);  // "an integer", "a list", ...
 bool is_int_text(const std::string& text);
 
+// YAML is Unicode text: yaml-cpp keeps invalid UTF-8 bytes when it reads but writes them
+// as U+FFFD, so a recipe holding them would not survive being stored. Throws RecipeError
+// "<what>: not valid UTF-8 (byte N)" for such text.
+void require_utf8(const std::string& text, const std::string& what);
+
 // Builds a scalar that stays a string whatever it looks like.
 YAML::Node make_string(const std::string& text);
 
@@ -37,7 +42,12 @@ bool remove_child(YAML::Node& parent, const std::string& segment);
 // Deep merge: maps merge recursively, anything else in `src` replaces `dst`'s value.
 // `src` is copied, never aliased.
 void deep_merge(YAML::Node& dst, const YAML::Node& src);
+// Equal trees: same kinds, keys in the same order, equal scalars (floats by value).
 bool deep_equal(const YAML::Node& a, const YAML::Node& b);
+
+// Refuses a scalar whose explicit core tag its text does not fit (`!!int abc`,
+// `!!bool 3`): RecipeError "<what>: line N: 'abc' is not a valid !!int".
+void check_core_tags(const YAML::Node& node, const std::string& what);
 
 // YAML text that loads back to an equal tree (strings that look like numbers,
 // bools or null are quoted).

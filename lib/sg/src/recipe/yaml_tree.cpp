@@ -1,9 +1,12 @@
 // Typed view of yaml-cpp trees: kinds, dotted paths, copy-merge, equality, emission.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
+#include "pth/utf8.hpp"
 #include "recipe/recipe_detail.hpp"
 
 namespace sg::recipe_detail {
@@ -22,6 +25,16 @@ bool any_of_words(const std::string& text, std::initializer_list<const char*> wo
 bool yaml11_special(const std::string& text) {
   return any_of_words(text, {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
                              "y", "Y", "n", "N", "="});
+}
+
+// The value of a YAML 1.2 float spelling ("1e-3", "-.inf", ".nan").
+double float_value(std::string text) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.erase(0, 1);
+  if (any_of_words(text, {".inf", ".Inf", ".INF"})) return negative ? -HUGE_VAL : HUGE_VAL;
+  if (any_of_words(text, {".nan", ".NaN", ".NAN"})) return std::nan("");
+  const double v = std::strtod(text.c_str(), nullptr);
+  return negative ? -v : v;
 }
 
 void emit_node(YAML::Emitter& out, const YAML::Node& node) {
@@ -58,7 +71,10 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node) {
     }
     case Kind::String: {
       const std::string& text = node.Scalar();
-      if (infer_plain(text) != Kind::String || yaml11_special(text) || text.empty())
+      // yaml-cpp would write a control character (a trailing '\r', ...) plainly, and
+      // reading it back would drop or fold it.
+      const bool control = std::any_of(text.begin(), text.end(), [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f; });
+      if (infer_plain(text) != Kind::String || yaml11_special(text) || text.empty() || control)
         out << YAML::DoubleQuoted << text;
       else
         out << text;
@@ -67,9 +83,11 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node) {
     case Kind::Float: {
       // "1e-3" is a float in YAML 1.2 but a string to YAML 1.1 readers (PyYAML):
       // write "1.0e-3", which both read as the same number.
+      // `!!float 3` is written "3.0", which reads back as a float.
       std::string text = node.Scalar();
       const auto e = text.find_first_of("eE");
       if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+      else if (infer_plain(text) == Kind::Int) text += ".0";
       out << text;
       return;
     }
@@ -124,6 +142,11 @@ const char* kind_name(Kind kind) {
     case Kind::Map: return "a mapping";
   }
   return "?";
+}
+
+void require_utf8(const std::string& text, const std::string& what) {
+  const size_t bad = pth::first_invalid_utf8(text);
+  if (bad != std::string::npos) throw RecipeError(what + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
 }
 
 YAML::Node make_string(const std::string& text) {
@@ -248,7 +271,33 @@ bool deep_equal(const YAML::Node& a, const YAML::Node& b) {
       }
       return true;
     }
+    case Kind::Float: {
+      // By value: "1e-3" is stored as "1.0e-3" (emit_yaml), and the two are one number.
+      const double x = float_value(a.Scalar()), y = float_value(b.Scalar());
+      return x == y || (std::isnan(x) && std::isnan(y));
+    }
     default: return a.Scalar() == b.Scalar();
+  }
+}
+
+void check_core_tags(const YAML::Node& node, const std::string& what) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      check_core_tags(kv.first, what);
+      check_core_tags(kv.second, what);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_core_tags(item, what);
+  } else if (node.IsScalar()) {
+    const std::string& tag = node.Tag();
+    const std::string& text = node.Scalar();
+    const Kind plain = infer_plain(text);
+    const char* bad = nullptr;
+    if (tag == "tag:yaml.org,2002:int" && !is_int_text(text)) bad = "!!int";
+    if (tag == "tag:yaml.org,2002:float" && plain != Kind::Float && !(plain == Kind::Int && text.find_first_of("ox") == std::string::npos))
+      bad = "!!float";
+    if (tag == "tag:yaml.org,2002:bool" && plain != Kind::Bool) bad = "!!bool";
+    if (bad) throw RecipeError(what + ": line " + std::to_string(node.Mark().line + 1) + ": '" + text + "' is not a valid " + bad);
   }
 }
 
