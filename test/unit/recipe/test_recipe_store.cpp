@@ -103,6 +103,16 @@ TEST_CASE("to_yaml round-trips values and their types") {
   CHECK(back.to_yaml() == r.to_yaml());
 }
 
+TEST_CASE("to_yaml keeps keys as their text (keys spelled like numbers or YAML markers)") {
+  sg::Recipe r(YAML::Load("\"1e-3\": a\n\"--- x ---\": b\n\"true\": c\nplain_key.v2: d\n"));
+  const YAML::Node back = YAML::Load(r.to_yaml());
+  REQUIRE(back.IsMap());
+  std::vector<std::string> keys;
+  for (const auto& kv : back) keys.push_back(kv.first.Scalar());
+  CHECK(keys == std::vector<std::string>{"1e-3", "--- x ---", "true", "plain_key.v2"});
+  CHECK_THAT(r.to_yaml(), Catch::Contains("plain_key.v2: d"));   // ordinary names stay plain
+}
+
 TEST_CASE("store_recipe writes .hydra/config.yaml and overrides.yaml, load_stored_recipe rebuilds it") {
   TempDir recipes, run;
   write(recipes.path() / "main.yaml", "defaults:\n  - training_hyperparams: t\nexperiment_name: exp\n");

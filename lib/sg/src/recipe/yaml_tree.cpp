@@ -37,6 +37,21 @@ double float_value(std::string text) {
   return negative ? -v : v;
 }
 
+void emit_node(YAML::Emitter& out, const YAML::Node& node);
+
+// Keys are names and read back as text: a plain key unless it could read as something else
+// (a number such as 1e-3, which emit_node would respell, a bool, a "--- " document marker
+// at the start of a line, ...), else double-quoted.
+void emit_key(YAML::Emitter& out, const YAML::Node& key) {
+  if (!key.IsScalar()) return emit_node(out, key);
+  static const std::regex plain_name("[A-Za-z_][A-Za-z0-9_./-]*");
+  const std::string& text = key.Scalar();
+  if (std::regex_match(text, plain_name) && infer_plain(text) == Kind::String && !yaml11_special(text))
+    out << text;
+  else
+    out << YAML::DoubleQuoted << text;
+}
+
 void emit_node(YAML::Emitter& out, const YAML::Node& node) {
   switch (kind_of(node)) {
     case Kind::Null:
@@ -50,7 +65,7 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node) {
       out << YAML::BeginMap;
       for (const auto& kv : node) {
         out << YAML::Key;
-        emit_node(out, kv.first);
+        emit_key(out, kv.first);
         out << YAML::Value;
         emit_node(out, kv.second);
       }
