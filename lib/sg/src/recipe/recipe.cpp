@@ -6,10 +6,10 @@
 #include <cstring>
 #include <limits>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "pth/atomic_file.hpp"
+#include "pth/error.hpp"
 #include "recipe/recipe_detail.hpp"
 
 namespace sg {
@@ -144,44 +144,6 @@ void make_dirs(const std::string& path) {
 
 }  // namespace
 
-namespace recipe_detail {
-
-void atomic_write(const std::string& path, const std::string& content) {
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  const std::string tmp = dir + "/." + base + ".tmp-" + std::to_string(::getpid());
-  auto fail = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw RecipeError("cannot write '" + path + "': " + what + ": " + reason);
-  };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("open");
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t w = ::write(fd, content.data() + done, content.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      fail("write");
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail("fsync");
-  }
-  if (::close(fd) != 0) fail("close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-}  // namespace recipe_detail
 
 Recipe::Recipe(YAML::Node root, std::vector<std::string> overrides)
     : root_(root.IsDefined() && !root.IsNull() ? YAML::Clone(root) : YAML::Node(YAML::NodeType::Map)),
@@ -229,10 +191,20 @@ SG_RECIPE_INSTANTIATE(std::vector<std::string>)
 void store_recipe(const Recipe& recipe, const std::string& run_dir) {
   const std::string dir = run_dir + "/.hydra";
   make_dirs(dir);
-  recipe_detail::atomic_write(dir + "/config.yaml", recipe.to_yaml());
   YAML::Node list(YAML::NodeType::Sequence);
   for (const std::string& o : recipe.overrides()) list.push_back(recipe_detail::make_string(o));
-  recipe_detail::atomic_write(dir + "/overrides.yaml", recipe_detail::emit_yaml(list));
+  const std::string config = recipe.to_yaml(), overrides = recipe_detail::emit_yaml(list);
+  // Both files are written in full before either replaces what is there, so that a failed
+  // write (a full disk) leaves the stored pair as it was, never one new file and one old.
+  try {
+    pth::AtomicFile config_file(dir + "/config.yaml"), overrides_file(dir + "/overrides.yaml");
+    config_file.write(pth::ByteView(reinterpret_cast<const uint8_t*>(config.data()), config.size()));
+    overrides_file.write(pth::ByteView(reinterpret_cast<const uint8_t*>(overrides.data()), overrides.size()));
+    config_file.commit();
+    overrides_file.commit();
+  } catch (const pth::Error& e) {
+    throw RecipeError("cannot store the recipe in '" + dir + "': " + e.what());
+  }
 }
 
 Recipe load_stored_recipe(const std::string& run_dir, const std::vector<std::string>& overrides) {

@@ -63,7 +63,4 @@ void resolve_interpolations(YAML::Node& root, const std::string& context);
 // Closest candidate by edit distance, or "" when none is close enough.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
 
-// Writes `content` to `path` atomically (temp file, fsync, rename, fsync dir).
-void atomic_write(const std::string& path, const std::string& content);
-
 }  // namespace sg::recipe_detail
