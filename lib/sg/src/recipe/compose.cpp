@@ -1,8 +1,6 @@
 // Hydra-style composition of a recipe from its `defaults:` list.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 
@@ -59,22 +57,6 @@ class Composer {
     return "";
   }
 
-  static YAML::Node load(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (!in.good() && !in.eof()) throw RecipeError("cannot read recipe file '" + file + "'");
-    recipe_detail::require_utf8(text, "recipe file '" + file + "'");
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      throw RecipeError("recipe file '" + file + "': line " + std::to_string(e.mark.line + 1) + ", column " +
-                        std::to_string(e.mark.column + 1) + ": " + e.msg);
-    }
-    recipe_detail::check_core_tags(doc, "recipe file '" + file + "'");
-    return doc;
-  }
-
   // Composes one file. `group` is the file's config group ("" for a primary config,
   // "training_hyperparams" for a group option); the result is relative to that package.
   YAML::Node compose_file(const std::string& file, const std::string& group, bool primary) {
@@ -89,7 +71,7 @@ class Composer {
     }
     stack_.push_back(canon);
 
-    YAML::Node doc = load(file);
+    YAML::Node doc = recipe_detail::load_yaml_file(file, "recipe file '" + file + "'");
     if (!doc.IsDefined() || doc.IsNull()) doc.reset(YAML::Node(YAML::NodeType::Map));
     if (!doc.IsMap()) throw RecipeError("recipe file '" + file + "': expected a mapping at the top level");
 

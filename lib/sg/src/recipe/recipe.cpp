@@ -104,32 +104,6 @@ struct Convert<std::vector<E>> {
   }
 };
 
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw RecipeError("cannot read '" + path + "': " + std::strerror(errno));
-  std::string data;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) throw RecipeError("cannot read '" + path + "'");
-  return data;
-}
-
-YAML::Node parse_file(const std::string& path) {
-  const std::string text = read_file(path);
-  recipe_detail::require_utf8(text, "'" + path + "'");
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw RecipeError("'" + path + "': line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
-  recipe_detail::check_core_tags(doc, "'" + path + "'");
-  return doc;
-}
-
 void make_dirs(const std::string& path) {
   std::string cur;
   std::size_t pos = 0;
@@ -143,6 +117,32 @@ void make_dirs(const std::string& path) {
 }
 
 }  // namespace
+
+namespace recipe_detail {
+
+YAML::Node load_yaml_file(const std::string& path, const std::string& what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw RecipeError("cannot read " + what + ": " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  bool bad = std::ferror(f);
+  std::fclose(f);
+  if (bad) throw RecipeError("cannot read " + what);
+  require_utf8(text, what);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw RecipeError(what + ": line " + std::to_string(e.mark.line + 1) + ", column " +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  check_core_tags(doc, what);
+  return doc;
+}
+
+}  // namespace recipe_detail
 
 
 Recipe::Recipe(YAML::Node root, std::vector<std::string> overrides)
@@ -198,8 +198,8 @@ void store_recipe(const Recipe& recipe, const std::string& run_dir) {
   // write (a full disk) leaves the stored pair as it was, never one new file and one old.
   try {
     pth::AtomicFile config_file(dir + "/config.yaml"), overrides_file(dir + "/overrides.yaml");
-    config_file.write(pth::ByteView(reinterpret_cast<const uint8_t*>(config.data()), config.size()));
-    overrides_file.write(pth::ByteView(reinterpret_cast<const uint8_t*>(overrides.data()), overrides.size()));
+    config_file.write(pth::ByteView(config.data(), config.size()));
+    overrides_file.write(pth::ByteView(overrides.data(), overrides.size()));
     config_file.commit();
     overrides_file.commit();
   } catch (const pth::Error& e) {
@@ -212,14 +212,14 @@ Recipe load_stored_recipe(const std::string& run_dir, const std::vector<std::str
   struct stat st {};
   if (::stat(config.c_str(), &st) != 0)
     throw RecipeError("run '" + run_dir + "' has no stored recipe (" + config + ": " + std::strerror(errno) + ")");
-  YAML::Node root = parse_file(config);
+  YAML::Node root = recipe_detail::load_yaml_file(config, "'" + config + "'");
   if (!root.IsDefined() || root.IsNull()) root.reset(YAML::Node(YAML::NodeType::Map));
   if (!root.IsMap()) throw RecipeError("'" + config + "': expected a mapping at the top level");
 
   std::vector<std::string> all;
   const std::string ovr = run_dir + "/.hydra/overrides.yaml";
   if (::stat(ovr.c_str(), &st) == 0) {
-    YAML::Node list = parse_file(ovr);
+    YAML::Node list = recipe_detail::load_yaml_file(ovr, "'" + ovr + "'");
     if (list.IsDefined() && !list.IsNull()) {
       if (!list.IsSequence()) throw RecipeError("'" + ovr + "': expected a list of overrides");
       for (const YAML::Node& o : list) {

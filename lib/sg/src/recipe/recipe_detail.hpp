@@ -49,6 +49,10 @@ bool deep_equal(const YAML::Node& a, const YAML::Node& b);
 // `!!bool 3`): RecipeError "<what>: line N: 'abc' is not a valid !!int".
 void check_core_tags(const YAML::Node& node, const std::string& what);
 
+// A recipe file's YAML: valid UTF-8, parsed, core tags checked. Errors are RecipeError
+// "<what>: line N, column C: ..." (`what` names the file for the user).
+YAML::Node load_yaml_file(const std::string& path, const std::string& what);
+
 // YAML text that loads back to an equal tree (strings that look like numbers,
 // bools or null are quoted).
 std::string emit_yaml(const YAML::Node& root);
