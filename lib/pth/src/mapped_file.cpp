@@ -2,13 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "pth/error.hpp"
+#include "pth/input_file.hpp"
 
 namespace pth {
 
@@ -24,16 +24,11 @@ std::string errno_text() { return std::strerror(errno); }
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
-  file->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file->fd_ < 0) throw Error("cannot open: " + errno_text());
+  InputFd input(path);
+  if (input.size() > SIZE_MAX) throw Error("file too large to map");
+  file->fd_ = input.release();
 
-  struct stat st;
-  if (::fstat(file->fd_, &st) != 0) throw Error("cannot stat: " + errno_text());
-  if (S_ISDIR(st.st_mode)) throw Error("is a directory");
-  if (!S_ISREG(st.st_mode)) throw Error("not a regular file");
-  if (st.st_size < 0 || uint64_t(st.st_size) > SIZE_MAX) throw Error("file too large to map");
-
-  const size_t size = size_t(st.st_size);
+  const size_t size = size_t(input.size());
   if (size == 0) return file;
 
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file->fd_, 0);

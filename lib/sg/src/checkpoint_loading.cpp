@@ -1,9 +1,12 @@
 #include "sg/checkpoint_loading.hpp"
 #include "sg/load_weights.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
-#include <fstream>
 #include <unordered_map>
 #include <vector>
 
@@ -11,6 +14,8 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
+#include "pth/input_file.hpp"
 #include "pth/sha256.hpp"
 #include "pth/tensor_data.hpp"
 #include "sg/recipe.hpp"
@@ -18,6 +23,8 @@
 
 namespace sg {
 namespace {
+
+constexpr uint64_t kMaxManifestBytes = 16u << 20;
 
 constexpr const char* kDdpPrefix = "module.";
 constexpr size_t kListed = 8;   // names listed per category before "and N more"
@@ -70,17 +77,20 @@ std::string failure_text(const pth::MatchReport& r, const std::string& head) {
 }
 
 std::string file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointLoadError("cannot read " + path);
-  pth::Sha256 sha;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), std::streamsize(buf.size()));
-    const auto n = in.gcount();
-    if (n > 0) sha.update(pth::ByteView(buf.data(), size_t(n)));
+  try {
+    pth::InputFd in(path);
+    pth::Sha256 sha;
+    std::vector<uint8_t> buf(1 << 20);
+    for (;;) {
+      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw pth::Error(std::string("read failed: ") + std::strerror(errno));
+      if (n == 0) return sha.finish_hex();
+      sha.update(pth::ByteView(buf.data(), size_t(n)));
+    }
+  } catch (const pth::Error& e) {
+    throw CheckpointLoadError("cannot read " + path + ": " + e.what());
   }
-  if (in.bad()) throw CheckpointLoadError("cannot read " + path);
-  return sha.finish_hex();
 }
 
 const std::vector<std::pair<std::string, int64_t>>& pretrained_datasets() {
@@ -220,13 +230,18 @@ std::string verified_zoo_file(const std::string& zoo, const std::string& arch, c
   const std::string name = arch + "_" + dataset + ".pth";
   const std::string path = zoo + "/" + name;
   const std::string manifest_path = zoo + "/manifest.json";
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw CheckpointLoadError("pretrained weights " + path + " not found (the model zoo is " + zoo + ", no downloads)");
-  std::ifstream in(manifest_path);
-  if (!in) throw CheckpointLoadError("model zoo manifest " + manifest_path + " not found (needed to check " + name + ")");
+  if (::access(path.c_str(), R_OK) != 0)
+    throw CheckpointLoadError("pretrained weights " + path + " not found (the model zoo is " + zoo + ", no downloads)");
+  std::string manifest_text;
+  try {
+    manifest_text = pth::read_input_file(manifest_path, kMaxManifestBytes);
+  } catch (const pth::Error& e) {
+    throw CheckpointLoadError("model zoo manifest " + manifest_path + " cannot be read (needed to check " + name +
+                              "): " + e.what());
+  }
   nlohmann::json manifest;
   try {
-    manifest = nlohmann::json::parse(in);
+    manifest = nlohmann::json::parse(manifest_text);
   } catch (const std::exception& e) {
     throw CheckpointLoadError("model zoo manifest " + manifest_path + " is not valid JSON: " + e.what());
   }

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "data/random.hpp"
+#include "pth/error.hpp"
+#include "pth/input_file.hpp"
 #include "sg/data.hpp"
 
 namespace sg {
@@ -42,18 +44,18 @@ uint32_t be32(const unsigned char* p) {
 class InputFile {
  public:
   explicit InputFile(std::string path) : path_(std::move(path)) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path_, ec))
-      throw std::runtime_error("cannot open " + path_ + ": Is a directory");
-    file_ = std::fopen(path_.c_str(), "rb");
-    if (!file_) throw std::runtime_error("cannot open " + path_ + ": " + std::strerror(errno));
+    try {
+      file_ = pth::open_input_stream(path_);
+    } catch (const pth::Error& e) {
+      throw std::runtime_error("cannot open " + path_ + ": " + e.what());
+    }
     unsigned char magic[2] = {0, 0};
     const size_t got = std::fread(magic, 1, 2, file_);
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
       std::fclose(file_);
       file_ = nullptr;
       errno = 0;
-      gz_ = gzopen(path_.c_str(), "rb");
+      gz_ = gzdopen(pth::InputFd(path_).release(), "rb");
       if (!gz_) throw std::runtime_error("cannot open " + path_ + ": " + (errno ? std::strerror(errno) : "gzopen failed"));
       gzbuffer(gz_, 1 << 17);
     } else {
@@ -212,12 +214,14 @@ ImageDataset load_cifar10(const std::string& folder, bool train) {
   data.num_classes = 10;
   for (const auto& name : names) {
     const std::string path = (dir / name).string();
-    if (fs::is_directory(path, ec)) throw std::runtime_error("cannot open " + path + ": Is a directory");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f)
-      throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno) +
+    std::FILE* f = nullptr;
+    try {
+      f = pth::open_input_stream(path);
+    } catch (const pth::Error& e) {
+      throw std::runtime_error("cannot open " + path + ": " + e.what() +
                                " (expected the CIFAR-10 binary version: data_batch_1.bin..data_batch_5.bin, "
                                "test_batch.bin)");
+    }
     struct Closer {
       std::FILE* f;
       ~Closer() { std::fclose(f); }

@@ -10,6 +10,7 @@
 
 #include "pth/atomic_file.hpp"
 #include "pth/error.hpp"
+#include "pth/input_file.hpp"
 #include "recipe/recipe_detail.hpp"
 
 namespace sg {
@@ -120,16 +121,16 @@ void make_dirs(const std::string& path) {
 
 namespace recipe_detail {
 
+// Recipes are hand-written text; anything this large is not one.
+constexpr uint64_t kMaxRecipeFileBytes = 16u << 20;
+
 YAML::Node load_yaml_file(const std::string& path, const std::string& what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw RecipeError("cannot read " + what + ": " + std::strerror(errno));
   std::string text;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) throw RecipeError("cannot read " + what);
+  try {
+    text = pth::read_input_file(path, kMaxRecipeFileBytes);
+  } catch (const pth::Error& e) {
+    throw RecipeError("cannot read " + what + ": " + e.what());
+  }
   require_utf8(text, what);
   YAML::Node doc;
   try {
