@@ -14,6 +14,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -164,16 +165,51 @@ class Result:
             status, short(self.err, 400), short(self.out, 300))
 
 
-def run(cmd, timeout=120, as_limit=None, cwd=None):
+def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
+    """Runs cmd to its end; `env` adds variables to this process's environment."""
     t0 = time.time()
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                           timeout=timeout, preexec_fn=_limits(as_limit))
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, timeout=timeout,
+                           preexec_fn=_limits(as_limit), env=dict(os.environ, **env) if env else None)
         return Result(cmd, p.returncode, p.stdout.decode("utf-8", "replace"),
                       p.stderr.decode("utf-8", "replace"), False, time.time() - t0, p.stderr)
     except subprocess.TimeoutExpired as e:
         return Result(cmd, None, (e.stdout or b"").decode("utf-8", "replace"),
                       (e.stderr or b"").decode("utf-8", "replace"), True, time.time() - t0)
+
+
+class Started:
+    """A program running in the background whose stderr is read line by line, so that a
+    test can wait for something it prints (a state, never a time) before acting on it.
+    A watchdog kills it after `timeout` seconds so that a hang cannot block the suite."""
+
+    def __init__(self, cmd, timeout=300, env=None, stdout=subprocess.PIPE, preexec_fn=None):
+        self.cmd, self.t0 = cmd, time.time()
+        self.p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env, preexec_fn=preexec_fn)
+        self.lines = []
+        self.watchdog = threading.Timer(timeout, self.p.kill)
+        self.watchdog.start()
+
+    def wait_for(self, needle):
+        """Reads stderr up to a line containing `needle`; False if the program ended first."""
+        for raw in self.p.stderr:
+            line = raw.decode("utf-8", "replace")
+            self.lines.append(line)
+            if needle in line:
+                return True
+        return False
+
+    def signal(self, number):
+        self.p.send_signal(number)
+
+    def finish(self):
+        """Waits for the end; a Result whose stderr holds every line, those read before too."""
+        out, err = self.p.communicate()
+        timed_out = self.watchdog.finished.is_set()   # it fired: cancel() has not run yet
+        self.watchdog.cancel()
+        err_text = "".join(self.lines) + (err or b"").decode("utf-8", "replace")
+        return Result(self.cmd, self.p.returncode, (out or b"").decode("utf-8", "replace"), err_text, timed_out,
+                      time.time() - self.t0)
 
 
 def run_json(checker, cmd, what, expect_rc=0, **kw):

@@ -238,8 +238,8 @@ def rows(ctx):
         k = KIND[name]
         add("sg-eval", "run's ckpt_latest.pth " + k.name, run_eval, latest, k.problem,
             [copy_run, in_run("ckpt_latest.pth", k)])
-        add("sg-resume", "averaging index " + k.name, resume, run + "/" + ctx.index_rel, k.problem,
-            [copy_run, in_run(ctx.index_rel, k)])
+        add("sg-resume", "averaging snapshot " + k.name, resume, run + "/" + ctx.snapshot_rel, k.problem,
+            [copy_run, in_run(ctx.snapshot_rel, k)])
     add("sg-train", "resume=True, ckpt_latest.pth truncated", train + ["resume=True"], latest, r"truncated",
         [copy_run, in_run("ckpt_latest.pth", KIND["truncated"])])
     add("sg-ckpt-adapt", "IN malformed safetensors", ["bad.safetensors", "-o", "out.pth"], "bad.safetensors",
@@ -463,8 +463,7 @@ def main():
     ctx.run_id = make_assets(torch, args, ctx.assets, ctx.marker)
     ctx.run_rel = "runs/test_tiny/" + ctx.run_id
     run_abs = os.path.join(ctx.assets, ctx.run_rel)
-    ctx.index_rel = [os.path.relpath(os.path.join(top, "index.pth"), run_abs)
-                     for top, _, files in os.walk(run_abs) if "index.pth" in files][0]   # the averaging index
+    ctx.snapshot_rel = "averaging/" + sorted(os.listdir(os.path.join(run_abs, "averaging")))[0]   # a kept snapshot
     ctx.rows_dir = os.path.join(args.workdir, "rows")
     os.makedirs(ctx.rows_dir, mode=0o755)
     ctx.root = os.geteuid() == 0

@@ -1,11 +1,11 @@
 """Resume, branch and survive crashes: sg-train / sg-resume against real PyTorch.
 
-- 4 epochs straight, 2 + resume 2, and SIGTERM at several moments + resume give
+- 4 epochs straight, 2 + resume 2, and SIGTERM at several states + resume give
   bit-identical `net`, `ema_net` and optimizer state (hashes from sg-ckpt-inspect).
 - Each way to resume: resume=True (latest run), run_id, resume_path (a new run that
   records its origin), sg-resume from the stored recipe after the recipe file changed,
   max_epochs extension; the best metric survives a resume.
-- 30 kill -9 at random moments: every .pth left verifies and the run resumes.
+- 30 kill -9 at random moments after a state: every .pth left verifies and the run resumes.
 - A full disk (RLIMIT_FSIZE): exit 3, one line, previous checkpoints untouched.
 - A checkpoint of another model is refused naming the keys; a Python-written checkpoint
   (torchvision resnet18 + torch.optim.SGD) is continued with its weights and momentum.
@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import sgtest
 
@@ -73,23 +72,25 @@ def check_exact_continuation(env, checker, root):
     checker.check(split == reference, "2 + resume 2 differs from 4 straight")
     checker.check(split_scalars["metrics"] == ref_scalars["metrics"], "metrics differ after 2 + 2")
 
+    # SIGTERM once the run has reached a state: started training, then after each epoch.
     mid_epoch = 0
-    for i, delay in enumerate([0.9, 1.3, 1.9, 2.6]):
+    for i, state in enumerate(["run directory", "epoch 1 train", "epoch 2 train", "epoch 3 train"]):
         experiment = "signal%d" % i
-        p = subprocess.Popen(env.train_cmd(root, experiment, "epochs=4"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(delay)
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=300)
-        err = err.decode(errors="replace")
-        checker.check(p.returncode in (0, 4), "SIGTERM run exited %s: %s" % (p.returncode, err[-300:]))
-        if p.returncode == 4:
-            checker.check(err.strip().splitlines()[-1].startswith("sg-train: stopped by a signal"), "stop message: %s" % err[-300:])
-            mid_epoch += ", batch " in err
-            r = env.train(root, experiment, "epochs=4", "resume=True")
-            checker.check(r.rc == 0, "resume after SIGTERM: %s" % r.describe())
+        p = sgtest.Started(env.train_cmd(root, experiment, "epochs=4"))
+        reached = p.wait_for(state)
+        p.signal(signal.SIGTERM)
+        r = p.finish()
+        if not checker.check(reached and r.rc in (0, 4), "SIGTERM after '%s': %s" % (state, r.describe())):
+            continue
+        if r.rc == 4:
+            checker.check(r.err.strip().splitlines()[-1].startswith("sg-train: stopped by a signal"),
+                          "stop message: %s" % r.err[-300:])
+            mid_epoch += ", batch " in r.err
+            resumed = env.train(root, experiment, "epochs=4", "resume=True")
+            checker.check(resumed.rc == 0, "resume after SIGTERM: %s" % resumed.describe())
         run_dir = glob.glob(os.path.join(root, experiment, "RUN_*"))[0]
         got, _ = env.state_hash(os.path.join(run_dir, "ckpt_latest.pth"))
-        checker.check(got == reference, "SIGTERM after %.1fs + resume differs from 4 straight" % delay)
+        checker.check(got == reference, "SIGTERM after '%s' + resume differs from 4 straight" % state)
     checker.check(mid_epoch >= 1, "no SIGTERM landed mid-epoch; the test did not exercise it")
 
 
@@ -150,20 +151,24 @@ def check_resume_modes(env, checker, root, torch):
 
 
 def check_kill9(env, checker, root):
+    """30 kill -9 at random moments of a run that keeps saving. Each process is killed once
+    it has reached a state (the first: its first epoch saved; the others: the run
+    directory open again), then after a random share of one more epoch's lines: what is
+    asserted holds wherever the kill lands."""
     rng = random.Random(7)
     args = ["dataset_params.synthetic.train_size=64", "epochs=100000", "training_hyperparams.save_ckpt_epoch_list=[2,5,9]"]
     kills = 0
     for i in range(30):
-        cmd = env.train_cmd(root, "kill", *args, *(["resume=True"] if i else []))
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.4, 1.2))
-        p.kill()
-        p.communicate()
-        kills += 1
-        run_dir = glob.glob(os.path.join(root, "kill", "RUN_*"))
-        if not run_dir:
+        p = sgtest.Started(env.train_cmd(root, "kill", *args, *(["resume=True"] if i else [])))
+        reached = p.wait_for("epoch 2 train" if i == 0 else "run directory")
+        for _ in range(rng.randrange(3)):
+            reached = reached and p.wait_for(" train: ")
+        p.p.kill()
+        r = p.finish()
+        if not checker.check(reached and r.rc == -signal.SIGKILL, "kill %d: run before the kill: %s" % (i, r.describe())):
             continue
-        for f in glob.glob(os.path.join(run_dir[0], "*.pth")):
+        kills += 1
+        for f in glob.glob(os.path.join(root, "kill", "RUN_*", "**", "*.pth"), recursive=True):
             r, _ = env.inspect("--verify", f)
             checker.check(r.rc == 0, "after kill %d, %s does not verify: %s" % (i, os.path.basename(f), r.describe()))
     checker.check(kills == 30, "only %d kills" % kills)
@@ -174,7 +179,8 @@ def check_kill9(env, checker, root):
     epoch = doc["files"][0]["scalars"]["epoch"]
     r = env.train(root, "kill", "dataset_params.synthetic.train_size=64", "epochs=%d" % (epoch + 1), "resume=True")
     checker.check(r.rc == 0, "resume after the kills: %s" % r.describe())
-    checker.check(not [n for n in os.listdir(run_dir[0]) if ".tmp-" in n], "temp files not cleaned by the resume")
+    temps = [n for _, _, names in os.walk(run_dir[0]) for n in names if ".tmp-" in n]
+    checker.check(not temps, "temp files not cleaned by the resume: %s" % temps)
 
 
 def check_disk_full(env, checker, root):
@@ -189,8 +195,8 @@ def check_disk_full(env, checker, root):
                        stderr=subprocess.PIPE, preexec_fn=limit, timeout=300)
     err = p.stderr.decode(errors="replace").strip().splitlines()
     checker.check(p.returncode == 3, "disk full: exit %s, stderr %s" % (p.returncode, err[-2:]))
-    checker.check(err and err[-1].startswith("sg-train: error: cannot write checkpoint") and "File too large" in err[-1],
-                  "disk full message: %s" % err[-1:])
+    checker.check(err and err[-1].startswith("sg-train: error: cannot write ") and run_dir in err[-1] and
+                  "File too large" in err[-1], "disk full message: %s" % err[-1:])
     after = {n: open(os.path.join(run_dir, n), "rb").read() for n in os.listdir(run_dir) if n.endswith(".pth")}
     checker.check(after == before, "previous checkpoints changed by the failed save")
     checker.check(not [n for n in os.listdir(run_dir) if ".tmp-" in n], "temp file left after the failed save")

@@ -38,9 +38,12 @@ def check_ema_average(args, checker, torch, torchvision):
     for name in ["ckpt_latest.pth", "ckpt_best.pth", "ckpt_epoch_1.pth"]:
         c = load(name)
         checker.check(set(c) == SG_KEYS | {"ema_net", "sg_cpp_state"}, "%s keys %s" % (name, sorted(c)))
-    snapshots = os.path.join(run_dir, "averaging")
-    checker.check(os.path.isfile(os.path.join(snapshots, "index.pth")),
-                  "no averaging index in %s: %s" % (snapshots, sorted(os.listdir(run_dir))))
+    # The kept snapshots are recorded in the checkpoint that committed them, and are on disk.
+    record = load("ckpt_latest.pth")["sg_cpp_state"]["averaging"]
+    kept = sorted(slot["file"] for slot in record["slots"] if slot is not None)
+    on_disk = sorted(os.listdir(os.path.join(run_dir, "averaging")))
+    checker.check(record["format"] == "sg-averaging" and record["capacity"] == 10 and len(kept) == 3 and kept == on_disk,
+                  "averaging record %s, files %s" % (record, on_disk))
     average = load("average_model.pth")
     checker.check(set(average) == {"net", "acc", "epoch", "metrics"}, "average_model.pth keys %s" % sorted(average))
 

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pth/adapt.hpp"
+#include "pth/termination.hpp"
 #include "pth/usage_error.hpp"
 
 namespace {
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return pth::exit_for_parse_error(app, e, "sg-ckpt-adapt");  // --help: 0; usage errors: one line, 2
   }
+  pth::end_cleanly_on_termination_signals();   // a stopped conversion leaves no temp file
   o.strict = *pth::strict_mode_from_name(strict);
   if (!dtype.empty()) o.dtype = pth::dtype_from_name(dtype);
   if (!format.empty()) o.format = format == "safetensors" ? pth::AdaptFormat::Safetensors : pth::AdaptFormat::Pth;

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/termination.hpp"
 #include "sg/model.hpp"
 #include "sg/tensor_convert.hpp"
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  pth::end_cleanly_on_termination_signals();
   std::shared_ptr<sg::Classifier> model;
   try {
     torch::manual_seed(seed);

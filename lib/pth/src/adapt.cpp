@@ -501,7 +501,7 @@ void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
       }
     }
     try {
-      write_safetensors(o.output, tensors, metadata);
+      write_safetensors(o.output, tensors, metadata, /*replace=*/o.force);
     } catch (const std::exception& e) {
       throw AdaptError(o.output, e.what());
     }
@@ -527,7 +527,9 @@ void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
       if (!net_written) out.items.insert(out.items.begin(), {Value::string("net"), to_value(doc.net)});
     }
     try {
-      write_checkpoint(o.output, root);
+      WriteOptions options;
+      options.replace = o.force;   // without --force a file that appeared meanwhile stays
+      write_checkpoint(o.output, root, options);
     } catch (const std::exception& e) {
       throw AdaptError(o.output, e.what());
     }

@@ -1,6 +1,8 @@
 #include "pth/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "pth/error.hpp"
 
@@ -21,7 +24,11 @@ namespace pth {
 namespace {
 
 constexpr const char* kTempMarker = ".tmp-";
+// The temp name must fit NAME_MAX (255) whatever the target's length: the target's part
+// is cut to this many bytes, leaving room for the marker, the pid and the counter.
+constexpr size_t kTempBaseMax = 200;
 std::atomic<unsigned long> g_counter{0};
+std::atomic<CommitHook> g_commit_hook{nullptr};
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -32,33 +39,88 @@ bool all_digits(const std::string& s, size_t begin, size_t end) {
   return true;
 }
 
+// Temp files not yet committed, for remove_pending_temp_files() in a signal handler:
+// a fixed table of (folder descriptor, name) claimed and released with atomics.
+struct PendingTemp {
+  std::atomic<int> state{0};   // 0 free, 1 being filled, 2 live
+  int dir_fd = -1;
+  char name[256] = {};
+};
+constexpr int kPendingSlots = 64;
+PendingTemp g_pending[kPendingSlots];
+
+int claim_pending(int dir_fd, const std::string& name) {
+  if (name.size() >= sizeof g_pending[0].name) return -1;
+  for (int i = 0; i < kPendingSlots; ++i) {
+    int expected = 0;
+    if (!g_pending[i].state.compare_exchange_strong(expected, 1)) continue;
+    g_pending[i].dir_fd = dir_fd;
+    std::memcpy(g_pending[i].name, name.c_str(), name.size() + 1);
+    g_pending[i].state.store(2);
+    return i;
+  }
+  return -1;   // more writers in flight than slots: this one is only cleaned by the next run
+}
+
+// Splits a path into its folder (as open() would find it) and its last component.
+std::pair<std::string, std::string> split_target(const std::string& target) {
+  const size_t slash = target.rfind('/');
+  if (slash == std::string::npos) return {".", target};
+  return {slash == 0 ? "/" : target.substr(0, slash), target.substr(slash + 1)};
+}
+
+Folder open_folder_of(const std::string& target) {
+  return Folder::open(split_target(target).first, "cannot create temp file in");
+}
+
+bool writer_is_gone(const std::string& temp_name) {
+  const size_t numbers = temp_name.rfind(kTempMarker) + std::strlen(kTempMarker);
+  const long pid = std::strtol(temp_name.c_str() + numbers, nullptr, 10);
+  return pid > 0 && pid != long(::getpid()) && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
 
-AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
-  const size_t slash = target_.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
-  const std::string prefix = slash == std::string::npos ? "" : target_.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? target_ : target_.substr(slash + 1);
-  if (base.empty() || base == "." || base == "..") throw Error("not a file name: '" + target_ + "'");
+AtomicFile::AtomicFile(const std::string& target, bool replace)
+    : folder_(open_folder_of(target)), name_(split_target(target).second), target_(target), replace_(replace) {
+  create_temp();
+}
 
+AtomicFile::AtomicFile(const Folder& folder, const std::string& name, bool replace)
+    : folder_(folder), name_(name), target_(folder.path_of(name)), replace_(replace) {
+  create_temp();
+}
+
+void AtomicFile::create_temp() {
+  if (name_.empty() || name_ == "." || name_ == "..") throw Error("not a file name: '" + target_ + "'");
   // O_EXCL makes a collision with a leftover (or another writer) fail instead of sharing
-  // the file; retry a few counters before giving up.
+  // the file, and never follows a link; retry a few counters before giving up.
+  remove_leftovers(folder_, name_);
+  const std::string base = name_.substr(0, kTempBaseMax);
   int err = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp_ = prefix + "." + base + kTempMarker + std::to_string(::getpid()) + "-" +
-            std::to_string(g_counter.fetch_add(1));
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ >= 0) return;
+    temp_ = "." + base + kTempMarker + std::to_string(::getpid()) + "-" + std::to_string(g_counter.fetch_add(1));
+    fd_ = folder_.open_file(temp_, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd_ >= 0) {
+      pending_slot_ = claim_pending(folder_.fd(), temp_);
+      return;
+    }
     err = errno;
     if (err != EEXIST) break;
   }
   temp_.clear();
-  throw Error("cannot create temp file in " + dir + ": " + errno_text(err));
+  throw_io_error("cannot create temp file in " + folder_.path(), err);
+}
+
+void AtomicFile::release_temp() noexcept {
+  if (pending_slot_ >= 0) g_pending[pending_slot_].state.store(0);
+  pending_slot_ = -1;
 }
 
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+  if (!committed_ && !temp_.empty()) folder_.remove(temp_);
+  release_temp();
 }
 
 void AtomicFile::write(ByteView bytes) {
@@ -71,9 +133,9 @@ void AtomicFile::write(ByteView bytes) {
     const ssize_t n = ::write(fd_, p, chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error("write failed: " + errno_text(errno));
+      throw_io_error("write failed", errno);
     }
-    if (n == 0) throw Error("write failed: no progress (device full?)");
+    if (n == 0) throw_io_error("write failed", ENOSPC);
     p += n;
     left -= size_t(n);
     written_ += uint64_t(n);
@@ -87,30 +149,31 @@ void AtomicFile::write_at(uint64_t offset, ByteView bytes) {
   while (done < bytes.size) {
     const ssize_t n = ::pwrite(fd_, bytes.data + done, bytes.size - done, off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error("write failed: " + errno_text(n < 0 ? errno : ENOSPC));
+    if (n <= 0) throw_io_error("write failed", n < 0 ? errno : ENOSPC);
     done += size_t(n);
   }
 }
 
 void AtomicFile::commit() {
   if (committed_ || fd_ < 0) throw Error("commit failed: file already committed or closed");
-  if (::fsync(fd_) != 0) throw Error("fsync failed: " + errno_text(errno));
+  if (::fsync(fd_) != 0) throw_io_error("fsync failed", errno);
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) throw Error("close failed: " + errno_text(errno));
-  if (::rename(temp_.c_str(), target_.c_str()) != 0) throw Error("rename failed: " + errno_text(errno));
+  if (::close(fd) != 0) throw_io_error("close failed", errno);
+  const CommitHook hook = g_commit_hook.load();
+  if (hook) hook(CommitStage::BeforeRename, target_);
+  if (replace_) {
+    if (::renameat(folder_.fd(), temp_.c_str(), folder_.fd(), name_.c_str()) != 0)
+      throw Error("rename failed: " + errno_text(errno));
+  } else if (::renameat2(folder_.fd(), temp_.c_str(), folder_.fd(), name_.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) throw Error("a file of that name appeared while it was being written; it was not replaced");
+    throw Error("rename failed: " + errno_text(errno));
+  }
   committed_ = true;
-
+  release_temp();
   // The rename is durable only once the folder's entry is on disk.
-  const size_t slash = target_.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) throw Error("cannot open folder to fsync it: " + errno_text(errno));
-  const int rc = ::fsync(dfd);
-  const int err = errno;
-  ::close(dfd);
-  // Some file systems cannot fsync a folder (EINVAL); the data itself is already synced.
-  if (rc != 0 && err != EINVAL) throw Error("fsync of folder failed: " + errno_text(err));
+  folder_.sync();
+  if (hook) hook(CommitStage::AfterRename, target_);
 }
 
 bool AtomicFile::is_temp_name(const std::string& file_name) {
@@ -123,5 +186,24 @@ bool AtomicFile::is_temp_name(const std::string& file_name) {
   if (dash == std::string::npos) return false;
   return all_digits(name, numbers, dash) && all_digits(name, dash + 1, name.size());
 }
+
+void AtomicFile::remove_leftovers(const Folder& folder, const std::string& target_name) {
+  const std::string prefix = target_name.empty() ? "" : "." + target_name.substr(0, kTempBaseMax) + kTempMarker;
+  std::vector<std::string> names;
+  try {
+    names = folder.list();
+  } catch (const Error&) {
+    return;   // cleaning up is best effort: an unlistable folder keeps its leftovers
+  }
+  for (const std::string& name : names)
+    if (is_temp_name(name) && name.compare(0, prefix.size(), prefix) == 0 && writer_is_gone(name)) folder.remove(name);
+}
+
+void remove_pending_temp_files() noexcept {
+  for (PendingTemp& p : g_pending)
+    if (p.state.load() == 2) ::unlinkat(p.dir_fd, p.name, 0);
+}
+
+void set_commit_hook(CommitHook hook) { g_commit_hook.store(hook); }
 
 }  // namespace pth

@@ -25,9 +25,8 @@ void check_writable_tensors(const Value& root) {
   }
 }
 
-}  // namespace
-
-void write_checkpoint(const std::string& path, const Value& root, const WriteOptions& options) {
+// Writes the zip into `out`, whose target's stem names the zip root unless the options do.
+void write_zip(AtomicFile& out, const Value& root, const WriteOptions& options) {
   check_writable_tensors(root);
   std::vector<const Storage*> storages;
   std::unordered_map<const Storage*, std::string> keys;
@@ -37,8 +36,7 @@ void write_checkpoint(const std::string& path, const Value& root, const WriteOpt
     return it->second;
   });
 
-  const std::string zip_root = options.root_name.empty() ? stem_of(path) : options.root_name;
-  AtomicFile out(path);
+  const std::string zip_root = options.root_name.empty() ? stem_of(out.target()) : options.root_name;
   ZipWriter zip(out, options.alignment);
   zip.add(zip_root + "/data.pkl", ByteView(pickle.data(), pickle.size()));
   zip.add(zip_root + "/byteorder", ByteView("little", 6));
@@ -51,6 +49,18 @@ void write_checkpoint(const std::string& path, const Value& root, const WriteOpt
   zip.add(zip_root + "/version", ByteView("3\n", 2));
   zip.finish();
   out.commit();
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const Value& root, const WriteOptions& options) {
+  AtomicFile out(path, options.replace);
+  write_zip(out, root, options);
+}
+
+void write_checkpoint(const Folder& folder, const std::string& name, const Value& root, const WriteOptions& options) {
+  AtomicFile out(folder, name, options.replace);
+  write_zip(out, root, options);
 }
 
 }  // namespace pth

@@ -237,13 +237,14 @@ std::string safetensors_header(const std::vector<NamedTensor>& tensors, const St
   return text;
 }
 
-void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, const StringPairs& metadata) {
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, const StringPairs& metadata,
+                       bool replace) {
   for (const NamedTensor& nt : tensors) {
     if (!nt.tensor || !nt.tensor->storage || !nt.tensor->storage->data)
       throw Error("tensor " + pth::quoted(nt.name) + " has no data to write");
   }
   const std::string header = safetensors_header(tensors, metadata);
-  AtomicFile out(path);
+  AtomicFile out(path, replace);
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(header.size()) >> (8 * i));
   out.write(ByteView(len, 8));

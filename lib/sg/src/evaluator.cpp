@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/folder.hpp"
 #include "sg/data.hpp"
 #include "sg/load_weights.hpp"
 #include "sg/model.hpp"
@@ -47,8 +48,12 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
   EvalTarget target;
   if (!request.experiment_name.empty()) {
     if (!request.config_name.empty()) throw EvalError("give either an experiment name or a recipe, not both");
+    for (const auto& [flag, name] : {std::pair<const char*, const std::string&>{"--experiment-name", request.experiment_name},
+                                     {"--run-id", request.run_id}, {"--ckpt-name", request.ckpt_name}})
+      if (const std::string problem = pth::path_component_problem(name); !name.empty() && !problem.empty())
+        throw EvalError(std::string(flag) + " '" + name + "' " + problem);
     const fs::path experiment = fs::path(request.ckpt_root_dir) / request.experiment_name;
-    if (request.experiment_name.find('/') != std::string::npos || !fs::is_directory(experiment))
+    if (!fs::is_directory(experiment))
       throw EvalError("unknown experiment '" + request.experiment_name + "' (no folder " + experiment.string() + ")");
     if (request.run_id.empty()) {
       auto latest = find_latest_run(request.ckpt_root_dir, request.experiment_name, request.ckpt_name);
@@ -57,14 +62,13 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
                         " holds checkpoint '" + request.ckpt_name + "'");
       target.run_dir = *latest;
     } else {
-      if (request.run_id.find('/') != std::string::npos || request.run_id == "." || request.run_id == ".." ||
-          !fs::is_directory(experiment / request.run_id))
+      if (!fs::is_directory(experiment / request.run_id))
         throw EvalError("unknown run '" + request.run_id + "' of experiment '" + request.experiment_name + "' (no folder " +
                         (experiment / request.run_id).string() + ")");
       target.run_dir = (experiment / request.run_id).string();
     }
     target.checkpoint_path = (fs::path(target.run_dir) / request.ckpt_name).string();
-    if (request.ckpt_name.find('/') != std::string::npos || !fs::is_regular_file(target.checkpoint_path))
+    if (!fs::is_regular_file(target.checkpoint_path))
       throw EvalError("unknown checkpoint '" + request.ckpt_name + "': no file " + target.checkpoint_path);
     if (!fs::is_regular_file(fs::path(target.run_dir) / ".hydra" / "config.yaml"))
       throw EvalError("run " + target.run_dir + " has no stored recipe (.hydra/config.yaml)");

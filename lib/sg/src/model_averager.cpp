@@ -1,7 +1,7 @@
 #include "sg/model_averager.hpp"
 
 #include <cmath>
-#include <filesystem>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -9,9 +9,10 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
 #include "pth/value.hpp"
+#include "sg/run_errors.hpp"
 
-namespace fs = std::filesystem;
 
 namespace sg {
 
@@ -29,8 +30,15 @@ const pth::Value& field(const pth::Value& v, const char* key, const std::string&
   return *f;
 }
 
-bool is_snapshot_name(const std::string& name) {
-  return name.rfind("snapshot_", 0) == 0 && name.size() > 13 && name.compare(name.size() - 4, 4, ".pth") == 0;
+// The serial of "snapshot_<serial>.pth", or nothing for another name.
+std::optional<int64_t> snapshot_serial(const std::string& name) {
+  const std::string prefix = "snapshot_", suffix = ".pth";
+  if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(digits);
 }
 
 std::string shape_str(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
@@ -46,12 +54,12 @@ pth::Checkpoint read_file(const std::string& path) {
 
 }  // namespace
 
-ModelAverager::ModelAverager(std::string run_dir, size_t capacity, bool greater_is_better)
-    : run_dir_(std::move(run_dir)), greater_is_better_(greater_is_better) {
+ModelAverager::ModelAverager(pth::Folder folder, size_t capacity, bool greater_is_better, const pth::Value* record)
+    : folder_(std::move(folder)), greater_is_better_(greater_is_better) {
   if (capacity == 0) throw std::invalid_argument("ModelAverager: capacity must be at least 1");
-  dir_ = (fs::path(run_dir_) / "averaging").string();
   slots_.resize(capacity);
-  load_state();
+  if (record) load_record(*record);
+  remove_unnamed_older_snapshots();
 }
 
 size_t ModelAverager::size() const {
@@ -133,7 +141,6 @@ bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
     }
   }
 
-  fs::create_directories(dir_);
   const Slot old = slots_[worst];
   Slot fresh;
   fresh.used = true;
@@ -143,20 +150,16 @@ bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
     pth::Value root = pth::Value::dict();
     root.as_dict().set(str("metric"), pth::Value::floating(metric));
     root.as_dict().set(str("state_dict"), to_pth_state_dict(snapshot));
-    pth::write_checkpoint((fs::path(dir_) / fresh.file).string(), root);
+    try {
+      pth::write_checkpoint(folder_, fresh.file, root);
+    } catch (const pth::Error& e) {
+      throw run_write_error(folder_.path_of(fresh.file), e);
+    }
   }
   ++next_serial_;
   slots_[worst] = fresh;
-  try {
-    write_index();
-  } catch (...) {
-    slots_[worst] = old;
-    std::error_code ec;
-    fs::remove(fs::path(dir_) / fresh.file, ec);
-    throw;
-  }
 
-  // The index now names the new file; bring the sum in line, one entry at a time.
+  // Bring the sum in line, one entry at a time.
   try {
     torch::NoGradGuard no_grad;
     if (old.used) accumulate_file(old.file, -1.0);
@@ -164,13 +167,15 @@ bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
       sum_[i].add_(snapshot[i].second.detach().to(torch::kCPU, torch::kDouble));
     }
   } catch (...) {
-    rebuild_sum();   // from the files the index names (throws if they cannot be read)
+    rebuild_sum();   // from the files the slots name (throws if they cannot be read)
   }
-  if (old.used) {
-    std::error_code ec;
-    fs::remove(fs::path(dir_) / old.file, ec);
-  }
+  if (old.used) replaced_.push_back(old.file);
   return true;
+}
+
+void ModelAverager::commit() {
+  for (const std::string& file : replaced_) folder_.remove(file);
+  replaced_.clear();
 }
 
 NamedTensors ModelAverager::average() const {
@@ -189,7 +194,7 @@ NamedTensors ModelAverager::average() const {
   return out;
 }
 
-void ModelAverager::write_index() const {
+pth::Value ModelAverager::record() const {
   pth::Value root = pth::Value::dict();
   auto& d = root.as_dict();
   d.set(str("format"), str(kFormat));
@@ -209,11 +214,11 @@ void ModelAverager::write_index() const {
     slots.push_back(slot);
   }
   d.set(str("slots"), pth::Value::list(std::move(slots)));
-  pth::write_checkpoint((fs::path(dir_) / "index.pth").string(), root);
+  return root;
 }
 
 void ModelAverager::accumulate_file(const std::string& file, double sign) {
-  const std::string path = (fs::path(dir_) / file).string();
+  const std::string path = folder_.path_of(file);
   const pth::Checkpoint ckpt = read_file(path);
   ++snapshot_reads_;
   const pth::Value& sd = field(ckpt.root, "state_dict", path);
@@ -257,55 +262,59 @@ void ModelAverager::rebuild_sum() {
   }
 }
 
-void ModelAverager::load_state() {
-  const fs::path index = fs::path(dir_) / "index.pth";
-  std::set<std::string> referenced;
-  if (fs::exists(index)) {
-    const std::string where = index.string();
-    const pth::Checkpoint ckpt = read_file(where);
-    const pth::Value& root = ckpt.root;
-    if (!field(root, "format", where).is_string() || field(root, "format", where).as_string() != kFormat) {
-      throw std::runtime_error(where + ": not an averaging index");
-    }
-    if (field(root, "version", where).as_int() != kVersion) {
-      throw std::runtime_error(where + ": unsupported version " + std::to_string(field(root, "version", where).as_int()));
-    }
-    const int64_t capacity = field(root, "capacity", where).as_int();
-    const bool greater = field(root, "greater_is_better", where).as_bool();
-    if (capacity != int64_t(slots_.size()) || greater != greater_is_better_) {
-      throw std::runtime_error(where + ": made for " + std::to_string(capacity) + " snapshots with greater_is_better=" +
-                               (greater ? "true" : "false") + ", asked for " + std::to_string(slots_.size()) +
-                               " with greater_is_better=" + (greater_is_better_ ? "true" : "false"));
-    }
-    next_serial_ = field(root, "next_serial", where).as_int();
-    const pth::Value& slots = field(root, "slots", where);
-    if (!slots.is_sequence() || slots.items().size() != slots_.size()) {
-      throw std::runtime_error(where + ": 'slots' is not a list of " + std::to_string(slots_.size()));
-    }
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const pth::Value& s = slots.items()[i];
-      if (s.is_none()) continue;
-      slots_[i].used = true;
-      slots_[i].metric = field(s, "metric", where).as_number();
-      slots_[i].file = field(s, "file", where).as_string();
-      if (!is_snapshot_name(slots_[i].file) || slots_[i].file.find('/') != std::string::npos) {
-        throw std::runtime_error(where + ": bad snapshot file name '" + slots_[i].file + "'");
-      }
-      referenced.insert(slots_[i].file);
-    }
-    rebuild_sum();
+void ModelAverager::load_record(const pth::Value& root) {
+  const std::string where = "the averaging record";
+  if (!field(root, "format", where).is_string() || field(root, "format", where).as_string() != kFormat) {
+    throw std::runtime_error(where + ": not an averaging record");
   }
-  // Snapshot files no index names (left by a crash between writing a snapshot and the
-  // index) are removed.
-  std::error_code ec;
-  if (fs::is_directory(dir_, ec)) {
-    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (is_snapshot_name(name) && !referenced.count(name)) {
-        std::error_code rm;
-        fs::remove(entry.path(), rm);
-      }
-    }
+  if (!field(root, "version", where).is_int() || field(root, "version", where).as_int() != kVersion) {
+    throw std::runtime_error(where + ": unsupported version");
+  }
+  const pth::Value& capacity = field(root, "capacity", where);
+  const pth::Value& greater = field(root, "greater_is_better", where);
+  if (!capacity.is_int() || !greater.is_bool()) throw std::runtime_error(where + ": bad capacity or greater_is_better");
+  if (capacity.as_int() != int64_t(slots_.size()) || greater.as_bool() != greater_is_better_) {
+    throw std::runtime_error(where + ": made for " + std::to_string(capacity.as_int()) +
+                             " snapshots with greater_is_better=" + (greater.as_bool() ? "true" : "false") +
+                             ", asked for " + std::to_string(slots_.size()) +
+                             " with greater_is_better=" + (greater_is_better_ ? "true" : "false"));
+  }
+  const pth::Value& next = field(root, "next_serial", where);
+  if (!next.is_int() || next.as_int() < 0) throw std::runtime_error(where + ": bad next_serial");
+  next_serial_ = next.as_int();
+  const pth::Value& slots = field(root, "slots", where);
+  if (!slots.is_sequence() || slots.items().size() != slots_.size()) {
+    throw std::runtime_error(where + ": 'slots' is not a list of " + std::to_string(slots_.size()));
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const pth::Value& s = slots.items()[i];
+    if (s.is_none()) continue;
+    const pth::Value& metric = field(s, "metric", where);
+    const pth::Value& file = field(s, "file", where);
+    if (!(metric.is_float() || metric.is_int()) || !file.is_string()) throw std::runtime_error(where + ": bad slot");
+    slots_[i].used = true;
+    slots_[i].metric = metric.as_number();
+    slots_[i].file = file.as_string();
+    const auto serial = snapshot_serial(slots_[i].file);
+    if (!serial || *serial >= next_serial_)
+      throw std::runtime_error(where + ": bad snapshot file name '" + slots_[i].file + "'");
+  }
+  rebuild_sum();
+}
+
+void ModelAverager::remove_unnamed_older_snapshots() const {
+  std::set<std::string> named;
+  for (const auto& s : slots_)
+    if (s.used) named.insert(s.file);
+  std::vector<std::string> names;
+  try {
+    names = folder_.list();
+  } catch (const pth::Error&) {
+    return;
+  }
+  for (const std::string& name : names) {
+    const auto serial = snapshot_serial(name);
+    if (serial && *serial < next_serial_ && !named.count(name)) folder_.remove(name);
   }
 }
 

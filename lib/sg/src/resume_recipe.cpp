@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "pth/folder.hpp"
 #include "sg/run_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -10,6 +11,10 @@ namespace sg {
 
 Recipe resume_recipe(const std::string& ckpt_root_dir, const std::string& experiment_name, const std::string& run_id,
                      const std::vector<std::string>& overrides) {
+  if (const std::string problem = pth::path_component_problem(experiment_name); !problem.empty())
+    throw RecipeError("--experiment-name '" + experiment_name + "' " + problem);
+  if (const std::string problem = pth::path_component_problem(run_id); !run_id.empty() && !problem.empty())
+    throw RecipeError("--run-id '" + run_id + "' " + problem);
   const fs::path experiment = fs::path(ckpt_root_dir) / experiment_name;
   std::string run_dir;
   if (run_id.empty()) {

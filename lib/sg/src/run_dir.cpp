@@ -1,16 +1,21 @@
 #include "sg/run_dir.hpp"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <stdexcept>
 #include <vector>
 
 #include "pth/atomic_file.hpp"
+#include "pth/error.hpp"
+#include "sg/run_errors.hpp"
 
 namespace fs = std::filesystem;
 
@@ -28,6 +33,39 @@ std::string format_run_id(const timeval& tv) {
   return std::string(buf) + micros;
 }
 
+std::string holder_text(int fd) {
+  char buf[256];
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string text(buf, n > 0 ? size_t(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return text.empty() ? "another process" : text;
+}
+
+// flock on <run>/.lock, held until the descriptor closes (or the process dies, kill -9
+// included); the file says who holds it, for the message a second process prints.
+std::shared_ptr<const int> lock_run(const pth::Folder& run) {
+  const std::string path = run.path_of(RunDirectory::kLockName);
+  const int fd = run.open_file(RunDirectory::kLockName, O_RDWR | O_CREAT, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create the run's lock file " + path + ": " + std::strerror(errno));
+  auto owned = std::shared_ptr<const int>(new int(fd), [](const int* p) {
+    ::close(*p);
+    delete p;
+  });
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      throw RunInUseError("run directory " + run.path() + " is in use by " + holder_text(fd) +
+                          " (one trainer at a time per run)");
+    throw std::runtime_error("cannot lock " + path + ": " + std::strerror(errno));
+  }
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof host - 1);
+  const std::string holder =
+      std::string(program_invocation_short_name) + " (pid " + std::to_string(::getpid()) + " on " + host + ")\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) != ssize_t(holder.size()))
+    throw std::runtime_error("cannot write the run's lock file " + path + ": " + std::strerror(errno));
+  return owned;
+}
+
 }  // namespace
 
 std::string make_run_id() {
@@ -38,23 +76,63 @@ std::string make_run_id() {
 
 bool is_run_id(const std::string& name) { return name.rfind("RUN_", 0) == 0; }
 
-std::string create_run_dir(const std::string& ckpt_root_dir, const std::string& experiment_name) {
+RunDirectory RunDirectory::create(const std::string& ckpt_root_dir, const std::string& experiment_name) {
   const fs::path experiment = fs::path(ckpt_root_dir) / experiment_name;
   std::error_code ec;
   fs::create_directories(experiment, ec);
   if (ec) throw std::runtime_error("cannot create " + experiment.string() + ": " + ec.message());
+  const pth::Folder parent = pth::Folder::open(experiment.string());
   timeval tv{};
   gettimeofday(&tv, nullptr);
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    const fs::path run = experiment / format_run_id(tv);
-    if (fs::create_directory(run, ec)) return run.string();
-    if (ec) throw std::runtime_error("cannot create " + run.string() + ": " + ec.message());
+    const std::string id = format_run_id(tv);
+    if (::mkdirat(parent.fd(), id.c_str(), 0777) == 0) {
+      pth::Folder run = parent.child(id, false);
+      auto lock = lock_run(run);
+      return RunDirectory(std::move(run), std::move(lock));
+    }
+    if (errno != EEXIST) throw std::runtime_error("cannot create " + parent.path_of(id) + ": " + std::strerror(errno));
     if (++tv.tv_usec == 1000000) {
       tv.tv_usec = 0;
       ++tv.tv_sec;
     }
   }
   throw std::runtime_error("cannot find a free run id under " + experiment.string());
+}
+
+RunDirectory RunDirectory::open(const std::string& path) {
+  const fs::path p(path);
+  const pth::Folder parent = pth::Folder::open(p.parent_path().string());
+  pth::Folder run = parent.child(p.filename().string(), false);
+  auto lock = lock_run(run);
+  return RunDirectory(std::move(run), std::move(lock));
+}
+
+void RunDirectory::remove_leftover_temp_files() const {
+  pth::AtomicFile::remove_leftovers(folder_);
+  for (const std::string& name : folder_.list()) {
+    if (pth::AtomicFile::is_temp_name(name)) continue;
+    try {
+      pth::AtomicFile::remove_leftovers(folder_.child(name, false));
+    } catch (const pth::Error&) {
+      // not a folder (or a link to one): nothing of ours to clean inside
+    }
+  }
+}
+
+void RunDirectory::store_recipe(const Recipe& recipe) const {
+  const StoredRecipe text = stored_recipe(recipe);
+  const std::string where = folder_.path_of(".hydra");
+  try {
+    const pth::Folder hydra = subfolder(".hydra");
+    pth::AtomicFile config(hydra, "config.yaml"), overrides(hydra, "overrides.yaml");
+    config.write(pth::ByteView(text.config.data(), text.config.size()));
+    overrides.write(pth::ByteView(text.overrides.data(), text.overrides.size()));
+    config.commit();
+    overrides.commit();
+  } catch (const pth::Error& e) {
+    throw run_write_error("the recipe in " + where, e);
+  }
 }
 
 std::optional<std::string> find_latest_run(const std::string& ckpt_root_dir, const std::string& experiment_name,
@@ -68,12 +146,6 @@ std::optional<std::string> find_latest_run(const std::string& ckpt_root_dir, con
   for (const auto& run : runs)
     if (fs::exists(fs::path(run) / ckpt_name)) return run;
   return std::nullopt;
-}
-
-void remove_stale_temp_files(const std::string& run_dir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(run_dir, ec))
-    if (pth::AtomicFile::is_temp_name(entry.path().filename().string())) fs::remove(entry.path(), ec);
 }
 
 }  // namespace sg

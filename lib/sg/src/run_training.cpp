@@ -28,8 +28,8 @@ int run_training(const std::function<Recipe()>& make_recipe, const std::string& 
   } catch (const RunDirError& e) {
     std::cerr << prefix << first_line(e.what()) << "\n";
     return kExitInputError;   // ckpt_root_dir or the run directory cannot be written: bad input
-  } catch (const CheckpointWriteError& e) {
-    std::cerr << prefix << "cannot write checkpoint " << first_line(e.what()) << "\n";
+  } catch (const RunWriteError& e) {
+    std::cerr << prefix << first_line(e.what()) << "\n";
     return kExitCheckpointWrite;
   } catch (const std::exception& e) {
     std::cerr << prefix << first_line(e.what()) << "\n";

@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 
 namespace sg {
 namespace {
@@ -60,6 +60,14 @@ std::string event_header(double wall_time, int64_t step) {
   return e;
 }
 
+std::string events_file_name() {
+  static std::atomic<unsigned> counter{0};
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  return "events.out.tfevents." + std::to_string(int64_t(unix_seconds())) + "." + host + "." +
+         std::to_string(getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
+
 }  // namespace
 
 uint32_t crc32c(const void* data, size_t size) {
@@ -70,21 +78,12 @@ uint32_t crc32c(const void* data, size_t size) {
   return c ^ 0xffffffffu;
 }
 
-TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  const double now = unix_seconds();
-  path_ = dir + "/events.out.tfevents." + std::to_string(int64_t(now)) + "." + host;
-  file_ = std::fopen(path_.c_str(), "wb");
-  if (!file_) throw std::runtime_error("cannot create " + path_ + ": " + std::strerror(errno));
-  std::string version = event_header(now, 0);
+TensorBoardWriter::TensorBoardWriter(const pth::Folder& dir)
+    : file_(dir, events_file_name(), AppendFile::Mode::CreateNew) {
+  std::string version = event_header(unix_seconds(), 0);
   put_bytes_field(version, 3, "brain.Event:2");  // file_version
-  write_record(version);
+  add_record(version);
   flush();
-}
-
-TensorBoardWriter::~TensorBoardWriter() {
-  if (file_) std::fclose(file_);
 }
 
 void TensorBoardWriter::add_scalar(const std::string& tag, double value, int64_t step) {
@@ -96,19 +95,20 @@ void TensorBoardWriter::add_scalar(const std::string& tag, double value, int64_t
   put_bytes_field(summary, 1, summary_value);  // Summary.value
   std::string event = event_header(unix_seconds(), step);
   put_bytes_field(event, 5, summary);  // Event.summary
-  write_record(event);
+  add_record(event);
 }
 
-void TensorBoardWriter::write_record(const std::string& event) {
-  std::string record;
-  put_fixed(record, uint64_t(event.size()));
-  put_fixed(record, masked_crc(record.data(), 8));
-  record += event;
-  put_fixed(record, masked_crc(event.data(), event.size()));
-  if (std::fwrite(record.data(), 1, record.size(), file_) != record.size())
-    throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+void TensorBoardWriter::add_record(const std::string& event) {
+  put_fixed(pending_, uint64_t(event.size()));
+  put_fixed(pending_, masked_crc(pending_.data() + pending_.size() - 8, 8));
+  pending_ += event;
+  put_fixed(pending_, masked_crc(event.data(), event.size()));
 }
 
-void TensorBoardWriter::flush() { std::fflush(file_); }
+void TensorBoardWriter::flush() {
+  if (pending_.empty()) return;
+  file_.append(pending_);
+  pending_.clear();
+}
 
 }  // namespace sg

@@ -1,6 +1,10 @@
 #include "sg/train_config.hpp"
 
 #include <algorithm>
+#include <initializer_list>
+
+#include "pth/folder.hpp"
+#include "sg/run_dir.hpp"
 
 #include "sg/metrics.hpp"
 
@@ -36,6 +40,14 @@ LoaderOptions read_loader(const Recipe& r, const std::string& prefix, std::optio
   o.max_batches = max_batches.value_or(-1);
   o.seed = seed;
   return o;
+}
+
+// A name the run directory gets a file or folder of (experiment_name, ckpt_best_name, ...):
+// one path component, checked in full before anything is trained.
+std::string checked_name(const std::string& key, const std::string& name) {
+  if (const std::string problem = pth::path_component_problem(name); !problem.empty())
+    throw RecipeError(key + ": '" + name + "' " + problem);
+  return name;
 }
 
 std::optional<int64_t> optional_int(const Recipe& r, const std::string& key) {
@@ -125,9 +137,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.model.num_classes = r.get<int64_t>("arch_params.num_classes");
   c.model.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
   c.checkpoint = read_checkpoint_params(r);
-  c.experiment_name = r.get<std::string>("experiment_name");
-  if (c.experiment_name.empty() || c.experiment_name.find('/') != std::string::npos)
-    throw RecipeError("experiment_name: must be a non-empty name without '/'");
+  c.experiment_name = checked_name("experiment_name", r.get<std::string>("experiment_name"));
   c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
   c.seed = uint64_t(r.get_or<int64_t>(p + "seed", 42));
   c.data = read_data(r, c.seed);
@@ -154,11 +164,10 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.average_best_models = r.get_or<bool>(p + "average_best_models", true);
   c.resume = r.get_or<bool>(p + "resume", false);
   c.run_id = r.get_or<std::string>(p + "run_id", "");
+  if (!c.run_id.empty()) checked_name(p + "run_id", c.run_id);
   c.resume_path = r.get_or<std::string>(p + "resume_path", "");
-  c.ckpt_name = r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth");
+  c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
   c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
-  if (!c.run_id.empty() && (c.run_id.find('/') != std::string::npos || c.run_id == "." || c.run_id == ".."))
-    throw RecipeError(p + "run_id: '" + c.run_id + "' is not a run id (RUN_<time>)");
   c.mixed_precision = r.get_or<bool>(p + "mixed_precision", false);
   c.loss_name = r.get<std::string>(p + "loss");
   if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
@@ -181,12 +190,16 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.run_validation_freq = r.get_or<int64_t>(p + "run_validation_freq", 1);
   if (c.run_validation_freq <= 0) throw RecipeError(p + "run_validation_freq: must be positive");
   c.save_model = r.get_or<bool>(p + "save_model", true);
-  c.ckpt_best_name = r.get_or<std::string>(p + "ckpt_best_name", "ckpt_best.pth");
+  c.ckpt_best_name = checked_name(p + "ckpt_best_name", r.get_or<std::string>(p + "ckpt_best_name", "ckpt_best.pth"));
+  for (const char* reserved : {"ckpt_latest.pth", "average_model.pth", RunDirectory::kLockName})
+    if (c.ckpt_best_name == reserved)
+      throw RecipeError(p + "ckpt_best_name: '" + c.ckpt_best_name + "' is a file of its own in the run directory");
   c.save_ckpt_epoch_list = r.get_or<std::vector<int64_t>>(p + "save_ckpt_epoch_list", {});
   c.batch_accumulate = r.get_or<int64_t>(p + "batch_accumulate", 1);
   if (c.batch_accumulate <= 0) throw RecipeError(p + "batch_accumulate: must be positive");
   if (r.has(p + "clip_grad_norm") && !r.node(p + "clip_grad_norm").IsNull())
     c.clip_grad_norm = r.get<double>(p + "clip_grad_norm");
+  c.check_finite = r.get_or<bool>(p + "check_finite", true);
   c.device = r.get_or<std::string>(p + "device", "");
   c.num_threads = r.get_or<int64_t>(p + "num_threads", 0);
   return c;

@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <stdexcept>
 
 namespace sg {
 namespace {
@@ -22,23 +22,14 @@ std::string timestamp(const char* format) {
 
 }  // namespace
 
-TrainLog::~TrainLog() {
-  if (file_) std::fclose(file_);
-}
-
-void TrainLog::open_file(const std::string& run_dir) {
-  const std::string path = run_dir + "/log_" + timestamp("%b%d_%H_%M_%S") + ".txt";
-  file_ = std::fopen(path.c_str(), "a");
-  if (!file_) throw std::runtime_error("cannot create log file " + path);
+void TrainLog::open_file(const pth::Folder& run_dir) {
+  file_ = std::make_unique<AppendFile>(run_dir, "log_" + timestamp("%b%d_%H_%M_%S") + ".txt", AppendFile::Mode::Append);
 }
 
 void TrainLog::line(const std::string& text) {
   clear_progress();
   std::fprintf(stderr, "%s\n", text.c_str());
-  if (file_) {
-    std::fprintf(file_, "[%s] %s\n", timestamp("%Y-%m-%d %H:%M:%S").c_str(), text.c_str());
-    std::fflush(file_);
-  }
+  if (file_) file_->append("[" + timestamp("%Y-%m-%d %H:%M:%S") + "] " + text + "\n");
 }
 
 void TrainLog::progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {

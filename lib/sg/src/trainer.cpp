@@ -38,7 +38,7 @@ bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
 
 // TensorBoard scalars go through one writer per run.
 struct Trainer::Events {
-  explicit Events(const std::string& dir) : writer(dir) {}
+  explicit Events(const pth::Folder& dir) : writer(dir) {}
   TensorBoardWriter writer;
 };
 
@@ -86,9 +86,10 @@ Trainer::Trainer(Recipe recipe)
   }
   // Continuing a run in place: its averaging snapshots are read now, so that a damaged
   // one is an input error found before anything in the run directory is rewritten.
-  if (!run_dir_.empty() && config_.average_best_models) {
+  if (run_ && config_.average_best_models) {
     try {
-      averager_ = std::make_unique<ModelAverager>(run_dir_, 10, config_.greater_is_better);
+      averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better,
+                                                  resumed_averaging_.is_none() ? nullptr : &resumed_averaging_);
     } catch (const std::exception& e) {
       throw RecipeError(std::string("cannot resume the average of the best models: ") + e.what());
     }
@@ -98,8 +99,9 @@ Trainer::Trainer(Recipe recipe)
 Trainer::~Trainer() = default;
 
 std::string Trainer::train() {
+  enable_graceful_stop();
   open_run();
-  events_ = std::make_unique<Events>(run_dir_);
+  events_ = std::make_unique<Events>(run_->folder());
   log_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_.size) +
             " training and " + std::to_string(val_data_.size) + " validation images, " +
             std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
@@ -115,6 +117,7 @@ std::string Trainer::train() {
                   100 * throughput_.data_wait_fraction);
     const std::string summary = "epoch " + std::to_string(finished) + " train: " + format_metrics(train) + speed;
     if (!validate_now) {
+      events_->writer.flush();
       log_.line(summary);
       if (scheduler_ && !scheduler_->steps_per_batch() && config_.torch_scheduler != "ReduceLROnPlateau") {
         scheduler_->step();
@@ -136,6 +139,9 @@ std::string Trainer::train() {
                                 "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +
                                 std::filesystem::path(run_dir_).filename().string() + ")");
   }
+  if (start_.epoch == config_.max_epochs)
+    log_.line("the run already finished its " + std::to_string(config_.max_epochs) +
+              " epochs: nothing to train (raise training_hyperparams.max_epochs to continue it)");
   if (best_ && best_->valid.count(config_.metric_to_watch))
     log_.line("best " + config_.metric_to_watch + " " + std::to_string(best_->valid.at(config_.metric_to_watch)));
   validate_average();
@@ -169,12 +175,18 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
     if (step_now) optimizer_step(epoch, batch.index, batches);
     const double loss_value = loss.item<double>();
+    if (config_.check_finite && !std::isfinite(loss_value))
+      throw TrainingDiverged("the training loss is " + std::to_string(loss_value) + " at epoch " +
+                             std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1) +
+                             "; stopped without saving it (the checkpoints of earlier epochs are intact; "
+                             "training_hyperparams.check_finite=False trains on)");
     metrics.add(logits.detach().to(torch::kFloat32), labels, loss_value);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     log_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
                   batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
     if (step_now && stop_requested() && batch.index + 1 < batches) {
       log_.clear_progress();
+      require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
       write("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
                                           metrics.counts()));
       throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
@@ -225,14 +237,30 @@ void Trainer::after_validation(int64_t epoch, const MetricValues& train, const M
   const double watched = valid.at(config_.metric_to_watch);
   const bool is_best = improves(watched);
   if (is_best) best_ = metrics;
-  if (!config_.save_model) return;
-  const pth::Value ckpt = checkpoint(finished, 0, metrics);
-  write("ckpt_latest.pth", ckpt);
-  if (is_best) {
-    write(config_.ckpt_best_name, ckpt);
-    log_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
+  if (config_.save_model) save_epoch(finished, is_best, metrics, watched);
+}
+
+void Trainer::require_finite_weights(const std::string& when) const {
+  if (!config_.check_finite) return;
+  torch::NoGradGuard no_grad;
+  for (const Classifier* model : {model_.get(), ema_model_.get()}) {
+    if (!model) continue;
+    for (const auto& p : model->parameters())
+      if (!torch::isfinite(p).all().item<bool>())
+        throw TrainingDiverged(std::string(model == ema_model_.get() ? "the EMA weights" : "the weights") +
+                               " are no longer finite " + when +
+                               "; stopped without saving them (the checkpoints of earlier epochs are intact)");
   }
-  if (listed(config_.save_ckpt_epoch_list, finished)) write("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
+}
+
+// One epoch's save is one transaction whose commit record is ckpt_latest.pth, written
+// last: everything else of the epoch (averaging snapshot, average_model.pth, the best and
+// the numbered checkpoint) is complete before it. A crash before it leaves the previous
+// ckpt_latest.pth, whose averaging record names the previous snapshots, so the resumed run
+// redoes this epoch and rewrites the same files; the averaging files this save replaced
+// are removed only after the commit.
+void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched) {
+  require_finite_weights("after epoch " + std::to_string(finished));
   if (averager_) {
     // SG: snapshots of the EMA model when EMA is on; average_model.pth rewritten each time.
     averager_->add(ema_ ? ema_->state() : sg::state_dict(*model_), watched);
@@ -244,6 +272,12 @@ void Trainer::after_validation(int64_t epoch, const MetricValues& train, const M
     d.set(pth::Value::string("metrics"), metrics_to_pth(metrics));
     write("average_model.pth", average);
   }
+  const pth::Value ckpt = checkpoint(finished, 0, metrics);
+  if (is_best) write(config_.ckpt_best_name, ckpt);
+  if (listed(config_.save_ckpt_epoch_list, finished)) write("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
+  write("ckpt_latest.pth", ckpt);
+  if (averager_) averager_->commit();
+  if (is_best) log_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
 }
 
 void Trainer::validate_average() {

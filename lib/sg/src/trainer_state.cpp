@@ -1,6 +1,8 @@
 // The trainer's persistent side: which run to continue, what a checkpoint holds, and how
 // a run is restored from one (ours or Python's) so that it continues exactly.
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -35,10 +37,31 @@ const pth::Value& field(const pth::Value& dict, const std::string& key, const st
   return *v;
 }
 
+std::string describe_scalar(const pth::Value& v) {
+  if (v.is_int()) return std::to_string(v.as_int());
+  if (v.is_float()) return std::to_string(v.as_number());
+  if (v.is_bool()) return v.as_bool() ? "True" : "False";
+  if (v.is_string()) return "'" + v.as_string() + "'";
+  return "a value of another kind";
+}
+
+int64_t int_field(const pth::Value& dict, const std::string& key, const std::string& where, int64_t low, int64_t high) {
+  const pth::Value& v = field(dict, key, where);
+  if (!v.is_int() || v.as_int() < low || v.as_int() > high)
+    throw std::runtime_error(where + "." + key + ": expected an integer in [" + std::to_string(low) + ", " +
+                             std::to_string(high) + "], got " + describe_scalar(v));
+  return v.as_int();
+}
+
 MetricAccumulator::Counts counts_from_pth(const pth::Value& v) {
   const std::string where = std::string(kStateKey) + ".train_counts";
-  return {field(v, "samples", where).as_int(), field(v, "top1", where).as_int(), field(v, "top5", where).as_int(),
-          field(v, "loss_sum", where).as_number()};
+  const int64_t samples = int_field(v, "samples", where, 0, std::numeric_limits<int64_t>::max());
+  const int64_t top5 = int_field(v, "top5", where, 0, samples);
+  const int64_t top1 = int_field(v, "top1", where, 0, top5);
+  const pth::Value& loss_sum = field(v, "loss_sum", where);
+  if (!(loss_sum.is_float() || loss_sum.is_int()) || !std::isfinite(loss_sum.as_number()) || loss_sum.as_number() < 0)
+    throw std::runtime_error(where + ".loss_sum: expected a finite non-negative number, got " + describe_scalar(loss_sum));
+  return {samples, top1, top5, loss_sum.as_number()};
 }
 
 MetricValues values_from_pth(const pth::Value& v) {
@@ -77,34 +100,42 @@ void Trainer::find_resume_checkpoint() {
     if (!fs::is_regular_file(run / config_.ckpt_name))
       throw RecipeError("training_hyperparams.run_id: run '" + config_.run_id + "' has no " + config_.ckpt_name);
     run_dir_ = run.string();
-    resume_from_ = (run / config_.ckpt_name).string();
-    return;
-  }
-  if (config_.resume) {
+  } else if (config_.resume) {
     auto latest = find_latest_run(config_.ckpt_root_dir, config_.experiment_name, config_.ckpt_name);
     if (!latest)
       throw RecipeError("training_hyperparams.resume: no run of experiment '" + config_.experiment_name + "' under " +
                         experiment.string() + " holds " + config_.ckpt_name);
     run_dir_ = *latest;
-    resume_from_ = (fs::path(*latest) / config_.ckpt_name).string();
+  } else {
+    return;
   }
+  // Continuing a run in place: it is ours from now on (a second trainer is refused), before
+  // its checkpoint is even read.
+  run_ = RunDirectory::open(run_dir_);
+  resume_from_ = (fs::path(run_dir_) / config_.ckpt_name).string();
 }
 
 void Trainer::open_run() {
   // A folder that cannot be created or written is found here, before anything is trained;
   // a run directory made by this call is removed again.
-  const bool fresh = run_dir_.empty();
+  const bool fresh = !run_;
   try {
-    if (fresh) run_dir_ = create_run_dir(config_.ckpt_root_dir, config_.experiment_name);
-    remove_stale_temp_files(run_dir_);
-    store_recipe(recipe_, run_dir_);   // resuming with new overrides (max_epochs) records them
-    log_.open_file(run_dir_);
+    if (fresh) {
+      run_ = RunDirectory::create(config_.ckpt_root_dir, config_.experiment_name);
+      run_dir_ = run_->path();
+    }
+    run_->remove_leftover_temp_files();
+    run_->store_recipe(recipe_);   // resuming with new overrides (max_epochs) records them
+    log_.open_file(run_->folder());
   } catch (const std::exception& e) {
-    if (fresh && !run_dir_.empty()) {
+    if (fresh && run_) {
       std::error_code ec;
       fs::remove_all(run_dir_, ec);
+      run_.reset();
       run_dir_.clear();
     }
+    // A full disk is a write failure like any later one; a folder that refuses files is bad input.
+    if (const auto* write = dynamic_cast<const RunWriteError*>(&e); write && write->no_space()) throw *write;
     throw RunDirError(e.what());
   }
   log_.line("run directory " + run_dir_);
@@ -112,7 +143,7 @@ void Trainer::open_run() {
     log_.line(std::string(branch_ ? "branched from " : "resumed from ") + resume_from_ + " at epoch " +
               std::to_string(start_.epoch + 1) + (start_.batch ? ", batch " + std::to_string(start_.batch + 1) : ""));
   if (config_.average_best_models && !averager_)   // a resumed run's averager was made with the trainer
-    averager_ = std::make_unique<ModelAverager>(run_dir_, 10, config_.greater_is_better);
+    averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better);
 }
 
 void Trainer::restore(const pth::Checkpoint& ckpt) {
@@ -133,22 +164,36 @@ void Trainer::restore(const pth::Checkpoint& ckpt) {
   }
   if (const pth::Value* scaler = d.find("scaler_state_dict"); scaler && scaler->is_dict() && !scaler->as_dict().items.empty())
     scaler_->load_state_dict(*scaler);
-  if (const pth::Value* epoch = d.find("epoch"); epoch && epoch->is_int()) start_.epoch = epoch->as_int();
+  if (const pth::Value* epoch = d.find("epoch")) {
+    if (!epoch->is_int() || epoch->as_int() < 0)
+      throw std::runtime_error("'epoch' must be a non-negative integer, got " + describe_scalar(*epoch));
+    start_.epoch = epoch->as_int();
+    if (start_.epoch > config_.max_epochs)
+      throw std::runtime_error("it is at epoch " + std::to_string(start_.epoch) + ", past training_hyperparams.max_epochs " +
+                               std::to_string(config_.max_epochs) + " (raise max_epochs to continue it)");
+  }
   best_ = metrics_from_pth(d.find("_best_ckpt_metrics"));
   last_ = metrics_from_pth(d.find("metrics"));
+  if (const pth::Value* state = d.find(kStateKey)) restore_position(*state);
+}
 
-  if (const pth::Value* state = d.find(kStateKey)) {
-    start_.batch = field(*state, "next_batch", kStateKey).as_int();
-    if (start_.batch > 0) resumed_train_counts_ = counts_from_pth(field(*state, "train_counts", kStateKey));
-    if (const pth::Value* ema_updates = state->as_dict().find("ema_updates"); ema_ && ema_updates)
-      ema_->set_updates(ema_updates->as_int());
-    if (const pth::Value* rng = state->as_dict().find("torch_rng"); rng && rng->is_tensor())
-      {
-      at::Generator generator = at::detail::getDefaultCPUGenerator();
-      generator.set_state(to_torch(*rng->as_tensor()));
-    }
+// Our own key: where inside the epoch the run stopped, and what continues exactly from there.
+void Trainer::restore_position(const pth::Value& state) {
+  if (!state.is_dict()) throw std::runtime_error(std::string(kStateKey) + " is not a dict");
+  const int64_t batches = train_loader_->batches_per_epoch();
+  start_.batch = int_field(state, "next_batch", kStateKey, 0, batches - 1);
+  if (start_.batch > 0 && start_.epoch == config_.max_epochs)
+    throw std::runtime_error(std::string(kStateKey) + ".next_batch: a position inside epoch " +
+                             std::to_string(start_.epoch + 1) + ", past max_epochs " + std::to_string(config_.max_epochs));
+  if (start_.batch > 0) resumed_train_counts_ = counts_from_pth(field(state, "train_counts", kStateKey));
+  if (ema_ && state.as_dict().find("ema_updates"))
+    ema_->set_updates(int_field(state, "ema_updates", kStateKey, 0, std::numeric_limits<int64_t>::max()));
+  if (const pth::Value* rng = state.as_dict().find("torch_rng")) {
+    if (!rng->is_tensor()) throw std::runtime_error(std::string(kStateKey) + ".torch_rng is not a tensor");
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(to_torch(*rng->as_tensor()));
   }
-  if (start_.batch < 0 || start_.batch >= train_loader_->batches_per_epoch()) start_.batch = 0;
+  if (const pth::Value* averaging = state.as_dict().find("averaging"); averaging && !branch_) resumed_averaging_ = *averaging;
 }
 
 pth::Value Trainer::checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
@@ -174,16 +219,16 @@ pth::Value Trainer::checkpoint(int64_t finished_epochs, int64_t next_batch, cons
   if (ema_) s.set(pth::Value::string("ema_updates"), pth::Value::integer(ema_->updates()));
   s.set(pth::Value::string("torch_rng"), to_pth(at::detail::getDefaultCPUGenerator().get_state()));
   if (branch_) s.set(pth::Value::string("branched_from"), pth::Value::string(resume_from_));
+  if (averager_) s.set(pth::Value::string("averaging"), averager_->record());
   d.set(pth::Value::string(kStateKey), state);
   return root;
 }
 
 void Trainer::write(const std::string& name, const pth::Value& checkpoint) {
-  const std::string path = run_dir_ + "/" + name;
   try {
-    pth::write_checkpoint(path, checkpoint);
+    pth::write_checkpoint(run_->folder(), name, checkpoint);
   } catch (const pth::Error& e) {
-    throw CheckpointWriteError(path + ": " + e.what());
+    throw run_write_error("checkpoint " + run_->folder().path_of(name), e);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "pth/checkpoint.hpp"
 #include "sg/model_averager.hpp"
@@ -15,6 +16,14 @@
 namespace fs = std::filesystem;
 
 namespace {
+
+pth::Folder folder(const TempDir& dir) { return pth::Folder::open(dir.path().string()); }
+
+std::set<std::string> files_in(const TempDir& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir.path())) names.insert(e.path().filename().string());
+  return names;
+}
 
 // A small state dict whose values depend on k: a float weight, a double buffer, an int64
 // counter, like a BatchNorm layer's.
@@ -73,7 +82,7 @@ bool metrics_are(const sg::ModelAverager& avg, const std::vector<double>& want) 
 
 TEST_CASE("Averager fills its slots, then replaces the worst only when strictly better") {
   TempDir dir;
-  sg::ModelAverager avg(dir.path().string(), 3, /*greater_is_better=*/true);
+  sg::ModelAverager avg(folder(dir), 3, /*greater_is_better=*/true);
   CHECK(avg.size() == 0);
   CHECK(avg.average().empty());
   CHECK(avg.add(snapshot(1), 0.5));
@@ -93,7 +102,7 @@ TEST_CASE("Averager fills its slots, then replaces the worst only when strictly 
 
 TEST_CASE("Averager with lower-is-better keeps the smallest values; ties pick the first slot") {
   TempDir dir;
-  sg::ModelAverager avg(dir.path().string(), 2, /*greater_is_better=*/false);
+  sg::ModelAverager avg(folder(dir), 2, /*greater_is_better=*/false);
   CHECK(avg.add(snapshot(1), 2.0));
   CHECK(avg.add(snapshot(2), 2.0));
   CHECK_FALSE(avg.add(snapshot(3), 3.0));
@@ -104,7 +113,7 @@ TEST_CASE("Averager with lower-is-better keeps the smallest values; ties pick th
 
 TEST_CASE("Averager ignores non-finite metrics") {
   TempDir dir;
-  sg::ModelAverager avg(dir.path().string(), 3, true);
+  sg::ModelAverager avg(folder(dir), 3, true);
   CHECK_FALSE(avg.add(snapshot(1), std::numeric_limits<double>::quiet_NaN()));
   CHECK_FALSE(avg.add(snapshot(2), std::numeric_limits<double>::infinity()));
   CHECK_FALSE(avg.add(snapshot(3), -std::numeric_limits<double>::infinity()));
@@ -116,7 +125,7 @@ TEST_CASE("Averager ignores non-finite metrics") {
 
 TEST_CASE("Averager keeps integer dtypes (floor of the mean) and refuses other layouts") {
   TempDir dir;
-  sg::ModelAverager avg(dir.path().string(), 10, true);
+  sg::ModelAverager avg(folder(dir), 10, true);
   avg.add(snapshot(1), 1);   // num_batches_tracked 11
   avg.add(snapshot(2), 2);   // 22
   const auto a = avg.average();
@@ -133,54 +142,88 @@ TEST_CASE("Averager keeps integer dtypes (floor of the mean) and refuses other l
   CHECK(avg.size() == 2);
 }
 
-TEST_CASE("Averager state persists: a new averager on the same run dir continues the same slots") {
+TEST_CASE("Averager state persists: a new averager given the saved record continues the same slots") {
   TempDir dir;
+  pth::Value record;
   {
-    sg::ModelAverager avg(dir.path().string(), 3, true);
+    sg::ModelAverager avg(folder(dir), 3, true);
     for (int k = 1; k <= 5; ++k) avg.add(snapshot(k), double(k % 4));   // metrics 1,2,3,0,1
     check_average(avg, {1, 2, 3});
+    record = avg.record();
+    avg.commit();
   }
-  CHECK(fs::exists(dir.path() / "averaging" / "index.pth"));
   {
-    sg::ModelAverager resumed(dir.path().string(), 3, true);
+    sg::ModelAverager resumed(folder(dir), 3, true, &record);
     CHECK(resumed.size() == 3);
     CHECK(resumed.snapshot_reads() == 3);
     CHECK(metrics_are(resumed, {1.0, 2.0, 3.0}));
     check_average(resumed, {1, 2, 3});
     CHECK(resumed.add(snapshot(6), 2.5));   // replaces metric 1 (snapshot 1)
     check_average(resumed, {6, 2, 3});
+    record = resumed.record();
+    resumed.commit();
   }
-  sg::ModelAverager again(dir.path().string(), 3, true);
+  sg::ModelAverager again(folder(dir), 3, true, &record);
   check_average(again, {6, 2, 3});
-  // Exactly the kept snapshots are on disk, plus the index.
-  size_t files = 0;
-  for (const auto& e : fs::directory_iterator(dir.path() / "averaging")) {
-    (void)e;
-    ++files;
-  }
-  CHECK(files == 4);
+  // Exactly the kept snapshots are on disk.
+  CHECK(files_in(dir) == std::set<std::string>{"snapshot_1.pth", "snapshot_2.pth", "snapshot_3.pth"});
   // Another configuration cannot silently reuse the state.
-  CHECK_THROWS_AS(sg::ModelAverager(dir.path().string(), 4, true), std::runtime_error);
-  CHECK_THROWS_AS(sg::ModelAverager(dir.path().string(), 3, false), std::runtime_error);
+  CHECK_THROWS_AS(sg::ModelAverager(folder(dir), 4, true, &record), std::runtime_error);
+  CHECK_THROWS_AS(sg::ModelAverager(folder(dir), 3, false, &record), std::runtime_error);
 }
 
-TEST_CASE("Averager removes snapshot files its index does not name") {
+TEST_CASE("Averager keeps what the committed record names until the next commit") {
   TempDir dir;
+  pth::Value committed;
   {
-    sg::ModelAverager avg(dir.path().string(), 2, true);
+    sg::ModelAverager avg(folder(dir), 2, true);
     avg.add(snapshot(1), 1);
+    avg.add(snapshot(2), 2);
+    committed = avg.record();
+    avg.commit();
+    // The next epoch replaces snapshot 1, then the process dies before its checkpoint.
+    CHECK(avg.add(snapshot(3), 3));
+    CHECK(files_in(dir) == std::set<std::string>{"snapshot_0.pth", "snapshot_1.pth", "snapshot_2.pth"});
   }
-  // A snapshot written before a crash, never indexed.
-  fs::copy_file(dir.path() / "averaging" / "snapshot_0.pth", dir.path() / "averaging" / "snapshot_77.pth");
-  sg::ModelAverager avg(dir.path().string(), 2, true);
-  CHECK_FALSE(fs::exists(dir.path() / "averaging" / "snapshot_77.pth"));
-  CHECK(fs::exists(dir.path() / "averaging" / "snapshot_0.pth"));
-  check_average(avg, {1});
+  // Resumed from the committed record: the replaced file is still there, the uncommitted
+  // one is left for the redone epoch to overwrite.
+  sg::ModelAverager resumed(folder(dir), 2, true, &committed);
+  check_average(resumed, {1, 2});
+  CHECK(resumed.add(snapshot(3), 3));
+  check_average(resumed, {3, 2});
+  resumed.commit();
+  CHECK(files_in(dir) == std::set<std::string>{"snapshot_1.pth", "snapshot_2.pth"});
+}
+
+TEST_CASE("Averager removes older snapshot files its record does not name") {
+  TempDir dir;
+  pth::Value record;
+  {
+    sg::ModelAverager avg(folder(dir), 1, true);
+    avg.add(snapshot(1), 1);
+    avg.add(snapshot(2), 2);   // replaces snapshot_0, whose removal a crash prevented
+    record = avg.record();
+  }
+  sg::ModelAverager avg(folder(dir), 1, true, &record);
+  CHECK(files_in(dir) == std::set<std::string>{"snapshot_1.pth"});
+  check_average(avg, {2});
+}
+
+TEST_CASE("Averager refuses a record naming a missing snapshot") {
+  TempDir dir;
+  pth::Value record;
+  {
+    sg::ModelAverager avg(folder(dir), 2, true);
+    avg.add(snapshot(1), 1);
+    record = avg.record();
+  }
+  fs::remove(dir.path() / "snapshot_0.pth");
+  CHECK_THROWS_WITH(sg::ModelAverager(folder(dir), 2, true, &record), Catch::Contains("snapshot_0.pth"));
 }
 
 TEST_CASE("Averager memory stays bounded: only the float64 sum is held, one file read per replacement") {
   TempDir dir;
-  sg::ModelAverager avg(dir.path().string(), 3, true);
+  sg::ModelAverager avg(folder(dir), 3, true);
   uint64_t sum_bytes = 0;
   for (const auto& [n, t] : snapshot(0)) sum_bytes += uint64_t(t.numel()) * 8;
   for (int k = 1; k <= 12; ++k) {
@@ -190,6 +233,6 @@ TEST_CASE("Averager memory stays bounded: only the float64 sum is held, one file
   CHECK(avg.snapshot_reads() == 9);
   check_average(avg, {10, 11, 12});
   // The snapshot files hold the exact tensors.
-  const pth::Checkpoint ck = pth::read_checkpoint((dir.path() / "averaging" / "snapshot_11.pth").string());
+  const pth::Checkpoint ck = pth::read_checkpoint((dir.path() / "snapshot_11.pth").string());
   CHECK(ck.root.as_dict().find("metric")->as_number() == 12.0);
 }

@@ -3,13 +3,21 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "sg/append_file.hpp"
 #include "sg/lr_schedule.hpp"
 #include "sg/metrics.hpp"
 #include "sg/optimizer.hpp"
+#include "sg/recipe.hpp"
 #include "sg/run_dir.hpp"
+#include "sg/run_errors.hpp"
 #include "sg/sg_checkpoint.hpp"
 #include "sg/tensorboard.hpp"
 #include "temp_dir.hpp"
@@ -120,8 +128,8 @@ TEST_CASE("run ids, run directories and the latest run") {
   TempDir dir;
   CHECK(sg::is_run_id(sg::make_run_id()));
   CHECK(sg::make_run_id().size() == std::string("RUN_20230802_131052_651906").size());
-  const std::string a = sg::create_run_dir(dir.path().string(), "exp");
-  const std::string b = sg::create_run_dir(dir.path().string(), "exp");
+  const std::string a = sg::RunDirectory::create(dir.path().string(), "exp").path();
+  const std::string b = sg::RunDirectory::create(dir.path().string(), "exp").path();
   CHECK(a != b);
   CHECK_FALSE(sg::find_latest_run(dir.path().string(), "exp").has_value());
   std::ofstream(a + "/ckpt_latest.pth") << "x";
@@ -129,11 +137,43 @@ TEST_CASE("run ids, run directories and the latest run") {
   std::ofstream(b + "/ckpt_latest.pth") << "x";
   CHECK(sg::find_latest_run(dir.path().string(), "exp") == std::max(a, b));
   CHECK_FALSE(sg::find_latest_run(dir.path().string(), "exp", "ckpt_best.pth").has_value());
+}
 
-  std::ofstream(a + "/.ckpt_latest.pth.tmp-123-0") << "partial";
-  sg::remove_stale_temp_files(a);
-  CHECK_FALSE(fs::exists(a + "/.ckpt_latest.pth.tmp-123-0"));
-  CHECK(fs::exists(a + "/ckpt_latest.pth"));
+TEST_CASE("a run directory is held by one process at a time") {
+  TempDir dir;
+  std::string path;
+  {
+    const sg::RunDirectory run = sg::RunDirectory::create(dir.path().string(), "exp");
+    path = run.path();
+    // A second holder (another open of the lock, as another process would make) is refused.
+    CHECK_THROWS_AS(sg::RunDirectory::open(path), sg::RunInUseError);
+    CHECK_THROWS_WITH(sg::RunDirectory::open(path),
+                      Catch::Contains("is in use by") && Catch::Contains("pid " + std::to_string(::getpid())));
+  }
+  // Released with the last copy of the handle.
+  CHECK_NOTHROW(sg::RunDirectory::open(path));
+}
+
+TEST_CASE("a run directory removes what killed writers left, in its sub-folders too, and follows no link") {
+  TempDir dir, outside;
+  const sg::RunDirectory run = sg::RunDirectory::create(dir.path().string(), "exp");
+  const pth::Folder averaging = run.subfolder("averaging");
+  // No process has pid 99999999 (above any pid_max), so these writers are gone.
+  std::ofstream(run.path() + "/.ckpt_latest.pth.tmp-99999999-0") << "partial";
+  std::ofstream(averaging.path() + "/.snapshot_3.pth.tmp-99999999-7") << "partial";
+  const std::string mine = run.path() + "/.ckpt_best.pth.tmp-" + std::to_string(::getpid()) + "-0";
+  std::ofstream(mine) << "in flight";
+  std::ofstream(outside.path() / ".victim.tmp-99999999-1") << "not ours";
+  fs::create_directory_symlink(outside.path(), run.path() + "/linked");
+  run.remove_leftover_temp_files();
+  CHECK_FALSE(fs::exists(run.path() + "/.ckpt_latest.pth.tmp-99999999-0"));
+  CHECK_FALSE(fs::exists(averaging.path() + "/.snapshot_3.pth.tmp-99999999-7"));
+  CHECK(fs::exists(mine));                                            // a live writer's
+  CHECK(fs::exists(outside.path() / ".victim.tmp-99999999-1"));       // behind a link
+
+  fs::remove(run.path() + "/linked");
+  fs::create_directory_symlink(outside.path(), run.path() + "/hydra_link");
+  CHECK_THROWS_WITH(run.folder().child("hydra_link", true), Catch::Contains("symbolic link"));
 }
 
 TEST_CASE("CRC-32C of the standard check string") {
@@ -154,4 +194,57 @@ TEST_CASE("SG checkpoint keys") {
                                          "scaler_state_dict"});
   CHECK(v.as_dict().find("_best_ckpt_metrics")->is_none());
   CHECK(v.as_dict().find("net")->as_dict().ordered);
+}
+
+TEST_CASE("AppendFile writes whole records and never through a link") {
+  TempDir dir, outside;
+  std::ofstream(outside.path() / "victim") << "theirs";
+  fs::create_symlink(outside.path() / "victim", dir.path() / "log.txt");
+  const pth::Folder folder = pth::Folder::open(dir.path().string());
+  CHECK_THROWS_WITH(sg::AppendFile(folder, "log.txt", sg::AppendFile::Mode::Append), Catch::Contains("symbolic link"));
+  CHECK_THROWS_AS(sg::AppendFile(folder, "log.txt", sg::AppendFile::Mode::CreateNew), sg::RunWriteError);
+  CHECK(fs::file_size(outside.path() / "victim") == 6);
+
+  sg::AppendFile file(folder, "events", sg::AppendFile::Mode::CreateNew);
+  file.append(std::string(100, 'a'));
+  // Past RLIMIT_FSIZE write() fails (EFBIG) once SIGXFSZ no longer kills us: a record that
+  // does not fit is cut back, so the file still ends on the last whole record.
+  struct rlimit old;
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 150;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  bool no_space = false;
+  std::string message;
+  try {
+    file.append(std::string(100, 'b'));
+  } catch (const sg::RunWriteError& e) {
+    no_space = e.no_space();
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  CHECK(no_space);
+  CHECK_THAT(message, Catch::StartsWith("cannot write " + file.path() + ": File too large"));
+  CHECK(fs::file_size(dir.path() / "events") == 100);
+  file.append("c");
+  CHECK(fs::file_size(dir.path() / "events") == 101);
+}
+
+TEST_CASE("a run stores its recipe in .hydra atomically, and not through a link") {
+  TempDir dir, outside;
+  const sg::RunDirectory run = sg::RunDirectory::create(dir.path().string(), "exp");
+  const sg::Recipe recipe = sg::compose_recipe({"test_tiny", {sg::builtin_recipes_dir()}, {"epochs=3"}});
+  run.store_recipe(recipe);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(run.path() + "/.hydra")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"config.yaml", "overrides.yaml"});
+  CHECK(sg::load_stored_recipe(run.path()).get<int>("training_hyperparams.max_epochs") == 3);
+
+  fs::rename(run.path() + "/.hydra", run.path() + "/hydra.real");
+  fs::create_directory_symlink(outside.path(), run.path() + "/.hydra");
+  CHECK_THROWS_WITH(run.store_recipe(recipe), Catch::Contains(".hydra") && Catch::Contains("symbolic link"));
+  CHECK(fs::is_empty(outside.path()));
 }

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "pth/folder.hpp"
 #include "pth/mapped_file.hpp"
 #include "pth/pickle_reader.hpp"
 #include "pth/value.hpp"
@@ -44,11 +45,14 @@ std::vector<std::string> verify_checkpoint(const Checkpoint& ckpt);
 struct WriteOptions {
   std::string root_name;     // default: the target file's stem, as torch.save does
   uint64_t alignment = 64;
+  bool replace = true;       // false: fail rather than replace a file that appeared meanwhile
 };
 
 // Writes `root` as a torch.save zip file, atomically. Storages are written in order of
 // first use as records "0", "1", ...; views of one storage stay views of one record.
 // Tensor data comes straight from each Storage's data (no intermediate copy).
 void write_checkpoint(const std::string& path, const Value& root, const WriteOptions& options = {});
+// The same, as `name` inside `folder` (no link followed).
+void write_checkpoint(const Folder& folder, const std::string& name, const Value& root, const WriteOptions& options = {});
 
 }  // namespace pth

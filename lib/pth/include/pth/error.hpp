@@ -23,4 +23,15 @@ class UnsafeError : public FormatError {
   explicit UnsafeError(const std::string& what) : FormatError(what) {}
 };
 
+// A write that found no room: the device is full (ENOSPC), a quota (EDQUOT) or the
+// file-size limit (EFBIG) is reached. The same failure later may well succeed.
+class NoSpaceError : public Error {
+ public:
+  explicit NoSpaceError(const std::string& what) : Error(what) {}
+};
+
+bool is_no_space(int err);   // the errno values above
+// Throws NoSpaceError for those, else Error: "<what>: <strerror>".
+[[noreturn]] void throw_io_error(const std::string& what, int err);
+
 }  // namespace pth

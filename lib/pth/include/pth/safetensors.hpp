@@ -53,8 +53,10 @@ struct NamedTensor {
 // header is padded with spaces so that the data starts on an 8-byte boundary. Each
 // contiguous tensor is written straight from its storage; views are written element by
 // element in row-major order. Throws pth::Error (duplicate name, a dtype safetensors
-// cannot hold, missing data, I/O).
-void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, const StringPairs& metadata = {});
+// cannot hold, missing data, I/O). With `replace` false a file that appeared meanwhile is
+// not replaced (pth::Error).
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, const StringPairs& metadata = {},
+                       bool replace = true);
 
 // The header bytes write_safetensors would write (the 8-byte length not included).
 std::string safetensors_header(const std::vector<NamedTensor>& tensors, const StringPairs& metadata);

@@ -56,8 +56,13 @@ Recipe compose_recipe(const RecipeRequest& request);
 // The built-in recipes folder (compiled-in source path, or SG_RECIPES_DIR if set).
 std::string builtin_recipes_dir();
 
-// What a run directory keeps: `.hydra/config.yaml` (resolved) and `.hydra/overrides.yaml`.
-void store_recipe(const Recipe& recipe, const std::string& run_dir);
+// What a run directory keeps of its recipe (RunDirectory::store_recipe writes it):
+// `.hydra/config.yaml`, the resolved recipe, and `.hydra/overrides.yaml`, the list of
+// overrides, both as YAML text.
+struct StoredRecipe {
+  std::string config, overrides;
+};
+StoredRecipe stored_recipe(const Recipe& recipe);
 // Rebuilds a run's recipe from its stored files, then applies further overrides.
 Recipe load_stored_recipe(const std::string& run_dir, const std::vector<std::string>& overrides = {});
 

@@ -1,10 +1,17 @@
 #pragma once
-// SIGINT/SIGTERM (Ctrl-C, preemption) ask a training run to stop after its current step,
-// save where it is, and exit; a second signal is left to its default action.
+// SIGINT, SIGTERM and SIGHUP (Ctrl-C, preemption, a closed terminal) during training ask
+// the run to stop after its current step, save where it is, and exit; before training
+// starts (recipe, data, resume checkpoint) there is nothing to save and they end the
+// program at once. A second signal ends it at once too. Temp files of writes in flight
+// are removed either way.
 
 namespace sg {
 
+// Installs the handlers (start-up behaviour) and ignores SIGPIPE, so that a closed pipe
+// on stdout or stderr (`sg-train ... | head -1`) cannot kill a run.
 void install_stop_signal_handlers();
+// Training has started: from now on the first signal asks for a graceful stop.
+void enable_graceful_stop();
 bool stop_requested();
 void request_stop();   // as a signal would (tests)
 

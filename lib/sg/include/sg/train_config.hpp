@@ -66,6 +66,7 @@ struct TrainingConfig {
   uint64_t seed = 42;
   int64_t batch_accumulate = 1;
   std::optional<double> clip_grad_norm;
+  bool check_finite = true;    // a non-finite loss or weight stops the run before it is saved
   std::string device;          // "" = CUDA when available
   int64_t num_threads = 0;     // 0 = LibTorch's default
 };

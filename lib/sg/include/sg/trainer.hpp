@@ -3,7 +3,6 @@
 // continues one in place (resume / run_id), or branches from a checkpoint (resume_path).
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "sg/data.hpp"
@@ -14,6 +13,8 @@
 #include "sg/model_averager.hpp"
 #include "sg/optimizer.hpp"
 #include "sg/recipe.hpp"
+#include "sg/run_dir.hpp"
+#include "sg/run_errors.hpp"
 #include "sg/sg_checkpoint.hpp"
 #include "sg/torch_scheduler.hpp"
 #include "sg/train_config.hpp"
@@ -25,26 +26,6 @@ struct Checkpoint;
 
 namespace sg {
 
-// A checkpoint write failed (disk full, read-only folder): training must stop.
-class CheckpointWriteError : public std::runtime_error {
- public:
-  explicit CheckpointWriteError(const std::string& what) : std::runtime_error(what) {}
-};
-
-// The run directory cannot be created or written (ckpt_root_dir is a file or read-only):
-// nothing was trained and no file was left behind, so this is an input error.
-class RunDirError : public std::runtime_error {
- public:
-  explicit RunDirError(const std::string& what) : std::runtime_error(what) {}
-};
-
-// SIGINT/SIGTERM stopped the run after its current step; ckpt_latest.pth holds the exact
-// position to resume from. what() says how to resume.
-class TrainingInterrupted : public std::runtime_error {
- public:
-  explicit TrainingInterrupted(const std::string& what) : std::runtime_error(what) {}
-};
-
 class Trainer {
  public:
   // Builds the model, data and optimizer and, when the recipe resumes, finds and checks
@@ -54,7 +35,9 @@ class Trainer {
   ~Trainer();
 
   // Trains up to max_epochs; returns the run directory. Throws RunDirError, before any
-  // file is written, when the run directory cannot be created or written.
+  // file is written, when the run directory cannot be created or written; RunWriteError
+  // when a file of the run cannot be written; TrainingInterrupted after a stop signal;
+  // TrainingDiverged (check_finite) when the loss or the weights stop being finite.
   std::string train();
 
  private:
@@ -71,10 +54,14 @@ class Trainer {
   MetricValues validate(Classifier& model);
   Classifier& validation_model();
   void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);
+  // check_finite: refuses to save weights that are NaN or infinite.
+  void require_finite_weights(const std::string& when) const;
+  void save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched);
   // `partial`: the training metrics accumulated so far when stopping mid-epoch.
   pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
                         const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;
   void write(const std::string& name, const pth::Value& checkpoint);
+  void restore_position(const pth::Value& state);
   bool improves(double value) const;
   void validate_average();
 
@@ -92,8 +79,10 @@ class Trainer {
   std::unique_ptr<DataLoader> train_loader_, val_loader_;
 
   std::string resume_from_;     // checkpoint file to continue from, if any
+  pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
   bool branch_ = false;         // resume_path: a new run directory
-  std::string run_dir_;
+  std::string run_dir_;          // its path, for messages
+  std::optional<RunDirectory> run_;   // held (locked) from the moment it is known
   Position start_;
   MetricAccumulator::Counts resumed_train_counts_;
   std::optional<EpochMetrics> best_;

@@ -8,7 +8,6 @@
 
 #include <sys/stat.h>
 
-#include "pth/atomic_file.hpp"
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
 #include "recipe/recipe_detail.hpp"
@@ -105,17 +104,6 @@ struct Convert<std::vector<E>> {
   }
 };
 
-void make_dirs(const std::string& path) {
-  std::string cur;
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    cur = path.substr(0, pos);
-    if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST)
-      throw RecipeError("cannot create directory '" + cur + "': " + std::strerror(errno));
-  }
-}
 
 }  // namespace
 
@@ -189,23 +177,10 @@ SG_RECIPE_INSTANTIATE(std::vector<double>)
 SG_RECIPE_INSTANTIATE(std::vector<std::string>)
 #undef SG_RECIPE_INSTANTIATE
 
-void store_recipe(const Recipe& recipe, const std::string& run_dir) {
-  const std::string dir = run_dir + "/.hydra";
-  make_dirs(dir);
+StoredRecipe stored_recipe(const Recipe& recipe) {
   YAML::Node list(YAML::NodeType::Sequence);
   for (const std::string& o : recipe.overrides()) list.push_back(recipe_detail::make_string(o));
-  const std::string config = recipe.to_yaml(), overrides = recipe_detail::emit_yaml(list);
-  // Both files are written in full before either replaces what is there, so that a failed
-  // write (a full disk) leaves the stored pair as it was, never one new file and one old.
-  try {
-    pth::AtomicFile config_file(dir + "/config.yaml"), overrides_file(dir + "/overrides.yaml");
-    config_file.write(pth::ByteView(config.data(), config.size()));
-    overrides_file.write(pth::ByteView(overrides.data(), overrides.size()));
-    config_file.commit();
-    overrides_file.commit();
-  } catch (const pth::Error& e) {
-    throw RecipeError("cannot store the recipe in '" + dir + "': " + e.what());
-  }
+  return {recipe.to_yaml(), recipe_detail::emit_yaml(list)};
 }
 
 Recipe load_stored_recipe(const std::string& run_dir, const std::vector<std::string>& overrides) {
