@@ -462,7 +462,7 @@ def main():
             torch.load(cpath, weights_only=False)
         except Exception:
             pass
-    deadline = time.time() + 5
+    deadline = time.time() + 60   # the Popen payloads touch their marker in a child of their own
     while time.time() < deadline and not all(os.path.exists(m) for _, m, _ in controls):
         time.sleep(0.05)
     for cpath, cmarker, _ in controls:

@@ -68,8 +68,8 @@ def check_interrupted(env, checker, root, fault, reference):
         if not checker.check(r.rc == 3 and lines and lines[-1].startswith("sg-train: error: cannot write") and
                              "(injected)" in lines[-1], "%s: expected exit 3 naming the file: %s" % (fault, r.describe())):
             return
-        run_dir = finished_run(root) or sorted(glob.glob(os.path.join(root, "exp", "RUN_*")))[-1]
-        checker.check(not temp_files(run_dir), "%s: temp files after the failed write: %s" % (fault, temp_files(run_dir)))
+        for run_dir in glob.glob(os.path.join(root, "exp", "RUN_*")):   # none when the first write failed
+            checker.check(not temp_files(run_dir), "%s: temp files after the failed write: %s" % (fault, temp_files(run_dir)))
     # Continue as a user would: resume the run if it committed an epoch, else start again.
     resumed = finished_run(root) is not None
     r = env.run(env.args.train, root, *(["resume=True"] if resumed else []))

@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--zoo", zoo, "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
   app.add_option("overrides", overrides, "Recipe overrides, e.g. training_hyperparams.max_epochs=40 to extend a run");
   app.footer(
-      "Exit status: 0 trained, 1 training failed, 2 bad usage/run/recipe, 3 a checkpoint could not be written,\n"
-      "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
+      "Exit status: 0 trained, 1 training failed, 2 bad usage/run/recipe, 3 a file of the run could not be written,\n"
+      "4 stopped by SIGINT/SIGTERM/SIGHUP after saving its position to ckpt_latest.pth.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

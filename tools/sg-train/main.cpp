@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
                  "resume=True continues the latest run, training_hyperparams.run_id=RUN_... that run,\n"
                  "training_hyperparams.resume_path=FILE branches a new run from a checkpoint");
   app.footer(
-      "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a checkpoint could not be written,\n"
-      "4 stopped by SIGINT/SIGTERM after saving its position to ckpt_latest.pth.");
+      "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data, 3 a file of the run could not be written,\n"
+      "4 stopped by SIGINT/SIGTERM/SIGHUP after saving its position to ckpt_latest.pth.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -59,7 +59,7 @@ ModelAverager::ModelAverager(pth::Folder folder, size_t capacity, bool greater_i
   if (capacity == 0) throw std::invalid_argument("ModelAverager: capacity must be at least 1");
   slots_.resize(capacity);
   if (record) load_record(*record);
-  remove_unnamed_older_snapshots();
+  find_unnamed_older_snapshots();
 }
 
 size_t ModelAverager::size() const {
@@ -302,7 +302,9 @@ void ModelAverager::load_record(const pth::Value& root) {
   rebuild_sum();
 }
 
-void ModelAverager::remove_unnamed_older_snapshots() const {
+// Snapshots a crash kept from being removed after their replacement was committed: gone
+// with the next commit (not now: reading a run to resume it writes nothing).
+void ModelAverager::find_unnamed_older_snapshots() {
   std::set<std::string> named;
   for (const auto& s : slots_)
     if (s.used) named.insert(s.file);
@@ -314,7 +316,7 @@ void ModelAverager::remove_unnamed_older_snapshots() const {
   }
   for (const std::string& name : names) {
     const auto serial = snapshot_serial(name);
-    if (serial && *serial < next_serial_ && !named.count(name)) folder_.remove(name);
+    if (serial && *serial < next_serial_ && !named.count(name)) replaced_.push_back(name);
   }
 }
 

@@ -42,11 +42,13 @@ std::string holder_text(int fd) {
 }
 
 // flock on <run>/.lock, held until the descriptor closes (or the process dies, kill -9
-// included); the file says who holds it, for the message a second process prints.
+// included). The lock is taken read-only, so that a resume refused later for bad input
+// has written nothing; the file says who holds it once record_holder() has run.
 std::shared_ptr<const int> lock_run(const pth::Folder& run) {
   const std::string path = run.path_of(RunDirectory::kLockName);
-  const int fd = run.open_file(RunDirectory::kLockName, O_RDWR | O_CREAT, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create the run's lock file " + path + ": " + std::strerror(errno));
+  int fd = run.open_file(RunDirectory::kLockName, O_RDONLY);
+  if (fd < 0 && errno == ENOENT) fd = run.open_file(RunDirectory::kLockName, O_RDONLY | O_CREAT, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open the run's lock file " + path + ": " + std::strerror(errno));
   auto owned = std::shared_ptr<const int>(new int(fd), [](const int* p) {
     ::close(*p);
     delete p;
@@ -57,12 +59,6 @@ std::shared_ptr<const int> lock_run(const pth::Folder& run) {
                           " (one trainer at a time per run)");
     throw std::runtime_error("cannot lock " + path + ": " + std::strerror(errno));
   }
-  char host[256] = "localhost";
-  ::gethostname(host, sizeof host - 1);
-  const std::string holder =
-      std::string(program_invocation_short_name) + " (pid " + std::to_string(::getpid()) + " on " + host + ")\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) != ssize_t(holder.size()))
-    throw std::runtime_error("cannot write the run's lock file " + path + ": " + std::strerror(errno));
   return owned;
 }
 
@@ -89,7 +85,9 @@ RunDirectory RunDirectory::create(const std::string& ckpt_root_dir, const std::s
     if (::mkdirat(parent.fd(), id.c_str(), 0777) == 0) {
       pth::Folder run = parent.child(id, false);
       auto lock = lock_run(run);
-      return RunDirectory(std::move(run), std::move(lock));
+      RunDirectory made(std::move(run), std::move(lock));
+      made.record_holder();
+      return made;
     }
     if (errno != EEXIST) throw std::runtime_error("cannot create " + parent.path_of(id) + ": " + std::strerror(errno));
     if (++tv.tv_usec == 1000000) {
@@ -106,6 +104,19 @@ RunDirectory RunDirectory::open(const std::string& path) {
   pth::Folder run = parent.child(p.filename().string(), false);
   auto lock = lock_run(run);
   return RunDirectory(std::move(run), std::move(lock));
+}
+
+void RunDirectory::record_holder() const {
+  const std::string path = folder_.path_of(kLockName);
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof host - 1);
+  const std::string holder =
+      std::string(program_invocation_short_name) + " (pid " + std::to_string(::getpid()) + " on " + host + ")\n";
+  const int fd = folder_.open_file(kLockName, O_WRONLY | O_TRUNC);
+  const bool written = fd >= 0 && ::write(fd, holder.data(), holder.size()) == ssize_t(holder.size());
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!written) throw std::runtime_error("cannot write the run's lock file " + path + ": " + std::strerror(err));
 }
 
 void RunDirectory::remove_leftover_temp_files() const {

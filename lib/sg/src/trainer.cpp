@@ -86,10 +86,10 @@ Trainer::Trainer(Recipe recipe)
   }
   // Continuing a run in place: its averaging snapshots are read now, so that a damaged
   // one is an input error found before anything in the run directory is rewritten.
-  if (run_ && config_.average_best_models) {
+  if (run_ && config_.average_best_models && !resumed_averaging_.is_none()) {
     try {
-      averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better,
-                                                  resumed_averaging_.is_none() ? nullptr : &resumed_averaging_);
+      averager_ = std::make_unique<ModelAverager>(run_->folder().child("averaging", /*create=*/false), kAveragedModels,
+                                                  config_.greater_is_better, &resumed_averaging_);
     } catch (const std::exception& e) {
       throw RecipeError(std::string("cannot resume the average of the best models: ") + e.what());
     }

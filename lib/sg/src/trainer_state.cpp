@@ -124,9 +124,12 @@ void Trainer::open_run() {
       run_ = RunDirectory::create(config_.ckpt_root_dir, config_.experiment_name);
       run_dir_ = run_->path();
     }
+    if (!fresh) run_->record_holder();
     run_->remove_leftover_temp_files();
     run_->store_recipe(recipe_);   // resuming with new overrides (max_epochs) records them
     log_.open_file(run_->folder());
+    if (config_.average_best_models && !averager_)   // one with a record to resume was made with the trainer
+      averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better);
   } catch (const std::exception& e) {
     if (fresh && run_) {
       std::error_code ec;
@@ -142,8 +145,6 @@ void Trainer::open_run() {
   if (!resume_from_.empty())
     log_.line(std::string(branch_ ? "branched from " : "resumed from ") + resume_from_ + " at epoch " +
               std::to_string(start_.epoch + 1) + (start_.batch ? ", batch " + std::to_string(start_.batch + 1) : ""));
-  if (config_.average_best_models && !averager_)   // a resumed run's averager was made with the trainer
-    averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better);
 }
 
 void Trainer::restore(const pth::Checkpoint& ckpt) {

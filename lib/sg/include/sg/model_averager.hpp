@@ -25,8 +25,8 @@
 // replaced snapshot, streamed back from disk entry by entry); the replaced file stays until
 // commit(), called once the checkpoint holding the new record is written. A crash before
 // that commit leaves every file the previous record names; files it does not name are
-// either older (removed when the state is loaded) or numbered from its next_serial on
-// (overwritten when the resumed run gets there again).
+// either older (removed at the first commit after the state is loaded) or numbered from
+// its next_serial on (overwritten when the resumed run gets there again).
 // The files are kept at the end of training (a finished run can be extended).
 #include <cstdint>
 #include <optional>
@@ -91,7 +91,7 @@ class ModelAverager {
   };
 
   void load_record(const pth::Value& record);
-  void remove_unnamed_older_snapshots() const;
+  void find_unnamed_older_snapshots();
   void set_layout(const NamedTensors& snapshot);
   std::vector<std::string> layout_problems(const NamedTensors& snapshot) const;
   // Streams a snapshot file into the sum with weight +1 or -1.

@@ -31,8 +31,12 @@ class RunDirectory {
   // Creates <root>/<experiment>/<run id>/ (and the parents); a run id that already exists
   // gets the next microsecond. Throws std::runtime_error naming the folder.
   static RunDirectory create(const std::string& ckpt_root_dir, const std::string& experiment_name);
-  // An existing run. Throws RunInUseError, or std::runtime_error naming the folder.
+  // An existing run, locked without writing anything (a resume refused for bad input
+  // leaves the run as it was). Throws RunInUseError, or std::runtime_error naming the folder.
   static RunDirectory open(const std::string& path);
+  // Writes this process's name, pid and host into the lock file, for the message a second
+  // trainer prints (create() does it at once). Throws std::runtime_error.
+  void record_holder() const;
 
   const pth::Folder& folder() const { return folder_; }
   const std::string& path() const { return folder_.path(); }

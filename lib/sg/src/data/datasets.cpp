@@ -3,6 +3,7 @@
 // Every count read from a file is checked against the bytes actually present before it is
 // used to size anything: the pixel buffer grows with the data read, never with what a
 // header claims, and headers announcing more than 2 GiB are refused outright.
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,23 +46,23 @@ uint32_t be32(const unsigned char* p) {
 class InputFile {
  public:
   explicit InputFile(std::string path) : path_(std::move(path)) {
+    std::optional<pth::InputFd> input;
     try {
-      file_ = pth::open_input_stream(path_);
+      input.emplace(path_);
     } catch (const pth::Error& e) {
-      throw std::runtime_error("cannot open " + path_ + ": " + e.what());
+      throw std::runtime_error(path_ + ": " + e.what());
     }
     unsigned char magic[2] = {0, 0};
-    const size_t got = std::fread(magic, 1, 2, file_);
-    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      std::fclose(file_);
-      file_ = nullptr;
-      errno = 0;
-      gz_ = gzdopen(pth::InputFd(path_).release(), "rb");
-      if (!gz_) throw std::runtime_error("cannot open " + path_ + ": " + (errno ? std::strerror(errno) : "gzopen failed"));
-      gzbuffer(gz_, 1 << 17);
+    const bool gzipped = ::pread(input->get(), magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    errno = 0;
+    if (gzipped) {
+      gz_ = gzdopen(input->get(), "rb");
+      if (gz_) gzbuffer(gz_, 1 << 17);
     } else {
-      std::rewind(file_);
+      file_ = ::fdopen(input->get(), "rb");
     }
+    if (!gz_ && !file_) throw std::runtime_error(path_ + ": cannot open: " + (errno ? std::strerror(errno) : "gzdopen failed"));
+    input->release();   // now owned by the stream
   }
   ~InputFile() {
     if (file_) std::fclose(file_);
@@ -218,7 +220,7 @@ ImageDataset load_cifar10(const std::string& folder, bool train) {
     try {
       f = pth::open_input_stream(path);
     } catch (const pth::Error& e) {
-      throw std::runtime_error("cannot open " + path + ": " + e.what() +
+      throw std::runtime_error(path + ": " + e.what() +
                                " (expected the CIFAR-10 binary version: data_batch_1.bin..data_batch_5.bin, "
                                "test_batch.bin)");
     }
