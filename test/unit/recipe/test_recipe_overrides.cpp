@@ -232,3 +232,13 @@ TEST_CASE_METHOD(Fixture, "typed getters name the key on errors") {
   CHECK(r.get<std::vector<double>>("training_hyperparams.lr_updates") == std::vector<double>{100, 150});
   CHECK(r.get<std::string>("training_hyperparams.max_epochs") == "5");
 }
+
+TEST_CASE("an override changes only the place it names, not the aliases of that place") {
+  TempDir d;
+  std::ofstream(d.file("shared.yaml")) << "a: {x: &p [1, 2], y: *p}\nb: &m {k: 1}\nc: *m\n";
+  const sg::Recipe r = sg::compose_recipe({"shared", {d.path().string()}, {"a.x.0=5", "b.k=2"}});
+  CHECK(r.get<std::vector<int64_t>>("a.x") == std::vector<int64_t>{5, 2});
+  CHECK(r.get<std::vector<int64_t>>("a.y") == std::vector<int64_t>{1, 2});
+  CHECK(r.get<int>("b.k") == 2);
+  CHECK(r.get<int>("c.k") == 1);
+}

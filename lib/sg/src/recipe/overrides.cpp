@@ -2,6 +2,7 @@
 // top-level shortcuts (`epochs`, `lr`, `batch_size`, ...).
 #include <utility>
 
+#include "recipe/bounds.hpp"
 #include "recipe/recipe_detail.hpp"
 
 namespace sg::recipe_detail {
@@ -29,9 +30,8 @@ const std::vector<Shortcut>& shortcuts() {
 YAML::Node parse_value(const std::string& text, const std::string& override_text) {
   if (text.empty()) return make_string("");  // Hydra: `key=` is the empty string
   try {
-    YAML::Node v = YAML::Load(text);
+    YAML::Node v = parse_recipe_yaml(text, "override '" + override_text + "'");
     if (!v.IsDefined()) return YAML::Node(YAML::NodeType::Null);
-    check_core_tags(v, "override '" + override_text + "'");
     return v;
   } catch (const YAML::Exception& e) {
     throw RecipeError("override '" + override_text + "': cannot parse value '" + text + "': " + e.msg);
@@ -136,7 +136,9 @@ void check_key(const std::string& key, const std::string& override_text) {
     if (seg.empty()) throw RecipeError("override '" + override_text + "': bad key '" + key + "'");
 }
 
-void apply_one(YAML::Node& root, const std::string& text) {
+// `budget` holds the recipe's size so far; each value set counts as added (what it
+// replaces is not subtracted: a bound on the growth, not the exact size).
+void apply_one(YAML::Node& root, const std::string& text, SizeBudget& budget) {
   require_utf8(text, "override");
   std::string body = text;
   enum { kSet, kAdd, kForce, kDelete } op = kSet;
@@ -171,12 +173,17 @@ void apply_one(YAML::Node& root, const std::string& text) {
     throw RecipeError("override '" + text + "' is not of the form key=value");
   const std::string raw = body.substr(eq + 1);
   YAML::Node value = parse_value(raw, text);
+  const std::string what = "override '" + text + "'";
+  const TreeSize value_size = measure(value);
+  if (segs.size() + value_size.depth > kMaxDepth)
+    throw RecipeError(what + ": nested more than " + std::to_string(kMaxDepth) + " levels deep");
 
   if (op == kAdd || op == kForce) {
     YAML::Node existing = lookup(root, segs);
     if (op == kAdd && existing.IsDefined())
       throw RecipeError("cannot add '" + key + "': the key already exists (use '" + key + "=" + raw +
                         "' to change it, or '++" + key + "=" + raw + "')");
+    budget.add(value_size, [&] { return what; });
     set_path(root, segs, value, true);
     return;
   }
@@ -198,6 +205,7 @@ void apply_one(YAML::Node& root, const std::string& text) {
     YAML::Node existing = lookup(root, tsegs);
     if (!existing.IsDefined()) unknown_key(root, tsegs, join_path(tsegs));
     YAML::Node stored = typed_value(existing, value, join_path(tsegs), raw);
+    budget.add(value_size, [&] { return what; });
     set_path(root, tsegs, stored, false);
   }
 }
@@ -205,9 +213,13 @@ void apply_one(YAML::Node& root, const std::string& text) {
 }  // namespace
 
 void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context) {
+  if (overrides.size() > kMaxOverrides)
+    throw RecipeError((context.empty() ? "" : context + ": ") + "more than " + std::to_string(kMaxOverrides) +
+                      " overrides");
+  SizeBudget budget(measure(root));
   for (const std::string& o : overrides) {
     try {
-      apply_one(root, o);
+      apply_one(root, o, budget);
     } catch (const RecipeError& e) {
       std::string msg = e.what();
       if (msg.find("override '") == std::string::npos) msg += " (override '" + o + "')";

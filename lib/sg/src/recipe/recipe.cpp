@@ -10,6 +10,7 @@
 
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
+#include "recipe/bounds.hpp"
 #include "recipe/recipe_detail.hpp"
 
 namespace sg {
@@ -109,25 +110,21 @@ struct Convert<std::vector<E>> {
 
 namespace recipe_detail {
 
-// Recipes are hand-written text; anything this large is not one.
-constexpr uint64_t kMaxRecipeFileBytes = 16u << 20;
-
 YAML::Node load_yaml_file(const std::string& path, const std::string& what) {
   std::string text;
   try {
-    text = pth::read_input_file(path, kMaxRecipeFileBytes);
+    text = pth::read_input_file(path, kMaxFileBytes);
   } catch (const pth::Error& e) {
     throw RecipeError("cannot read " + what + ": " + e.what());
   }
   require_utf8(text, what);
   YAML::Node doc;
   try {
-    doc = YAML::Load(text);
+    doc = parse_recipe_yaml(text, what);
   } catch (const YAML::Exception& e) {
     throw RecipeError(what + ": line " + std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  check_core_tags(doc, what);
   return doc;
 }
 

@@ -49,7 +49,8 @@ bool deep_equal(const YAML::Node& a, const YAML::Node& b);
 // `!!bool 3`): RecipeError "<what>: line N: 'abc' is not a valid !!int".
 void check_core_tags(const YAML::Node& node, const std::string& what);
 
-// A recipe file's YAML: valid UTF-8, parsed, core tags checked. Errors are RecipeError
+// A recipe file's YAML: at most kMaxFileBytes of valid UTF-8, parsed by parse_recipe_yaml
+// (bounded, core tags checked, no shared nodes). Errors are RecipeError
 // "<what>: line N, column C: ..." (`what` names the file for the user).
 YAML::Node load_yaml_file(const std::string& path, const std::string& what);
 
