@@ -189,7 +189,7 @@ def check_names(env, checker, work):
             one_error_line(checker, r, "sg-train", ["experiment_name"], "names: experiment_name=%r" % name[:20])
     escaped = glob.glob(os.path.join(work, "RUN_*")) + glob.glob(os.path.join(env.root, "RUN_*"))
     checker.check(not escaped, "names: runs made outside an experiment folder: %s" % escaped)
-    checker.check(open(victim).read() == "mine" and os.stat(victim).st_mtime_ns == before, "names: the victim changed")
+    checker.check(open(victim, "rb").read() == b"mine" and os.stat(victim).st_mtime_ns == before, "names: the victim changed")
     for program, flag in ((env.args.resume, "--experiment-name"), (env.args.eval, "--experiment-name")):
         r = sgtest.run([program, flag, "..", "--ckpt-root-dir", env.root], timeout=120)
         name = os.path.basename(program)
@@ -206,7 +206,11 @@ def mutated_resume(env, checker, torch, run_dir, what, mutate, needles, *overrid
     latest = os.path.join(run_dir, "ckpt_latest.pth")
     original = open(latest, "rb").read()
     c = torch.load(latest, weights_only=False)
-    mutate(c)
+    try:
+        mutate(c)
+    except KeyError as e:
+        checker.fail("resume checks: %s: the checkpoint has no %s" % (what, e))
+        return
     torch.save(c, latest)
     before = file_states(run_dir)
     r = env.train("checks", "resume=True", *(overrides or ("epochs=3",)))
