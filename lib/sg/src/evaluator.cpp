@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
 #include "sg/data.hpp"
 #include "sg/load_weights.hpp"
 #include "sg/model.hpp"
@@ -140,6 +141,8 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
           result.epoch = epoch->as_int();
       try {
         load_state_dict(*model, weights);
+      } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
+        throw EvalError("cannot read checkpoint " + e.file() + ": " + e.what());
       } catch (const WeightsMismatch& e) {
         std::string why = one_line(e.what());
         const std::string prefix = "the checkpoint does not fit the model: ";
