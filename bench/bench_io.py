@@ -189,12 +189,12 @@ def main():
             return best_after_warmup(sum((run_lines(cmd) for _ in range(4)), []),
                                      what + (", CRC not checked" if unchecked else ""), expect)
 
-        # Into new memory as lib/sg makes tensors (StorageData::copy_range: pread, CRC of
-        # each record over the bytes it copied), used where the file is mapped (our tools:
-        # the CRC pass reads every byte), and into existing tensors (resuming, evaluating:
-        # what load_state_dict does after torch.load); each also with the CRC left
-        # unchecked, as the reader was before it checked them.
-        ours_load, ours_load_raw = (ours("pread", "ours load (read_checkpoint + copy)", u) for u in (False, True))
+        # Into new memory (memcpy from the mapping after each record's CRC pass), used
+        # where the file is mapped (our tools: the CRC pass reads every byte), and into
+        # existing tensors (resuming, evaluating: what load_state_dict does after
+        # torch.load; pread with the CRC over the bytes copied); each also with the CRC
+        # left unchecked, as the reader was before it checked them.
+        ours_load, ours_load_raw = (ours("copy", "ours load (read_checkpoint + copy)", u) for u in (False, True))
         py_load = best_after_warmup(sum((run_lines([PY, TORCH_IO, "load", py_file]) for _ in range(4)), []),
                                     "torch.load", expect)
         ours_map, ours_map_raw = (ours("map", "ours load (mapped, every page touched)", u) for u in (False, True))
@@ -254,12 +254,13 @@ def main():
         print("| " + " | ".join(r) + " |")
     print()
     print(f"Best of 3 after one warm-up (inspect: best of 5; each load in a fresh process); save = `pth::write_checkpoint` (temp file, fsync, "
-          f"rename, fsync dir) vs `torch.save` (no fsync); load = `read_checkpoint` + pread of every storage into "
-          f"new memory, each record's CRC-32 checked over the bytes it copied (`StorageData::copy_range`, as "
-          f"lib/sg makes tensors) vs `torch.load`, file in page cache; used in place = `read_checkpoint` + the "
+          f"rename, fsync dir) vs `torch.save` (no fsync); load = `read_checkpoint` + the CRC check of each record "
+          f"(one pass over the mapping) + memcpy of every storage into new memory vs `torch.load`, file in page "
+          f"cache; used in place = `read_checkpoint` + the "
           f"CRC check of every record (reads every byte of the mapping) + one read per page (how our tools use "
           f"tensors) vs `torch.load`; into existing tensors = destination allocated and touched before the clock "
-          f"on both sides, then `read_checkpoint` + `copy_range` vs `torch.load` + `copy_`; CRC not checked = the "
+          f"on both sides, then `read_checkpoint` + `copy_range` (pread, each record's CRC computed over the bytes "
+          f"as they land) vs `torch.load` + `copy_`; CRC not checked = the "
           f"same from the zip records directly, as the reader was before it checked CRCs; inspect = "
           f"`sg-ckpt-inspect --json` vs "
           f"`torch.load` + listing, peak RSS via "

@@ -171,7 +171,7 @@ class Source {
 // A real load: every storage's bytes copied into new memory (each page of it touched).
 //   copy     aligned_alloc + memcpy from the mapping (torch allocates with posix_memalign too)
 //   pread    aligned_alloc + pread from the file (no faults on the mapping), as
-//            StorageData::copy_range does, which is how lib/sg makes tensors (to_torch)
+//            StorageData::copy_range does
 //   hugepage mmap + madvise(MADV_HUGEPAGE) for storages >= 2 MiB, then memcpy
 //   threads2 aligned_alloc + memcpy, each storage split over 2 threads
 //   map      no copy: the tensors are used where the file is mapped; every page is touched
