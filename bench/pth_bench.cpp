@@ -2,8 +2,9 @@
 // scripts/bench-io (which runs bench/torch_io.py, its Python twin, on the same tensors).
 //
 //   pth_bench save SHAPES_FILE OUT [--repeat N]   one line per run: seconds of write_checkpoint
-//   pth_bench load IN [--repeat N] [--mode M]     one line per run: seconds, tensor bytes
-//                                                 (modes: see materialise())
+//   pth_bench load IN [--repeat N] [--mode M] [--unchecked]
+//                                                 one line per run: seconds, tensor bytes
+//                                                 (modes: see materialise(); --unchecked: see Source)
 //   pth_bench profile-save SHAPES_FILE OUT        sub-step timings of a save (stderr-friendly)
 //   pth_bench profile-load IN                     sub-step timings of a load
 //
@@ -17,7 +18,6 @@
 // read_checkpoint plus copying every storage's bytes into freshly allocated memory; freeing
 // happens after the clock stops. Run each load in a fresh process: in a loop, glibc's
 // malloc hands back memory freed by the previous run and most page faults vanish.
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,10 +35,10 @@
 
 #include "pth/atomic_file.hpp"
 #include "pth/checkpoint.hpp"
+#include "pth/crc32.hpp"
 #include "pth/error.hpp"
 #include "pth/pickle_writer.hpp"
 #include "pth/tensor_walk.hpp"
-#include "pth/zip_writer.hpp"
 
 namespace {
 
@@ -108,6 +108,7 @@ pth::Value make_state_dict(const std::vector<ShapeLine>& shapes, uint64_t* total
 struct Options {
   int repeat = 1;
   std::string mode = "copy";
+  bool unchecked = false;
 };
 
 Options parse_options(int argc, char** argv, int first_option) {
@@ -117,6 +118,8 @@ Options parse_options(int argc, char** argv, int first_option) {
       o.repeat = std::atoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
       o.mode = argv[++i];
+    } else if (std::strcmp(argv[i], "--unchecked") == 0) {
+      o.unchecked = true;
     } else {
       throw std::runtime_error(std::string("unknown option ") + argv[i]);
     }
@@ -139,17 +142,43 @@ int cmd_save(const std::string& shapes_file, const std::string& out, int repeat)
   return 0;
 }
 
+// Where the storages' bytes come from: their StorageData, whose zip record CRC is checked
+// when the data is first used (what the programs do), or with --unchecked straight from
+// the zip records, as the reader was before it checked CRCs: the difference is what the
+// check costs. Only stored records, which is what torch.save writes.
+class Source {
+ public:
+  Source(const pth::Checkpoint& ckpt, bool unchecked) : ckpt_(ckpt), unchecked_(unchecked) {}
+
+  pth::ByteView bytes(const pth::Storage& s) const { return unchecked_ ? record(s) : s.data->bytes(); }
+  // All of the storage into dst with pread (no page faults on the mapping).
+  void copy(const pth::Storage& s, void* dst) const {
+    if (unchecked_) ckpt_.file->read_into(record(s), dst);
+    else s.data->copy_range(0, size_t(s.nbytes()), dst);
+  }
+
+ private:
+  pth::ByteView record(const pth::Storage& s) const {
+    const pth::ZipEntry* e = ckpt_.zip ? ckpt_.zip->find(ckpt_.root_name + "/data/" + s.key) : nullptr;
+    if (e == nullptr || e->method != 0) throw std::runtime_error("--unchecked needs a zip of stored records");
+    return ckpt_.zip->stored_view(*e).sub(0, size_t(s.nbytes()));
+  }
+
+  const pth::Checkpoint& ckpt_;
+  bool unchecked_;
+};
+
 // A real load: every storage's bytes copied into new memory (each page of it touched).
-//   copy     aligned_alloc + memcpy from the mapping (what a caller of lib/pth does today;
-//            torch allocates with posix_memalign too)
-//   pread    aligned_alloc + pread from the file (no faults on the mapping)
+//   copy     aligned_alloc + memcpy from the mapping (torch allocates with posix_memalign too)
+//   pread    aligned_alloc + pread from the file (no faults on the mapping), as
+//            StorageData::copy_range does
 //   hugepage mmap + madvise(MADV_HUGEPAGE) for storages >= 2 MiB, then memcpy
 //   threads2 aligned_alloc + memcpy, each storage split over 2 threads
 //   map      no copy: the tensors are used where the file is mapped; every page is touched
 //            so that all data is resident and mapped (what our tools do with a checkpoint)
-//   into     copy (StorageData::copy_range: pread from the file) into destination buffers
-//            allocated and touched before the clock starts, as loading into an existing
-//            model's parameters does (load_state_dict)
+//   into     pread (as `pread`) into destination buffers allocated and touched before the
+//            clock starts, as loading into an existing model's parameters does
+//            (load_state_dict)
 enum class Mode { Copy, Pread, HugePage, Threads2, Map, Into };
 
 Mode parse_mode(const std::string& m) {
@@ -177,51 +206,37 @@ struct Loaded {
   uint64_t bytes = 0;
 };
 
-Loaded materialise(const pth::Checkpoint& ckpt, Mode mode) {
+Loaded materialise(const Source& source, const pth::Checkpoint& ckpt, Mode mode) {
   Loaded out;
   out.buffers.reserve(ckpt.storages.size());
-  int fd = -1;
-  if (mode == Mode::Pread) {
-    fd = ::open(ckpt.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("cannot open " + ckpt.path);
-  }
-  const uint8_t* base = ckpt.file->view().data;
   for (const auto& s : ckpt.storages) {
-    const pth::ByteView src = s->data->bytes();
     const size_t n = size_t(s->nbytes());
     std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : allocate(n);
     uint8_t* d = static_cast<uint8_t*>(dst.get());
     if (mode == Mode::Pread) {
-      // Only valid for stored (uncompressed) records, which is what torch.save writes.
-      const off_t off = off_t(src.data - base);
-      size_t done = 0;
-      while (done < n) {
-        const ssize_t got = ::pread(fd, d + done, n - done, off + off_t(done));
-        if (got <= 0) throw std::runtime_error("pread failed");
-        done += size_t(got);
-      }
+      source.copy(*s, d);
     } else if (mode == Mode::Threads2 && n >= (size_t(1) << 20)) {
+      const pth::ByteView src = source.bytes(*s);
       const size_t mid = n / 2 / 4096 * 4096;
       std::thread other([&] { std::memcpy(d + mid, src.data + mid, n - mid); });
       std::memcpy(d, src.data, mid);
       other.join();
     } else {
-      std::memcpy(d, src.data, n);
+      std::memcpy(d, source.bytes(*s).data, n);
     }
     out.buffers.push_back(std::move(dst));
     out.bytes += n;
   }
-  if (fd >= 0) ::close(fd);
   return out;
 }
 
 // Sums one byte of every page: forces the mapping of all data without copying it.
 volatile uint64_t page_sum_sink;  // keeps the page reads from being optimised away
 
-uint64_t touch_pages(const pth::Checkpoint& ckpt) {
+uint64_t touch_pages(const Source& source, const pth::Checkpoint& ckpt) {
   uint64_t sum = 0, bytes = 0;
   for (const auto& s : ckpt.storages) {
-    const pth::ByteView v = s->data->bytes();
+    const pth::ByteView v = source.bytes(*s);
     for (size_t i = 0; i < v.size; i += 4096) sum += v.data[i];
     bytes += s->nbytes();
   }
@@ -239,18 +254,20 @@ std::vector<std::shared_ptr<void>> preallocate(const std::string& in) {
   return buffers;
 }
 
-int cmd_load(const std::string& in, int repeat, Mode mode) {
+int cmd_load(const std::string& in, const Options& o) {
+  const Mode mode = parse_mode(o.mode);
   if (mode == Mode::Map || mode == Mode::Into) {
     const auto buffers = mode == Mode::Into ? preallocate(in) : std::vector<std::shared_ptr<void>>{};
-    for (int r = 0; r < repeat; ++r) {
+    for (int r = 0; r < o.repeat; ++r) {
       const auto start = Clock::now();
-      pth::Checkpoint ckpt = pth::read_checkpoint(in);
+      pth::Checkpoint ckpt = pth::read_checkpoint(in);   // in use after the clock stops
+      const Source source(ckpt, o.unchecked);
       uint64_t bytes = 0;
       if (mode == Mode::Map) {
-        bytes = touch_pages(ckpt);
+        bytes = touch_pages(source, ckpt);
       } else {
         for (size_t i = 0; i < ckpt.storages.size(); ++i) {
-          ckpt.storages[i]->data->copy_range(0, size_t(ckpt.storages[i]->nbytes()), buffers[i].get());
+          source.copy(*ckpt.storages[i], buffers[i].get());
           bytes += ckpt.storages[i]->nbytes();
         }
       }
@@ -260,12 +277,12 @@ int cmd_load(const std::string& in, int repeat, Mode mode) {
     }
     return 0;
   }
-  for (int r = 0; r < repeat; ++r) {
+  for (int r = 0; r < o.repeat; ++r) {
     const auto start = Clock::now();
     Loaded loaded;
     {
       pth::Checkpoint ckpt = pth::read_checkpoint(in);
-      loaded = materialise(ckpt, mode);
+      loaded = materialise(Source(ckpt, o.unchecked), ckpt, mode);
       // The checkpoint (its mapping) goes away here, as a real loader's would.
     }
     const double s = seconds_since(start);
@@ -320,7 +337,7 @@ int cmd_profile_save(const std::string& shapes_file, const std::string& out) {
     start = Clock::now();
     uint32_t crc = 0;
     for (const auto& t : tensors) crc = pth::crc32_update(crc, t.tensor->storage->data->bytes());
-    step("crc32 of all data (zlib)", seconds_since(start), total);
+    step("crc32 of all data (libdeflate)", seconds_since(start), total);
 
     const std::string raw = out + ".raw";
     start = Clock::now();
@@ -355,13 +372,18 @@ int cmd_profile_load(const std::string& in) {
     for (const auto& s : ckpt.storages) buffers.push_back(allocate(size_t(s->nbytes())));
     step("allocate (untouched)", seconds_since(start), 0);
 
+    const Source unchecked(ckpt, true);
     start = Clock::now();
     uint64_t sum = 0;
     for (const auto& s : ckpt.storages) {
-      const pth::ByteView v = s->data->bytes();
+      const pth::ByteView v = unchecked.bytes(*s);
       for (size_t i = 0; i < v.size; i += 4096) sum += v.data[i];
     }
     step("fault in the mapping (1 byte per page)", seconds_since(start), total);
+
+    start = Clock::now();
+    for (const auto& s : ckpt.storages) s->data->bytes();
+    step("CRC check of every record (mapped, first use)", seconds_since(start), total);
 
     start = Clock::now();
     for (size_t i = 0; i < buffers.size(); ++i) {
@@ -378,6 +400,18 @@ int cmd_profile_load(const std::string& in) {
     step("memcpy again (pages already there)", seconds_since(start), total);
 
     start = Clock::now();
+    for (size_t i = 0; i < buffers.size(); ++i) unchecked.copy(*ckpt.storages[i], buffers[i].get());
+    step("pread into the same buffers", seconds_since(start), total);
+
+    const pth::Checkpoint again = pth::read_checkpoint(in);
+    start = Clock::now();
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const auto& s = again.storages[i];
+      s->data->copy_range(0, size_t(s->nbytes()), buffers[i].get());
+    }
+    step("pread + CRC (copy_range, first use)", seconds_since(start), total);
+
+    start = Clock::now();
     buffers.clear();
     step("free buffers (not in load)", seconds_since(start), 0);
 
@@ -390,7 +424,7 @@ int cmd_profile_load(const std::string& in) {
 int usage() {
   std::fprintf(stderr,
                "usage: pth_bench save SHAPES_FILE OUT [--repeat N]\n"
-               "       pth_bench load IN [--repeat N] [--mode copy|pread|hugepage|threads2]\n"
+               "       pth_bench load IN [--repeat N] [--mode copy|pread|hugepage|threads2|map|into] [--unchecked]\n"
                "       pth_bench profile-save SHAPES_FILE OUT\n"
                "       pth_bench profile-load IN\n");
   return 2;
@@ -403,10 +437,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   try {
     if (cmd == "save" && argc >= 4) return cmd_save(argv[2], argv[3], parse_options(argc, argv, 4).repeat);
-    if (cmd == "load") {
-      const Options o = parse_options(argc, argv, 3);
-      return cmd_load(argv[2], o.repeat, parse_mode(o.mode));
-    }
+    if (cmd == "load") return cmd_load(argv[2], parse_options(argc, argv, 3));
     if (cmd == "profile-save" && argc == 4) return cmd_profile_save(argv[2], argv[3]);
     if (cmd == "profile-load" && argc == 3) return cmd_profile_load(argv[2]);
   } catch (const std::exception& e) {

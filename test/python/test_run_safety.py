@@ -377,9 +377,13 @@ def check_signals(env, checker):
 def check_fifo_inputs(env, checker, work):
     fifo = os.path.join(work, "input.fifo")
     os.mkfifo(fifo)
-    r = env.train("fifo", "checkpoint_params.checkpoint_path=" + fifo, timeout=60)
-    if checker.check(r.rc == 2, "FIFO checkpoint_path: %s" % r.describe()):
-        one_error_line(checker, r, "sg-train", [fifo, "not a regular file"], "FIFO checkpoint_path")
+    for key in ("checkpoint_params.checkpoint_path", "training_hyperparams.resume_path"):
+        r = env.train("fifo", key + "=" + fifo, timeout=60)
+        if checker.check(r.rc == 2, "FIFO %s: %s" % (key, r.describe())):
+            one_error_line(checker, r, "sg-train", [fifo, "not a regular file"], "FIFO " + key)
+    r = sgtest.run([env.args.eval] + TINY + ["checkpoint_params.checkpoint_path=" + fifo], timeout=60)
+    if checker.check(r.rc == 2, "sg-eval FIFO checkpoint_path: %s" % r.describe()):
+        one_error_line(checker, r, "sg-eval", [fifo, "not a regular file"], "sg-eval FIFO checkpoint_path")
     data = os.path.join(work, "fifo_data")
     os.makedirs(data)
     for n in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",

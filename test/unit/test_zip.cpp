@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "pth/atomic_file.hpp"
+#include "pth/crc32.hpp"
 #include "pth/error.hpp"
 #include "pth/mapped_file.hpp"
 #include "pth/zip_reader.hpp"
@@ -244,6 +247,7 @@ int run_python(const TempDir& dir, const std::string& script, const std::string&
 TEST_CASE("crc32_update matches the standard CRC-32 and is incremental", "[zip]") {
   CHECK(pth::crc32_update(0, view(str_bytes("123456789"))) == 0xCBF43926u);
   CHECK(pth::crc32_update(0, {}) == 0u);
+  CHECK(pth::crc32_update(0xCBF43926u, {}) == 0xCBF43926u);   // an empty piece keeps the running CRC
   const Bytes b = pattern(100000, 9);
   const uint32_t split = pth::crc32_update(pth::crc32_update(0, {b.data(), 4321}), {b.data() + 4321, b.size() - 4321});
   CHECK(split == crc_of(b));
@@ -343,6 +347,61 @@ TEST_CASE("crc_matches notices a flipped byte", "[zip]") {
     INFO(e.name);
     CHECK(reader.crc_matches(e) == (e.name != "archive/data/1"));
   }
+}
+
+// The message of the pth::FileDataError that f throws, after the file it names.
+std::string data_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const pth::FileDataError& e) {
+    return e.file() + ": " + e.what();
+  }
+  return "<no error>";
+}
+
+TEST_CASE("ZipReader::read checks the CRC of stored and deflated entries as it reads them", "[zip]") {
+  TempDir dir;
+  const Bytes plain = pattern(70000, 5);
+  const Bytes packed = raw_deflate(plain);
+  const uint32_t wrong = crc_of(plain) ^ 0x00100000u;
+  const std::string expected = dir.file("input.zip") + ": CRC mismatch in record 'x/data.pkl'";
+  for (const uint16_t method : {uint16_t(0), uint16_t(8)}) {
+    INFO("method " << method);
+    const Bytes& data = method == 0 ? plain : packed;
+    pth::ZipReader good(map_bytes(dir, make_zip({{"x/data.pkl", data, plain.size(), crc_of(plain), method}})));
+    CHECK(good.read(good.entries()[0], plain.size()) == plain);
+    CHECK_NOTHROW(good.check_crc(good.entries()[0]));
+
+    pth::ZipReader bad(map_bytes(dir, make_zip({{"x/data.pkl", data, plain.size(), wrong, method}})));
+    const pth::ZipEntry& e = bad.entries()[0];
+    CHECK(data_error([&] { bad.read(e, plain.size()); }) == expected);
+    CHECK(data_error([&] { bad.check_crc(e); }) == expected);
+    CHECK(data_error([&] { bad.expect_crc(e, crc_of(plain)); }) == expected);
+    CHECK_NOTHROW(bad.expect_crc(e, wrong));
+    CHECK_FALSE(bad.crc_matches(e));
+  }
+}
+
+TEST_CASE("a CRC mismatch in a file rewritten after it was opened says the file changed", "[zip]") {
+  TempDir dir;
+  const Bytes plain = pattern(10000, 6);
+  const Bytes zip = make_zip({{"x/data/0", plain}});
+  auto file = map_bytes(dir, zip);
+  pth::ZipReader reader(file);
+  const pth::ZipEntry& e = reader.entries()[0];
+  CHECK_FALSE(file->changed_since_open());
+
+  // Rewritten in place (what torch.save does to an existing file), a day later.
+  Bytes edited = zip;
+  edited[e.data_offset + 100] ^= 0x01;
+  {
+    std::fstream f(file->path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.write(reinterpret_cast<const char*>(edited.data()), std::streamsize(edited.size()));
+  }
+  struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) + 86400, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, file->path().c_str(), times, 0) == 0);
+  CHECK(file->changed_since_open());
+  CHECK(data_error([&] { reader.check_crc(e); }) == file->path() + ": the file changed while it was being read");
 }
 
 TEST_CASE("MappedFile maps files and reports errors without the path", "[zip]") {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pth/adapt.hpp"
+#include "pth/mapping_fault.hpp"
 #include "pth/termination.hpp"
 #include "pth/usage_error.hpp"
 
@@ -34,6 +35,7 @@ std::string find_model_template() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pth::install_mapping_fault_handler("sg-ckpt-adapt", kInputError);
   CLI::App app{"Convert PyTorch checkpoints: rename weights to a model's keys, take the EMA weights, change dtypes, "
                "edit keys, average checkpoints, write .pth or .safetensors. Without Python or LibTorch.",
                "sg-ckpt-adapt"};

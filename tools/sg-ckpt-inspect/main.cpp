@@ -6,6 +6,7 @@
 
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
+#include "pth/mapping_fault.hpp"
 #include "pth/usage_error.hpp"
 
 namespace {
@@ -30,6 +31,9 @@ int run_diff(const std::vector<std::string>& files, bool json) {
     const pth::inspect::Diff d = pth::inspect::diff(a, b);
     std::cout << (json ? pth::inspect::json_text(pth::inspect::diff_to_json(d), 2) + "\n" : pth::inspect::diff_to_text(d));
     return d.identical() ? kOk : kFailed;
+  } catch (const pth::FileDataError& e) {
+    report_error(e.file(), e.what());
+    return kInputError;
   } catch (const std::exception& e) {
     report_error(files[0] + " vs " + files[1], e.what());
     return kInputError;
@@ -39,6 +43,7 @@ int run_diff(const std::vector<std::string>& files, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pth::install_mapping_fault_handler("sg-ckpt-inspect", kInputError);
   CLI::App app{"Describe, hash, verify and diff PyTorch checkpoint (.pth) files, without Python or LibTorch.",
                "sg-ckpt-inspect"};
   std::vector<std::string> files;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "pth/mapping_fault.hpp"
 #include "pth/usage_error.hpp"
 #include "sg/evaluator.hpp"
 #include "sg/exit_codes.hpp"
@@ -53,6 +54,7 @@ nlohmann::json to_json(const sg::EvalResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pth::install_mapping_fault_handler("sg-eval", sg::kExitInputError);
   CLI::App app{"Evaluate a checkpoint on a recipe's validation data and metrics: a run's checkpoint\n"
                "(--experiment-name) or any checkpoint with a recipe (--config-name with\n"
                "checkpoint_params.checkpoint_path=FILE).",

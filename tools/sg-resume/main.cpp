@@ -5,12 +5,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pth/mapping_fault.hpp"
 #include "pth/usage_error.hpp"
 #include "sg/resume_recipe.hpp"
+#include "sg/exit_codes.hpp"
 #include "sg/run_training.hpp"
 #include "sg/stop_signal.hpp"
 
 int main(int argc, char** argv) {
+  pth::install_mapping_fault_handler("sg-resume", sg::kExitInputError);
   CLI::App app{"Continue a training run from the recipe stored in its run directory. Prints the run directory last.",
                "sg-resume"};
   std::string experiment, run_id, root = "checkpoints";

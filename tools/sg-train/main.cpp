@@ -4,11 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pth/mapping_fault.hpp"
 #include "pth/usage_error.hpp"
+#include "sg/exit_codes.hpp"
 #include "sg/run_training.hpp"
 #include "sg/stop_signal.hpp"
 
 int main(int argc, char** argv) {
+  pth::install_mapping_fault_handler("sg-train", sg::kExitInputError);
   CLI::App app{"Train an image classifier from a SuperGradients-style recipe. Prints the run directory last on stdout.",
                "sg-train"};
   sg::RecipeRequest request;

@@ -73,6 +73,13 @@ Loaded load_any(const std::string& path) {
   return out;
 }
 
+// An error met while using the inputs' data: the input whose data failed and its record
+// (a CRC mismatch, a file changed while read), else `file` and `context`.
+AdaptError data_error(const std::string& file, const std::string& context, const std::exception& e) {
+  if (const auto* bad = dynamic_cast<const FileDataError*>(&e)) return AdaptError(bad->file(), bad->what());
+  return AdaptError(file, context + e.what());
+}
+
 // --- state dicts as ordered entries ---------------------------------------------------
 
 struct Entry {
@@ -379,7 +386,7 @@ Doc average_docs(const AdaptOptions& o) {
     try {
       e.value = Value::tensor(average_tensors(tensors));
     } catch (const std::exception& ex) {
-      throw AdaptError(first.path, what_of(first.net) + pth::quoted(e.name) + ": " + ex.what());
+      throw data_error(first.path, what_of(first.net) + pth::quoted(e.name) + ": ", ex);
     }
   }
   for (const Doc& d : docs) keeps.push_back(d.keep);
@@ -418,7 +425,7 @@ void convert_weights(Doc& doc, DType to, AdaptResult& r) {
         e.value = Value::tensor(convert_tensor(e.value.as_tensor(), to));
       } catch (const std::exception& ex) {
         std::lock_guard<std::mutex> lock(failed_mutex);
-        if (!failed) failed.emplace(jobs[i].weights->file, what_of(*jobs[i].weights) + pth::quoted(e.name) + ": " + ex.what());
+        if (!failed) failed = data_error(jobs[i].weights->file, what_of(*jobs[i].weights) + pth::quoted(e.name) + ": ", ex);
         next = jobs.size();
       }
     }
@@ -503,7 +510,7 @@ void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
     try {
       write_safetensors(o.output, tensors, metadata, /*replace=*/o.force);
     } catch (const std::exception& e) {
-      throw AdaptError(o.output, e.what());
+      throw data_error(o.output, "", e);
     }
   } else {
     Value root;
@@ -531,7 +538,7 @@ void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
       options.replace = o.force;   // without --force a file that appeared meanwhile stays
       write_checkpoint(o.output, root, options);
     } catch (const std::exception& e) {
-      throw AdaptError(o.output, e.what());
+      throw data_error(o.output, "", e);
     }
   }
   r.written = true;

@@ -1,8 +1,10 @@
+#include <atomic>
 #include <mutex>
 
 #include "internal/legacy_reader.hpp"
 #include "internal/storage_registry.hpp"
 #include "pth/checkpoint.hpp"
+#include "pth/crc32.hpp"
 #include "pth/error.hpp"
 #include "pth/message.hpp"
 #include "pth/torch_unpickler.hpp"
@@ -10,19 +12,43 @@
 namespace pth {
 namespace {
 
-// A stored zip entry, viewed in place in the mapped file.
+// A stored zip entry, viewed in place in the mapped file. Its CRC is checked once, over
+// the whole record, the first time its data is used: by the first copy of the whole record
+// over the bytes as they are copied (no second read), else by a pass over the mapping.
 class StoredEntryData : public StorageData {
  public:
-  StoredEntryData(std::shared_ptr<const MappedFile> file, ByteView view) : file_(std::move(file)), view_(view) {}
-  ByteView bytes() const override { return view_; }
+  StoredEntryData(std::shared_ptr<const ZipReader> zip, const ZipEntry& entry, size_t storage_bytes)
+      : zip_(std::move(zip)), entry_(entry), record_(zip_->stored_view(entry)), storage_bytes_(storage_bytes) {}
+
+  ByteView bytes() const override {
+    if (!checked_.load(std::memory_order_acquire)) {
+      zip_->check_crc(entry_);
+      checked_.store(true, std::memory_order_release);
+    }
+    return record_.sub(0, storage_bytes_);
+  }
+  size_t size() const override { return storage_bytes_; }
+
   void copy_range(size_t offset, size_t size, void* dst) const override {
-    if (offset > view_.size || size > view_.size - offset) throw FormatError("copy outside the storage record");
-    file_->read_into(view_.sub(offset, size), dst);
+    if (offset > storage_bytes_ || size > storage_bytes_ - offset) throw FormatError("copy outside the storage record");
+    const bool whole_record = offset == 0 && size == record_.size;
+    if (checked_.load(std::memory_order_acquire) || !whole_record) {
+      bytes();
+      zip_->file()->read_into(record_.sub(offset, size), dst);
+      return;
+    }
+    uint32_t crc = 0;
+    zip_->file()->read_into(record_, dst, [&](ByteView piece) { crc = crc32_update(crc, piece); });
+    zip_->expect_crc(entry_, crc);
+    checked_.store(true, std::memory_order_release);
   }
 
  private:
-  std::shared_ptr<const MappedFile> file_;
-  ByteView view_;
+  std::shared_ptr<const ZipReader> zip_;
+  const ZipEntry& entry_;       // owned by zip_
+  ByteView record_;             // the whole record; the storage is its first storage_bytes_
+  size_t storage_bytes_;
+  mutable std::atomic<bool> checked_{false};
 };
 
 // A deflated zip entry, inflated the first time its bytes are asked for.
@@ -33,6 +59,7 @@ class DeflatedEntryData : public StorageData {
     std::call_once(once_, [this] { inflated_ = zip_->read(entry_, entry_.uncompressed_size); });
     return {inflated_.data(), inflated_.size()};
   }
+  size_t size() const override { return size_t(entry_.uncompressed_size); }   // bytes() gives exactly this or throws
 
  private:
   std::shared_ptr<const ZipReader> zip_;
@@ -119,7 +146,7 @@ void read_zip(Checkpoint& ckpt, const ReadOptions& options) {
         throw FormatError("storage record 'data/" + id.key + "' holds " + std::to_string(data->uncompressed_size) +
                           " bytes but its storage needs " + std::to_string(storage->nbytes()));
       if (data->method == 0)
-        storage->data = std::make_shared<StoredEntryData>(ckpt.file, zip->stored_view(*data).sub(0, storage->nbytes()));
+        storage->data = std::make_shared<StoredEntryData>(zip, *data, size_t(storage->nbytes()));
       else
         storage->data = std::make_shared<DeflatedEntryData>(zip, *data);
     }

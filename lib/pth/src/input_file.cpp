@@ -40,6 +40,14 @@ int InputFd::release() {
   return fd;
 }
 
+std::string input_file_problem(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  return {};
+}
+
 std::string read_input_file(const std::string& path, uint64_t max_bytes) {
   InputFd in(path);
   if (in.size() > max_bytes) throw Error("larger than " + std::to_string(max_bytes) + " bytes");

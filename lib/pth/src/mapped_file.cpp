@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "internal/mapping_registry.hpp"
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
 
@@ -16,16 +19,22 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
+int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
+
+// Pieces small enough to stay in the core's cache between pread and `copied`, large
+// enough that the system calls cost nothing next to the copy.
+constexpr size_t kPieceBytes = size_t(256) << 10;
+
 }  // namespace
 
-// Note: if another process truncates the file while it is mapped, touching the lost pages
-// raises SIGBUS; nothing portable prevents that, and checkpoints are not rewritten in
-// place (AtomicFile renames a new file over them), so we accept it.
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
   InputFd input(path);
   if (input.size() > SIZE_MAX) throw Error("file too large to map");
+  struct stat st;
+  if (::fstat(input.get(), &st) != 0) throw Error("cannot stat: " + errno_text());
+  file->mtime_ns_ = mtime_ns(st);
   file->fd_ = input.release();
 
   const size_t size = size_t(input.size());
@@ -35,6 +44,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   if (p == MAP_FAILED) throw Error("cannot map: " + errno_text());
   file->data_ = static_cast<const uint8_t*>(p);
   file->size_ = size;
+  file->registry_slot_ = detail::register_mapping(p, size, file->path_.c_str());
 
   // Readers start at the end (the zip central directory), then jump to the records they
   // need; hashing walks tensors front to back. Default readahead suits both, so only ask
@@ -47,22 +57,36 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
 }
 
 MappedFile::~MappedFile() {
+  detail::unregister_mapping(registry_slot_);
   if (data_ != nullptr && size_ != 0) ::munmap(const_cast<uint8_t*>(data_), size_);
   if (fd_ >= 0) ::close(fd_);
 }
 
-void MappedFile::read_into(ByteView region, void* dst) const {
+void MappedFile::read_into(ByteView region, void* dst, const CopiedPiece& copied) const {
   if (region.data < data_ || region.size > size_ || size_t(region.data - data_) > size_ - region.size)
     throw Error("read outside the mapped file");
   auto* out = static_cast<uint8_t*>(dst);
   const off_t start = off_t(region.data - data_);
-  size_t done = 0;
-  while (done < region.size) {
-    const ssize_t n = ::pread(fd_, out + done, region.size - done, start + off_t(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error("read failed: " + (n < 0 ? errno_text() : std::string("file shrank while open")));
-    done += size_t(n);
+  const size_t piece = copied ? kPieceBytes : region.size;
+  for (size_t done = 0; done < region.size;) {
+    const size_t want = std::min(piece, region.size - done);
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(fd_, out + done + got, want - got, start + off_t(done + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw FileDataError(path_, "read failed: " + errno_text());
+      if (n == 0) throw FileDataError(path_, detail::kFileChangedWhileReading);
+      got += size_t(n);
+    }
+    if (copied) copied({out + done, want});
+    done += want;
   }
+}
+
+bool MappedFile::changed_since_open() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return true;
+  return uint64_t(st.st_size) != size_ || mtime_ns(st) != mtime_ns_;
 }
 
 }  // namespace pth

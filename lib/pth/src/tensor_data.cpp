@@ -12,15 +12,19 @@
 namespace pth {
 namespace {
 
-// The storage bytes, checked to hold every element the view can reach.
-ByteView checked_storage(const Tensor& t) {
+// Throws unless the storage data holds every element the view can reach (no data read).
+void check_view_fits(const Tensor& t) {
   if (!t.storage || !t.storage->data) throw FormatError("tensor has no storage data");
-  ByteView bytes = t.storage->data->bytes();
-  if (t.numel() == 0) return bytes;
+  if (t.numel() == 0) return;
   uint64_t last = uint64_t(t.storage_offset);
   for (size_t d = 0; d < t.shape.size(); ++d) last += uint64_t(t.shape[d] - 1) * uint64_t(t.stride[d]);
-  if ((last + 1) * dtype_size(t.dtype) > bytes.size) throw FormatError("tensor view lies outside its storage data");
-  return bytes;
+  if ((last + 1) * dtype_size(t.dtype) > t.storage->data->size())
+    throw FormatError("tensor view lies outside its storage data");
+}
+
+ByteView checked_storage(const Tensor& t) {
+  check_view_fits(t);
+  return t.storage->data->bytes();
 }
 
 // Number of trailing dims that form one contiguous block, and its element count.
@@ -105,7 +109,7 @@ void for_each_run(const Tensor& t, const std::function<void(ByteView)>& chunk) {
 void copy_elements(const Tensor& t, void* dst) {
   if (t.numel() == 0) return;
   if (t.is_contiguous()) {
-    checked_storage(t);
+    check_view_fits(t);
     t.storage->data->copy_range(size_t(t.storage_offset) * dtype_size(t.dtype), t.nbytes(), dst);
     return;
   }

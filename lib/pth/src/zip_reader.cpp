@@ -6,10 +6,11 @@
 #include <cstring>
 #include <limits>
 
+#include "internal/mapping_registry.hpp"  // kFileChangedWhileReading
 #include "internal/zip_format.hpp"
+#include "pth/crc32.hpp"
 #include "pth/error.hpp"
 #include "pth/message.hpp"
-#include "pth/zip_writer.hpp"  // crc32_update
 
 namespace pth {
 
@@ -249,44 +250,66 @@ ByteView ZipReader::stored_view(const ZipEntry& e) const {
   return v.sub(size_t(e.data_offset), size_t(e.compressed_size));
 }
 
+void ZipReader::check_inflatable(const ZipEntry& e) const {
+  if (e.method != 8) throw FormatError(entry(e) + " uses unsupported compression method " + std::to_string(e.method));
+  check_bomb(e, limits_);
+  if (!fits(e.data_offset, e.compressed_size, file_->view().size)) throw FormatError(entry(e) + " data lies outside the file");
+}
+
+template <typename Sink>
+void ZipReader::inflate_entry(const ZipEntry& e, Sink&& sink) const {
+  check_inflatable(e);
+  const uint64_t n = inflate_raw(file_->view().sub(size_t(e.data_offset), size_t(e.compressed_size)), e.uncompressed_size,
+                                 entry(e), sink);
+  if (n != e.uncompressed_size) throw FormatError(entry(e) + " inflates to less than its declared size");
+}
+
 std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t max_size) const {
-  if (e.method == 8) check_bomb(e, limits_);
+  if (e.method == 8) check_inflatable(e);
   if (e.uncompressed_size > max_size)
     throw FormatError(entry(e) + " is too large (" + std::to_string(e.uncompressed_size) +
                       " bytes; the limit is " + std::to_string(max_size) + ")");
+  std::vector<uint8_t> out;
+  uint32_t crc = 0;
   if (e.method == 0) {
     const ByteView s = stored_view(e);
-    return std::vector<uint8_t>(s.data, s.data + s.size);
+    out.assign(s.data, s.data + s.size);
+    crc = crc32_update(0, {out.data(), out.size()});
+  } else {
+    // The claim is only trusted up to a point; past it the vector grows as data arrives.
+    out.reserve(size_t(std::min<uint64_t>(e.uncompressed_size, uint64_t(256) << 20)));
+    inflate_entry(e, [&](const uint8_t* p, size_t len) {
+      out.insert(out.end(), p, p + len);
+      crc = crc32_update(crc, {p, len});
+    });
   }
-  if (e.method != 8) throw FormatError(entry(e) + " uses unsupported compression method " + std::to_string(e.method));
-  const ByteView v = file_->view();
-  if (!fits(e.data_offset, e.compressed_size, v.size)) throw FormatError(entry(e) + " data lies outside the file");
-
-  std::vector<uint8_t> out;
-  // The claim is only trusted up to a point; past it the vector grows as data arrives.
-  out.reserve(size_t(std::min<uint64_t>(e.uncompressed_size, uint64_t(256) << 20)));
-  const uint64_t n = inflate_raw(v.sub(size_t(e.data_offset), size_t(e.compressed_size)), e.uncompressed_size,
-                                 entry(e), [&](const uint8_t* p, size_t len) { out.insert(out.end(), p, p + len); });
-  if (n != e.uncompressed_size) throw FormatError(entry(e) + " inflates to less than its declared size");
+  expect_crc(e, crc);
   return out;
 }
 
-// A mismatch is any way the data fails to reproduce the recorded CRC, including corrupt or
-// wrongly sized deflate data; entries that cannot be checked at all (outside the file, a
-// zip-bomb claim) throw.
-bool ZipReader::crc_matches(const ZipEntry& e) const {
-  if (e.method == 0) return crc32_update(0, stored_view(e)) == e.crc32;
-  if (e.method != 8) throw FormatError(entry(e) + " uses unsupported compression method " + std::to_string(e.method));
-  check_bomb(e, limits_);
-  const ByteView v = file_->view();
-  if (!fits(e.data_offset, e.compressed_size, v.size)) throw FormatError(entry(e) + " data lies outside the file");
+uint32_t ZipReader::data_crc(const ZipEntry& e) const {
+  if (e.method == 0) return crc32_update(0, stored_view(e));
   uint32_t crc = 0;
+  inflate_entry(e, [&](const uint8_t* p, size_t len) { crc = crc32_update(crc, {p, len}); });
+  return crc;
+}
+
+void ZipReader::check_crc(const ZipEntry& e) const { expect_crc(e, data_crc(e)); }
+
+void ZipReader::expect_crc(const ZipEntry& e, uint32_t crc) const {
+  if (crc == e.crc32) return;
+  throw FileDataError(file_->path(), file_->changed_since_open() ? detail::kFileChangedWhileReading
+                                                                 : "CRC mismatch in record " + quoted(e.name));
+}
+
+// Entries that cannot be checked at all (outside the file, a zip-bomb claim) throw.
+bool ZipReader::crc_matches(const ZipEntry& e) const {
+  if (e.method == 0) return data_crc(e) == e.crc32;
+  check_inflatable(e);
   try {
-    const uint64_t n = inflate_raw(v.sub(size_t(e.data_offset), size_t(e.compressed_size)), e.uncompressed_size,
-                                   entry(e), [&](const uint8_t* p, size_t len) { crc = crc32_update(crc, {p, len}); });
-    return n == e.uncompressed_size && crc == e.crc32;
+    return data_crc(e) == e.crc32;
   } catch (const FormatError&) {
-    return false;
+    return false;   // corrupt or wrongly sized deflate data
   }
 }
 

@@ -1,11 +1,10 @@
 #include "pth/zip_writer.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <future>
 
 #include "internal/zip_format.hpp"
+#include "pth/crc32.hpp"
 #include "pth/error.hpp"
 
 namespace pth {
@@ -32,18 +31,6 @@ bool needs_utf8_flag(const std::string& name) {
 }
 
 }  // namespace
-
-uint32_t crc32_update(uint32_t crc, ByteView bytes) {
-  const uint8_t* p = bytes.data;
-  size_t left = bytes.size;
-  while (left > 0) {  // zlib's crc32 takes a uInt length
-    const size_t n = std::min<size_t>(left, size_t(1) << 30);
-    crc = uint32_t(::crc32(crc, p, uInt(n)));
-    p += n;
-    left -= n;
-  }
-  return crc;
-}
 
 ZipWriter::ZipWriter(AtomicFile& out, uint64_t alignment) : out_(out), alignment_(alignment) {
   if (alignment_ == 0) alignment_ = 1;

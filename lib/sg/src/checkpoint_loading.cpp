@@ -203,6 +203,8 @@ pth::MatchReport load_checkpoint_weights(Classifier& model, const std::string& p
   const pth::Value& weights = select_state_dict(ckpt.root, &which);
   try {
     return load_state_dict_into(model, weights, mode, backbone_only);
+  } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
+    throw CheckpointLoadError("cannot read checkpoint " + e.file() + ": " + e.what());
   } catch (const CheckpointLoadError& e) {
     std::string what = "cannot load " + path;
     if (!which.empty()) what += " (" + which + ")";

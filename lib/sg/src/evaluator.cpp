@@ -8,7 +8,9 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
 #include "pth/folder.hpp"
+#include "pth/input_file.hpp"
 #include "sg/data.hpp"
 #include "sg/load_weights.hpp"
 #include "sg/model.hpp"
@@ -88,8 +90,8 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
     if (!target.recipe.get_or<std::string>("checkpoint_params.pretrained_weights", "").empty()) return target;
     throw EvalError("no checkpoint to evaluate: give checkpoint_params.checkpoint_path=FILE");
   }
-  if (!fs::is_regular_file(target.checkpoint_path))
-    throw EvalError("checkpoint_params.checkpoint_path: no file " + target.checkpoint_path);
+  if (const std::string problem = pth::input_file_problem(target.checkpoint_path); !problem.empty())
+    throw EvalError("checkpoint_params.checkpoint_path: " + target.checkpoint_path + ": " + problem);
   return target;
 }
 
@@ -144,6 +146,8 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
           result.epoch = epoch->as_int();
       try {
         load_state_dict(*model, weights);
+      } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
+        throw EvalError("cannot read checkpoint " + e.file() + ": " + e.what());
       } catch (const WeightsMismatch& e) {
         std::string why = one_line(e.what());
         const std::string prefix = "the checkpoint does not fit the model: ";

@@ -9,6 +9,7 @@
 
 #include "pth/checkpoint.hpp"
 #include "pth/error.hpp"
+#include "pth/input_file.hpp"
 #include "sg/load_weights.hpp"
 #include "sg/run_dir.hpp"
 #include "sg/tensor_convert.hpp"
@@ -87,8 +88,8 @@ std::optional<EpochMetrics> metrics_from_pth(const pth::Value* v) {
 void Trainer::find_resume_checkpoint() {
   const fs::path experiment = fs::path(config_.ckpt_root_dir) / config_.experiment_name;
   if (!config_.resume_path.empty()) {
-    if (!fs::is_regular_file(config_.resume_path))
-      throw RecipeError("training_hyperparams.resume_path: no such checkpoint file '" + config_.resume_path + "'");
+    if (const std::string problem = pth::input_file_problem(config_.resume_path); !problem.empty())
+      throw RecipeError("training_hyperparams.resume_path: '" + config_.resume_path + "': " + problem);
     resume_from_ = config_.resume_path;
     branch_ = true;
     return;

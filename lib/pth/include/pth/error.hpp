@@ -1,6 +1,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace pth {
 
@@ -21,6 +22,18 @@ class FormatError : public Error {
 class UnsafeError : public FormatError {
  public:
   explicit UnsafeError(const std::string& what) : FormatError(what) {}
+};
+
+// An input file's data failed a check as it was used: a CRC mismatch, or the file changed
+// (shrank, was rewritten) while it was being read. It names the file, because data is
+// often used far from where its file was opened: while writing another file, comparing two.
+class FileDataError : public FormatError {
+ public:
+  FileDataError(std::string file, const std::string& what) : FormatError(what), file_(std::move(file)) {}
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
 };
 
 // A write that found no room: the device is full (ENOSPC), a quota (EDQUOT) or the

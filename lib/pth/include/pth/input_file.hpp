@@ -26,6 +26,10 @@ class InputFd {
   uint64_t size_ = 0;
 };
 
+// Why `path` cannot be an input, as InputFd would refuse it ("No such file or directory",
+// "is a directory", "not a regular file", ...), found without opening it; empty if it can.
+std::string input_file_problem(const std::string& path);
+
 // The whole content of a regular file; pth::Error as InputFd, or "larger than N bytes".
 std::string read_input_file(const std::string& path, uint64_t max_bytes);
 

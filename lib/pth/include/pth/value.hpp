@@ -18,6 +18,8 @@ class StorageData {
  public:
   virtual ~StorageData() = default;
   virtual ByteView bytes() const = 0;
+  // bytes().size, without reading (or checking) the bytes.
+  virtual size_t size() const { return bytes().size; }
   // Copies bytes [offset, offset + size) to dst; sources in a file may avoid the mapping.
   virtual void copy_range(size_t offset, size_t size, void* dst) const;
 };
@@ -27,6 +29,7 @@ class MemoryStorageData : public StorageData {
  public:
   MemoryStorageData(ByteView view, std::shared_ptr<const void> owner) : view_(view), owner_(std::move(owner)) {}
   ByteView bytes() const override { return view_; }
+  size_t size() const override { return view_.size; }
 
  private:
   ByteView view_;

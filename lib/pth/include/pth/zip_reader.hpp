@@ -38,17 +38,33 @@ class ZipReader {
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(const std::string& name) const;   // exact name, or null
 
-  // A stored entry's bytes in place (no copy). Throws for a deflated entry.
+  // A stored entry's bytes in place (no copy, no CRC check). Throws for a deflated entry.
   ByteView stored_view(const ZipEntry& e) const;
-  // The entry's uncompressed bytes: stored entries copied, deflated ones inflated; at most
-  // `max_size` bytes or pth::FormatError (zip bomb / oversize record).
+  // The entry's uncompressed bytes: stored entries copied, deflated ones inflated, their
+  // CRC checked (see expect_crc); at most `max_size` bytes or pth::FormatError (zip bomb /
+  // oversize record).
   std::vector<uint8_t> read(const ZipEntry& e, uint64_t max_size) const;
-  // Recomputes the CRC-32 of the entry's uncompressed data; true if it matches.
+  // Reads the entry's data and checks it against its CRC (see expect_crc).
+  void check_crc(const ZipEntry& e) const;
+  // Throws pth::FileDataError naming the file unless `crc` is the entry's recorded CRC-32:
+  // "CRC mismatch in record '<name>'", or "the file changed while it was being read" when
+  // the file's size or time differs from when it was opened.
+  void expect_crc(const ZipEntry& e, uint32_t crc) const;
+  // Recomputes the CRC-32 of the entry's uncompressed data; true if it matches (corrupt
+  // deflate data is a mismatch). For --verify, which lists problems instead of stopping.
   bool crc_matches(const ZipEntry& e) const;
 
   const std::shared_ptr<const MappedFile>& file() const { return file_; }
 
  private:
+  // Throws unless a deflated entry can be inflated at all (inside the file, no bomb claim).
+  void check_inflatable(const ZipEntry& e) const;
+  // Inflates a deflated entry through sink(const uint8_t*, size_t); throws FormatError
+  // unless it gives exactly the declared size.
+  template <typename Sink>
+  void inflate_entry(const ZipEntry& e, Sink&& sink) const;
+  uint32_t data_crc(const ZipEntry& e) const;
+
   std::shared_ptr<const MappedFile> file_;
   ZipLimits limits_;
   std::vector<ZipEntry> entries_;

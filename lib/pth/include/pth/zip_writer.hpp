@@ -35,7 +35,4 @@ class ZipWriter {
   bool finished_ = false;
 };
 
-// CRC-32 (zip polynomial), incremental: crc = crc32_update(crc, bytes), start from 0.
-uint32_t crc32_update(uint32_t crc, ByteView bytes);
-
 }  // namespace pth
