@@ -9,6 +9,8 @@
 
 #include "pth/atomic_file.hpp"
 #include "pth/error.hpp"
+#include "pth/json_writer.hpp"
+#include "pth/key_matching.hpp"
 #include "pth/message.hpp"
 #include "pth/tensor_data.hpp"
 
@@ -35,64 +37,141 @@ constexpr DTypeName kDTypes[] = {
 
 std::string range_text(uint64_t b, uint64_t e) { return "[" + std::to_string(b) + ", " + std::to_string(e) + ")"; }
 
-uint64_t as_offset(const Json& j, const std::string& what) {
-  if (!j.is_number_unsigned()) throw FormatError(what + " is not a non-negative integer");
-  return j.get<uint64_t>();
-}
-
 struct Entry {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
   uint64_t begin, end;
-  size_t order;   // position in the header
 };
 
-Entry parse_entry(const std::string& name, const Json& info, size_t order) {
-  const std::string what = "tensor " + pth::quoted(name);
-  if (!info.is_object()) throw FormatError(what + ": header entry is not an object");
+Entry parse_entry(const std::string& name, const Json& info) {
+  // Messages name the tensor; they are made only when something is wrong.
+  auto fail = [&](const std::string& why) -> FormatError { return FormatError("tensor " + pth::quoted(name) + ": " + why); };
+  auto offset = [&](const Json& j, const char* what) {
+    if (!j.is_number_unsigned()) throw fail(std::string(what) + " is not a non-negative integer");
+    return j.get<uint64_t>();
+  };
+  if (!info.is_object()) throw fail("header entry is not an object");
   auto field = [&](const char* key) -> const Json& {
     auto it = info.find(key);
-    if (it == info.end()) throw FormatError(what + ": header entry has no \"" + key + "\"");
+    if (it == info.end()) throw fail(std::string("header entry has no \"") + key + "\"");
     return *it;
   };
   const Json& dtype = field("dtype");
-  if (!dtype.is_string()) throw FormatError(what + ": \"dtype\" is not a string");
-  const std::string dname = dtype.get<std::string>();
+  if (!dtype.is_string()) throw fail("\"dtype\" is not a string");
+  const std::string& dname = dtype.get_ref<const std::string&>();
   std::optional<DType> type;
   bool known = false;
   for (const DTypeName& d : kDTypes)
     if (dname == d.name) known = true, type = d.dtype;
-  if (!known) throw FormatError(what + ": unknown dtype " + pth::quoted(dname));
-  if (!type) throw FormatError(what + ": dtype " + pth::quoted(dname) + " is not supported");
+  if (!known) throw fail("unknown dtype " + pth::quoted(dname));
+  if (!type) throw fail("dtype " + pth::quoted(dname) + " is not supported");
 
   const Json& shape = field("shape");
-  if (!shape.is_array()) throw FormatError(what + ": \"shape\" is not a list");
-  if (shape.size() > 64) throw FormatError(what + ": shape has " + std::to_string(shape.size()) + " dimensions");
-  Entry e{name, *type, {}, 0, 0, order};
+  if (!shape.is_array()) throw fail("\"shape\" is not a list");
+  if (shape.size() > 64) throw fail("shape has " + std::to_string(shape.size()) + " dimensions");
+  Entry e{name, *type, {}, 0, 0};
+  e.shape.reserve(shape.size());
   uint64_t numel = 1;
   bool overflow = false;
   for (const Json& d : shape) {
-    const uint64_t n = as_offset(d, what + ": a shape dimension");
-    if (n > uint64_t(std::numeric_limits<int64_t>::max())) throw FormatError(what + ": shape dimension too large");
+    const uint64_t n = offset(d, "a shape dimension");
+    if (n > uint64_t(std::numeric_limits<int64_t>::max())) throw fail("shape dimension too large");
     e.shape.push_back(int64_t(n));
     if (n != 0 && numel > std::numeric_limits<uint64_t>::max() / n) overflow = true;
     numel *= n;
   }
   const Json& offsets = field("data_offsets");
-  if (!offsets.is_array() || offsets.size() != 2) throw FormatError(what + ": \"data_offsets\" is not a [begin, end] pair");
-  e.begin = as_offset(offsets[0], what + ": data_offsets begin");
-  e.end = as_offset(offsets[1], what + ": data_offsets end");
-  if (e.begin > e.end) throw FormatError(what + ": data_offsets " + range_text(e.begin, e.end) + " are out of order");
+  if (!offsets.is_array() || offsets.size() != 2) throw fail("\"data_offsets\" is not a [begin, end] pair");
+  e.begin = offset(offsets[0], "data_offsets begin");
+  e.end = offset(offsets[1], "data_offsets end");
+  if (e.begin > e.end) throw fail("data_offsets " + range_text(e.begin, e.end) + " are out of order");
   const uint64_t size = dtype_size(e.dtype);
   if (overflow || (numel && numel > std::numeric_limits<uint64_t>::max() / size) || numel * size != e.end - e.begin)
-    throw FormatError(what + ": " + std::to_string(e.end - e.begin) + " bytes of data, but shape " + [&] {
-      std::string s = "[";
-      for (size_t i = 0; i < e.shape.size(); ++i) s += (i ? ", " : "") + std::to_string(e.shape[i]);
-      return s + "]";
-    }() + " of " + dname + " needs " + (overflow ? std::string("more than 2^64") : std::to_string(numel * size)));
+    throw fail(std::to_string(e.end - e.begin) + " bytes of data, but shape " + shape_text(e.shape) + " of " + dname +
+               " needs " + (overflow ? std::string("more than 2^64") : std::to_string(numel * size)));
   return e;
 }
+
+// The header's top-level entries, one at a time: nlohmann's SAX events build each entry's
+// value as a small tree, handed to `take(name, value)` once complete, so a header of a
+// million tensors is never one tree (whose objects find names by linear search).
+template <class Take>
+class HeaderEntries {
+ public:
+  explicit HeaderEntries(Take& take) : take_(take) {}
+
+  bool null() { return scalar(nullptr); }
+  bool boolean(bool b) { return scalar(b); }
+  bool number_integer(Json::number_integer_t n) { return scalar(n); }
+  bool number_unsigned(Json::number_unsigned_t n) { return scalar(n); }
+  bool number_float(Json::number_float_t d, const std::string&) { return scalar(d); }
+  bool string(std::string& text) { return scalar(std::move(text)); }
+  bool binary(Json::binary_t& b) { return scalar(Json::binary(std::move(b))); }
+  bool start_object(size_t) { return open(Json::object()); }
+  bool start_array(size_t) { return open(Json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string& name) {
+    if (open_.size() == 1) {
+      name_ = std::move(name);   // a top-level name: its value is the next entry
+    } else {
+      slot_ = &(*open_.back())[name];   // a repeated name takes the last value, as a tree would
+    }
+    return true;
+  }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) {
+    error_ = e.what();
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+  bool top_is_object() const { return top_is_object_; }
+
+ private:
+  // Where the next value goes: the entry itself at depth 1, else inside the open container.
+  Json* place(Json v) {
+    if (open_.size() == 1) {
+      entry_ = std::move(v);
+      return &entry_;
+    }
+    Json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+  bool scalar(Json v) {
+    if (open_.empty()) return true;   // a top-level scalar: not an object
+    place(std::move(v));
+    if (open_.size() == 1) take_(name_, entry_);
+    return true;
+  }
+  bool open(Json container) {
+    if (open_.empty()) {
+      top_is_object_ = container.is_object();
+      open_.push_back(nullptr);   // the top-level object itself is never built
+      return true;
+    }
+    open_.push_back(place(std::move(container)));
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    if (open_.size() == 1) take_(name_, entry_);
+    return true;
+  }
+
+  Take& take_;
+  std::vector<Json*> open_;   // containers being filled; [0] stands for the top level
+  std::string name_;
+  Json entry_;
+  Json* slot_ = nullptr;
+  std::string error_;
+  bool top_is_object_ = false;
+};
 
 }  // namespace
 
@@ -126,49 +205,47 @@ SafetensorsFile parse_safetensors(ByteView bytes, std::shared_ptr<const void> ow
   const std::string_view text = bytes.sub(8, size_t(n)).str();
   if (text.empty() || text[0] != '{') throw FormatError("safetensors header does not start with '{'");
 
-  // Parse, keeping header order, and catch duplicate names (the JSON parser would keep
-  // the last one silently).
+  // Entries are checked in header order; the first problem is reported once the whole
+  // header has parsed (a JSON error comes first, then a repeated name).
+  SafetensorsFile out;
+  std::vector<Entry> entries;
   std::unordered_set<std::string> seen;
-  std::string duplicate;
-  Json header;
-  try {
-    header = Json::parse(text, [&](int depth, Json::parse_event_t event, Json& parsed) {
-      if (depth == 1 && event == Json::parse_event_t::key && parsed.is_string()) {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
+  std::string duplicate, problem;
+  auto take = [&](const std::string& name, const Json& value) {
+    if (!seen.insert(name).second && duplicate.empty()) duplicate = name;
+    if (!problem.empty()) return;
+    try {
+      if (name == "__metadata__") {
+        if (!value.is_object()) throw FormatError("safetensors \"__metadata__\" is not an object");
+        for (auto m = value.begin(); m != value.end(); ++m) {
+          if (!m.value().is_string())
+            throw FormatError("safetensors \"__metadata__\" value of " + pth::quoted(m.key()) + " is not a string");
+          out.metadata.emplace_back(m.key(), m.value().get<std::string>());
+        }
+      } else {
+        entries.push_back(parse_entry(name, value));
       }
-      return true;
-    });
-  } catch (const Json::exception& e) {
-    std::string why = e.what();
+    } catch (const FormatError& e) {
+      problem = e.what();
+    }
+  };
+  HeaderEntries<decltype(take)> reader(take);
+  if (!Json::sax_parse(text, &reader)) {
+    std::string why = reader.error();
     const size_t at = why.find("] ");   // drop "[json.exception.parse_error.101] "
     if (at != std::string::npos) why = why.substr(at + 2);
     throw FormatError("safetensors header is not valid JSON: " + printable(why, 160));
   }
-  if (!header.is_object()) throw FormatError("safetensors header is not a JSON object");
+  if (!reader.top_is_object()) throw FormatError("safetensors header is not a JSON object");
   if (!duplicate.empty()) throw FormatError("safetensors header names " + pth::quoted(duplicate) + " twice");
-
-  SafetensorsFile out;
-  std::vector<Entry> entries;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) throw FormatError("safetensors \"__metadata__\" is not an object");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string())
-          throw FormatError("safetensors \"__metadata__\" value of " + pth::quoted(m.key()) + " is not a string");
-        out.metadata.emplace_back(m.key(), m.value().get<std::string>());
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(it.key(), it.value(), entries.size()));
-  }
+  if (!problem.empty()) throw FormatError(problem);
 
   // The data must tile the buffer exactly: in offset order, each tensor starts where the
   // previous one ended, and the last one ends at the end of the file.
   const uint64_t buffer_size = bytes.size - 8 - n;
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  auto by_offset = [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; };
+  if (!std::is_sorted(entries.begin(), entries.end(), by_offset))   // writers put them in order
+    std::stable_sort(entries.begin(), entries.end(), by_offset);
   uint64_t at = 0;
   const Entry* previous = nullptr;
   for (const Entry& e : entries) {
@@ -190,18 +267,19 @@ SafetensorsFile parse_safetensors(ByteView bytes, std::shared_ptr<const void> ow
   out.tensors = Value::dict(/*ordered=*/true);
   Dict& dict = out.tensors.as_dict();
   dict.items.reserve(entries.size());
-  for (const Entry& e : entries) {
+  for (Entry& e : entries) {
+    Value key = Value::string(e.name);
     auto storage = std::make_shared<Storage>();
     storage->dtype = e.dtype;
     storage->numel = int64_t((e.end - e.begin) / dtype_size(e.dtype));
-    storage->key = e.name;
+    storage->key = std::move(e.name);
     storage->data = std::make_shared<MemoryStorageData>(buffer.sub(size_t(e.begin), size_t(e.end - e.begin)), owner);
     auto t = std::make_shared<Tensor>();
     t->dtype = e.dtype;
-    t->shape = e.shape;
     t->stride = Tensor::contiguous_strides(e.shape);
+    t->shape = std::move(e.shape);
     t->storage = std::move(storage);
-    dict.items.emplace_back(Value::string(e.name), Value::tensor(std::move(t)));
+    dict.items.emplace_back(std::move(key), Value::tensor(std::move(t)));
   }
   return out;
 }
@@ -215,24 +293,41 @@ SafetensorsFile read_safetensors(const std::string& path) {
 }
 
 std::string safetensors_header(const std::vector<NamedTensor>& tensors, const StringPairs& metadata) {
-  Json header = Json::object();
+  std::unordered_set<std::string_view> names;
+  for (const NamedTensor& nt : tensors) {
+    if (nt.name == "__metadata__") throw Error("a tensor cannot be named \"__metadata__\" in safetensors");
+    if (!names.insert(nt.name).second) throw Error("tensor name " + pth::quoted(nt.name) + " appears twice");
+    if (!safetensors_dtype_name(nt.tensor->dtype))
+      throw Error("tensor " + pth::quoted(nt.name) + ": safetensors cannot hold " + std::string(dtype_name(nt.tensor->dtype)));
+  }
+  JsonWriter header(-1, /*replace_invalid_utf8=*/false);
+  header.begin_object();
   if (!metadata.empty()) {
-    Json meta = Json::object();
-    for (const auto& [k, v] : metadata) meta[k] = v;
-    header["__metadata__"] = std::move(meta);
+    std::vector<std::string_view> keys;
+    for (const auto& kv : metadata) keys.push_back(kv.first);
+    header.key("__metadata__");
+    header.begin_object();
+    for (size_t i : json_object_entries(keys)) header.field(metadata[i].first, metadata[i].second);
+    header.end_object();
   }
   uint64_t at = 0;
   for (const NamedTensor& nt : tensors) {
-    if (nt.name == "__metadata__") throw Error("a tensor cannot be named \"__metadata__\" in safetensors");
-    if (header.contains(nt.name)) throw Error("tensor name " + pth::quoted(nt.name) + " appears twice");
     const Tensor& t = *nt.tensor;
-    const auto dname = safetensors_dtype_name(t.dtype);
-    if (!dname) throw Error("tensor " + pth::quoted(nt.name) + ": safetensors cannot hold " + std::string(dtype_name(t.dtype)));
     const uint64_t size = t.nbytes();
-    header[nt.name] = {{"dtype", std::string(*dname)}, {"shape", t.shape}, {"data_offsets", {at, at + size}}};
+    header.key(nt.name);
+    header.begin_object();
+    header.field("dtype", *safetensors_dtype_name(t.dtype));
+    header.field("shape", t.shape);
+    header.key("data_offsets");
+    header.begin_array();
+    header.value(at);
+    header.value(at + size);
+    header.end_array();
+    header.end_object();
     at += size;
   }
-  std::string text = header.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::strict);
+  header.end_object();
+  std::string text = header.text();
   text.append((8 - text.size() % 8) % 8, ' ');
   return text;
 }
