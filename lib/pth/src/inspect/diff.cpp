@@ -58,9 +58,11 @@ Diff diff(const Checkpoint& a, const Checkpoint& b) {
   d.b_path = b.path;
   const std::vector<TensorAt> tensors_b = collect_tensors(b.root);
   std::unordered_map<std::string_view, const std::shared_ptr<Tensor>*> in_b;
+  in_b.reserve(tensors_b.size());
   for (const auto& [path, t] : tensors_b) in_b.emplace(path, &t);
   const std::vector<TensorAt> tensors_a = collect_tensors(a.root);
   std::unordered_set<std::string_view> seen;
+  seen.reserve(tensors_a.size());
   for (const auto& [path, ta] : tensors_a) {
     seen.insert(path);
     auto found = in_b.find(path);
