@@ -52,7 +52,7 @@ std::string PickleBudget::probes_exceeded() const {
 }
 
 std::string PickleBudget::nodes_exceeded() const {
-  return "pickle expands to more than " + std::to_string(node_limit_) + " nodes through shared objects (the budget is " +
+  return "pickle expands to more than " + std::to_string(node_limit_) + " nodes, shared objects counted each time (the budget is " +
          rule(limits_.nodes_per_byte, pickle_bytes_, limits_.nodes_floor) + ")";
 }
 
