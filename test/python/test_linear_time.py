@@ -172,9 +172,22 @@ def part_outputs(c, prog, work, n, st_count):
         c.check(r.rc == rc, "%s at full size: expected exit %d: %s" % (what, rc, r.describe()))
         if prog.verbose:
             print("%-26s N=%d S=%d: %.2f s, peak <= %d MiB" % (what, n, st_count, r.seconds, r.max_rss_kb >> 10))
+    if prog.verbose:
+        print_python_reference(paths)
     if all(r.rc is not None for r in results.values()) and not c.failures:
         check_outputs(c, a, b, paths, results, d)
         check_safetensors(c, paths, d, st_count, to_pth=False)
+
+
+def print_python_reference(paths):
+    """For the README: what reading the same files takes in Python (-v only)."""
+    import time
+    t0 = time.time()
+    torch.load(paths["a"])
+    t1 = time.time()
+    read_safetensors(paths["st"])
+    t2 = time.time()
+    print("%-26s %.2f s\n%-26s %.2f s" % ("python: torch.load A", t1 - t0, "python: json+struct of S", t2 - t1))
 
 
 # --- part 2: the work -------------------------------------------------------------------

@@ -21,9 +21,8 @@ std::string hex_of(const std::string& bytes) {
   return out;
 }
 
-void write_tensor(JsonWriter& out, const TensorReport& t, const Options& options) {
+void write_tensor_fields(JsonWriter& out, const TensorReport& t, const Options& options) {
   const Tensor& x = *t.tensor;
-  out.begin_object();
   out.field("path", t.path);
   out.field("dtype", dtype_name(x.dtype));
   out.field("shape", x.shape);
@@ -40,17 +39,14 @@ void write_tensor(JsonWriter& out, const TensorReport& t, const Options& options
     out.field("stats", Json{{"count", s.count}, {"nan", s.nan}, {"inf", s.inf},
                             {"min", number_json(s.min)}, {"max", number_json(s.max)}, {"mean", number_json(s.mean)}});
   }
-  out.end_object();
 }
 
-void write_group(JsonWriter& out, const Group& g) {
-  out.begin_object();
+void write_group_fields(JsonWriter& out, const Group& g) {
   out.field("name", g.name);
   out.field("tensors", g.tensors);
   out.field("parameters", g.parameters);
   out.field("bytes", g.bytes);
   out.field("dtypes", Json(g.dtypes));
-  out.end_object();
 }
 
 // name -> value pairs as one JSON object (a repeated name keeps its first place, last value).
@@ -65,6 +61,19 @@ void write_object(JsonWriter& out, const Items& items, Name&& name_of, Write&& w
     write_value(items[i]);
   }
   out.end_object();
+}
+
+// name: [an object per item, its fields written by `fields`]
+template <class Items, class Fields>
+void write_objects(JsonWriter& out, std::string_view name, const Items& items, Fields&& fields) {
+  out.key(name);
+  out.begin_array();
+  for (const auto& item : items) {
+    out.begin_object();
+    fields(item);
+    out.end_object();
+  }
+  out.end_array();
 }
 
 template <class Strings>
@@ -124,14 +133,8 @@ void write_report_json(JsonWriter& out, const Report& r, const Options& options)
   write_object(
       out, r.scalars, [](const auto& s) { return std::string_view(s.first); },
       [&](const auto& s) { out.value(value_to_json(s.second)); });
-  out.key("groups");
-  out.begin_array();
-  for (const Group& g : r.groups) write_group(out, g);
-  out.end_array();
-  out.key("tensors");
-  out.begin_array();
-  for (const TensorReport& t : r.tensors) write_tensor(out, t, options);
-  out.end_array();
+  write_objects(out, "groups", r.groups, [&](const Group& g) { write_group_fields(out, g); });
+  write_objects(out, "tensors", r.tensors, [&](const TensorReport& t) { write_tensor_fields(out, t, options); });
   if (options.verify) out.field("verify", Json{{"ok", r.problems.empty()}, {"problems", r.problems}});
   out.end_object();
 }
@@ -150,35 +153,20 @@ void write_diff_json(JsonWriter& out, const Diff& d) {
   write_strings(out, d.added);
   out.key("removed");
   write_strings(out, d.removed);
-  out.key("changed");
-  out.begin_array();
-  for (const TensorChange& c : d.changed) {
-    out.begin_object();
+  write_objects(out, "changed", d.changed, [&](const TensorChange& c) {
     out.field("path", c.path);
     out.field("a", tensor_type(*c.a));
     out.field("b", tensor_type(*c.b));
-    out.end_object();
-  }
-  out.end_array();
-  out.key("value_changed");
-  out.begin_array();
-  for (const ValueChange& c : d.value_changed) {
-    out.begin_object();
+  });
+  write_objects(out, "value_changed", d.value_changed, [&](const ValueChange& c) {
     out.field("path", c.path);
     out.field("max_abs_diff", number_json(c.max_abs_diff));
-    out.end_object();
-  }
-  out.end_array();
-  out.key("scalars_changed");
-  out.begin_array();
-  for (const ScalarChange& c : d.scalars_changed) {
-    out.begin_object();
+  });
+  write_objects(out, "scalars_changed", d.scalars_changed, [&](const ScalarChange& c) {
     out.field("path", c.path);
     if (c.a) out.field("a", *c.a);
     if (c.b) out.field("b", *c.b);
-    out.end_object();
-  }
-  out.end_array();
+  });
   out.end_object();
   out.end_object();
 }
