@@ -73,6 +73,14 @@ TEST_CASE("value_to_json renders what JSON cannot hold natively") {
   CHECK(inspect::value_to_json(Value::tuple({Value::none(), Value::boolean(false)})) == Json::array({nullptr, false}));
 }
 
+TEST_CASE("value_to_json: dict keys that render alike keep the first place and the last value") {
+  Value d = Value::dict();
+  d.as_dict().items.emplace_back(Value::integer(1), Value::string("a"));
+  d.as_dict().items.emplace_back(Value::string("x"), Value::integer(2));
+  d.as_dict().items.emplace_back(Value::string("1"), Value::string("b"));
+  CHECK(inspect::value_to_json(d).dump() == R"({"1":"b","x":2})");
+}
+
 TEST_CASE("diff finds added, removed, changed values and scalars") {
   TempDir dir;
   write_checkpoint(dir.file("a.pth"), checkpoint(1, 4, false));
