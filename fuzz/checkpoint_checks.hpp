@@ -27,11 +27,13 @@ inline void check_checkpoint_file(const std::string& path) {
     }
     r.problems = pth::verify_checkpoint(r.checkpoint);
     const in::Options all{true, true, true};
-    (void)in::json_text(in::report_to_json(r, all), 2);
+    pth::JsonWriter report_json(2);
+    in::write_report_json(report_json, r, all);
     (void)in::report_to_text(r, all, true);
     const in::Diff d = in::diff(r.checkpoint, r.checkpoint);
     (void)in::diff_to_text(d);
-    (void)in::json_text(in::diff_to_json(d));
+    pth::JsonWriter diff_json;
+    in::write_diff_json(diff_json, d);
   } catch (const pth::Error&) {
     // refused: the expected answer to a malformed or hostile file
   }

@@ -142,9 +142,12 @@ def _limits(as_bytes):
 
 
 class Result:
-    def __init__(self, cmd, rc, out, err, timed_out, seconds, err_raw=b""):
+    def __init__(self, cmd, rc, out, err, timed_out, seconds, err_raw=b"", max_rss_kb=None):
         self.cmd, self.rc, self.out, self.err, self.err_raw = cmd, rc, out, err, err_raw
         self.timed_out, self.seconds = timed_out, seconds
+        # The program's peak resident memory (ru_maxrss). It counts what the forked child
+        # shared with this Python process before exec: an upper bound, see inherited_rss_kb.
+        self.max_rss_kb = max_rss_kb
 
     @property
     def signal(self):
@@ -166,16 +169,38 @@ class Result:
 
 
 def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
-    """Runs cmd to its end; `env` adds variables to this process's environment."""
+    """Runs cmd to its end (killed after `timeout` s), output to temporary files; the child
+    is reaped here with wait4, which also gives its peak memory. `env` adds variables to
+    this process's environment."""
+    import tempfile
     t0 = time.time()
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, timeout=timeout,
-                           preexec_fn=_limits(as_limit), env=dict(os.environ, **env) if env else None)
-        return Result(cmd, p.returncode, p.stdout.decode("utf-8", "replace"),
-                      p.stderr.decode("utf-8", "replace"), False, time.time() - t0, p.stderr)
-    except subprocess.TimeoutExpired as e:
-        return Result(cmd, None, (e.stdout or b"").decode("utf-8", "replace"),
-                      (e.stderr or b"").decode("utf-8", "replace"), True, time.time() - t0)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, preexec_fn=_limits(as_limit),
+                             env=dict(os.environ, **env) if env else None)
+        expired = threading.Event()
+
+        def kill():
+            expired.set()
+            os.kill(p.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)   # ended, not reaped: kill() cannot hit another process
+        timer.cancel()
+        timer.join()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)   # reaped: Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        o, e = out.read(), err.read()
+    timed_out = expired.is_set()
+    return Result(cmd, None if timed_out else p.returncode, o.decode("utf-8", "replace"),
+                  e.decode("utf-8", "replace"), timed_out, time.time() - t0, e, usage.ru_maxrss)
+
+
+def inherited_rss_kb():
+    """What a child's max_rss_kb may include from this process (its own peak so far)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 class Started:

@@ -29,7 +29,13 @@ int run_diff(const std::vector<std::string>& files, bool json) {
   }
   try {
     const pth::inspect::Diff d = pth::inspect::diff(a, b);
-    std::cout << (json ? pth::inspect::json_text(pth::inspect::diff_to_json(d), 2) + "\n" : pth::inspect::diff_to_text(d));
+    if (json) {
+      pth::JsonWriter out(2);
+      pth::inspect::write_diff_json(out, d);
+      std::cout << out.text() << "\n";
+    } else {
+      std::cout << pth::inspect::diff_to_text(d);
+    }
     return d.identical() ? kOk : kFailed;
   } catch (const pth::FileDataError& e) {
     report_error(e.file(), e.what());
@@ -66,17 +72,20 @@ int main(int argc, char** argv) {
   if (diff) return run_diff(files, json);
 
   int status = kOk;
-  pth::inspect::Json documents = pth::inspect::Json::array();
+  pth::JsonWriter documents(2);   // {"files": [one object per file]}
+  documents.begin_object();
+  documents.key("files");
+  documents.begin_array();
   for (const std::string& path : files) {
     try {
       pth::inspect::Report report = pth::inspect::describe(path, options);
       if (!report.problems.empty() && status == kOk) status = kFailed;
-      if (json) documents.push_back(pth::inspect::report_to_json(report, options));
+      if (json) pth::inspect::write_report_json(documents, report, options);
       else std::cout << pth::inspect::report_to_text(report, options, tensors);
     } catch (const pth::FormatError& e) {
       // Under --verify a malformed file is a verification failure, not a usage error.
       if (options.verify) {
-        if (json) documents.push_back({{"path", path}, {"verify", {{"ok", false}, {"problems", {e.what()}}}}});
+        if (json) documents.value(pth::inspect::Json{{"path", path}, {"verify", {{"ok", false}, {"problems", {e.what()}}}}});
         else std::cout << path << ": verify: FAILED\n    " << e.what() << "\n";
         report_error(path, e.what());
         if (status == kOk) status = kFailed;
@@ -89,6 +98,8 @@ int main(int argc, char** argv) {
       status = kInputError;
     }
   }
-  if (json) std::cout << pth::inspect::json_text({{"files", documents}}, 2) << "\n";
+  documents.end_array();
+  documents.end_object();
+  if (json) std::cout << documents.text() << "\n";
   return status;
 }

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "internal/first_repeat.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/mapped_file.hpp"
 #include "pth/message.hpp"
@@ -250,12 +251,14 @@ bool apply_edits(Weights& w, const AdaptOptions& o, const Edits& e) {
     for (Entry& x : w.entries) x.name = o.add_prefix + x.name;
     renamed = true;
   }
-  std::unordered_map<std::string, const Entry*> seen;
-  for (const Entry& x : w.entries) {
-    auto [it, inserted] = seen.emplace(x.name, &x);
-    if (!inserted)
-      throw AdaptError(w.file, what_of(w) + "key edits give " + pth::quoted(it->second->original) + " and " + pth::quoted(x.original) +
-                                   " the same name " + pth::quoted(x.name));
+  std::vector<std::string_view> names;
+  names.reserve(w.entries.size());
+  for (const Entry& x : w.entries) names.push_back(x.name);
+  if (const size_t repeat = detail::first_repeat(names); repeat != detail::kNoRepeat) {
+    const Entry& x = w.entries[repeat];
+    const Entry& earlier = *std::find_if(w.entries.begin(), w.entries.end(), [&](const Entry& e) { return e.name == x.name; });
+    throw AdaptError(w.file, what_of(w) + "key edits give " + pth::quoted(earlier.original) + " and " + pth::quoted(x.original) +
+                                 " the same name " + pth::quoted(x.name));
   }
   if (w.entries.empty()) throw AdaptError(w.file, what_of(w) + "no entries left after the key edits");
   return renamed;
@@ -267,7 +270,8 @@ bool apply_edits(Weights& w, const AdaptOptions& o, const Edits& e) {
 bool apply_match(Weights& w, const Weights& tmpl, StrictMode mode, MatchReport& report) {
   report = match_keys(key_entries(w), key_entries(tmpl), mode);
   if (!report.ok) return false;
-  std::unordered_map<std::string, const Entry*> by_name;
+  std::unordered_map<std::string_view, const Entry*> by_name;
+  by_name.reserve(w.entries.size());
   for (const Entry& e : w.entries) by_name.emplace(e.name, &e);
   std::vector<Entry> out;
   out.reserve(report.mapping.size());
@@ -337,9 +341,10 @@ Doc average_docs(const AdaptOptions& o) {
     docs.push_back(select(load_any(path), sel));
   }
   const Doc& first = docs.front();
-  std::vector<std::unordered_map<std::string, const Entry*>> maps;
+  std::vector<std::unordered_map<std::string_view, const Entry*>> maps;
   for (const Doc& d : docs) {
-    std::unordered_map<std::string, const Entry*> m;
+    std::unordered_map<std::string_view, const Entry*> m;
+    m.reserve(d.net.entries.size());
     for (const Entry& e : d.net.entries) m.emplace(e.name, &e);
     maps.push_back(std::move(m));
   }

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "internal/legacy_reader.hpp"
+#include "internal/pickle_budget.hpp"
 #include "internal/storage_registry.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/crc32.hpp"
@@ -133,6 +134,7 @@ void read_zip(Checkpoint& ckpt, const ReadOptions& options) {
   const ZipEntry* pickle = record("data.pkl");
   if (!pickle) throw FormatError("missing data.pkl record");
   if (pickle->uncompressed_size > options.limits.max_pickle_bytes) throw FormatError("data.pkl is too large");
+  detail::check_pickle_inflation(pickle->compressed_size, pickle->uncompressed_size, options.limits);
   const std::vector<uint8_t> pickle_bytes = zip->read(*pickle, options.limits.max_pickle_bytes);
 
   detail::StorageRegistry registry;

@@ -18,7 +18,16 @@ bool is_number_kind(K k) { return k == K::Bool || k == K::Int || k == K::BigInt 
 bool is_hashable_scalar_kind(K k) { return k == K::None || k == K::String || is_number_kind(k); }
 
 size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)); }
-size_t hash_int(int64_t i) { return mix(0x1234, std::hash<int64_t>{}(i)); }
+// std::hash of an int is the int itself: ints that differ only in high bits (multiples of
+// 2^20, say) would share their low bits and so their slots. Spread every bit over all bits.
+size_t spread(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+size_t hash_int(int64_t i) { return mix(0x1234, spread(uint64_t(i))); }
 size_t hash_text(size_t tag, std::string_view s) { return mix(tag, std::hash<std::string_view>{}(s)); }
 
 [[noreturn]] void unhashable(const std::string& what) { throw FormatError("unhashable dict key" + what); }

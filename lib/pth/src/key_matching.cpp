@@ -46,7 +46,8 @@ std::string count_text(size_t n, const char* what) {
 // missing, unexpected and mismatched.
 void match_by_name(const std::vector<KeyEntry>& source, const std::vector<std::string>& source_names,
                    const std::vector<KeyEntry>& target, MatchReport& r) {
-  std::unordered_map<std::string, size_t> by_name;
+  std::unordered_map<std::string_view, size_t> by_name;
+  by_name.reserve(source.size());
   for (size_t i = 0; i < source.size(); ++i) by_name.emplace(source_names[i], i);
   std::vector<bool> used(source.size(), false);
   for (const KeyEntry& t : target) {

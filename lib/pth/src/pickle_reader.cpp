@@ -5,8 +5,10 @@
 //  - every pop is checked against the current MARK frame (as in Python, items below the
 //    last MARK are not reachable until POP_MARK/TUPLE/... consumes the mark);
 //  - globals, calls, BUILD and persistent ids go through PickleHooks, which decide;
-//  - sizes are bounded by PickleLimits while the program runs, and the result is checked
-//    after STOP for cycles, nesting depth and the node count a tree walk would visit;
+//  - what the program builds is charged to a budget in proportion to its size
+//    (PickleLimits, internal/pickle_budget.hpp) as it runs: memory, dict-key probes; the
+//    result is checked after STOP for cycles, nesting depth and the node count a tree
+//    walk would visit;
 //  - every container the VM creates is kept in a registry; whatever the outcome, the
 //    containers that are not part of the returned value are emptied, so reference cycles
 //    built by a hostile pickle never leak and deep chains are never destroyed recursively.
@@ -21,6 +23,8 @@
 #include <unordered_map>
 
 #include "internal/decimal.hpp"
+#include "internal/dict_key_index.hpp"
+#include "internal/pickle_budget.hpp"
 #include "internal/utf8.hpp"
 #include "pth/utf8.hpp"
 #include "pth/error.hpp"
@@ -155,13 +159,7 @@ uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? std::numeric_limit
 class Machine {
  public:
   Machine(ByteView data, PickleHooks& hooks, const PickleLimits& limits)
-      : data_(data), hooks_(hooks), limits_(limits) {
-    // Derived bounds, saturating so that "unlimited" settings stay unlimited.
-    copy_budget_ = sat_add(limits_.max_string_bytes, uint64_t(data_.size));
-    work_limit_ = sat_add(limits_.max_total_nodes, limits_.max_total_nodes);
-    // Items between marks become one container's items; a few more sit under the marks.
-    stack_limit_ = sat_add(limits_.max_container_items, limits_.max_depth);
-  }
+      : data_(data), hooks_(hooks), limits_(limits), budget_(limits, data.size) {}
 
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -209,12 +207,28 @@ class Machine {
               std::to_string(limits_.max_string_bytes));
   }
 
+  // --- the budget: every allocation is charged before or as it is made
+  void charge(uint64_t bytes) {
+    if (!budget_.charge_memory(bytes)) fail_at(budget_.memory_exceeded());
+  }
+  // Runs `grow` on `v` and charges what its capacity grew by.
+  template <class Vector, class Grow>
+  void growing(Vector& v, Grow&& grow) {
+    const size_t before = v.capacity();
+    grow();
+    if (v.capacity() > before) charge((v.capacity() - before) * sizeof(v[0]));
+  }
+
   // --- stack
   size_t base() const { return marks_.empty() ? 0 : marks_.back(); }
   [[noreturn]] void underflow() const { fail_at("pickle stack underflow"); }
   void push(Value v) {
-    if (stack_.size() >= stack_limit_) fail_at("pickle stack exceeds the item limit");
-    stack_.push_back(std::move(v));
+    growing(stack_, [&] { stack_.push_back(std::move(v)); });
+  }
+  // A value made here (not taken from the stack or memo): charged for what it holds.
+  void push_new(Value v) {
+    charge(detail::shallow_bytes(v));
+    push(std::move(v));
   }
   Value pop() {
     if (stack_.size() <= base()) underflow();
@@ -226,58 +240,46 @@ class Machine {
     if (stack_.size() <= base()) underflow();
     return stack_.back();
   }
-  List pop_mark() {
+  // Ends the innermost MARK frame; its items are stack_[returned index, end).
+  size_t close_mark() {
     if (marks_.empty()) fail_at("MARK missing");
-    size_t m = marks_.back();
+    const size_t m = marks_.back();
     marks_.pop_back();
+    return m;
+  }
+  List pop_mark() {
+    const size_t m = close_mark();
     List items(std::make_move_iterator(stack_.begin() + std::ptrdiff_t(m)), std::make_move_iterator(stack_.end()));
     stack_.resize(m);
     return items;
   }
+  // The item after `m` on the stack, where a closed MARK frame's items start: its target.
+  Value& below(size_t m) {
+    if (m <= base()) underflow();
+    return stack_[m - 1];
+  }
 
-  // --- accounting
-  void add_work(uint64_t n) {
-    work_ += n;
-    if (work_ > work_limit_)
-      fail_at("pickle builds too many objects (max_total_nodes is " + std::to_string(limits_.max_total_nodes) + ")");
-  }
-  // Copying a string value (memo/DUP) duplicates its bytes: bounded.
-  void charge_copy(const Value& v) {
-    switch (v.kind()) {
-      case Value::Kind::String:
-      case Value::Kind::Bytes:
-      case Value::Kind::BigInt: {
-        uint64_t n = v.as_string().size();
-        if (n > copy_budget_) fail_at("pickle copies too much string data");
-        copy_budget_ -= n;
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  void check_items(size_t n) const {
-    if (n > limits_.max_container_items)
-      fail_at("container of " + std::to_string(n) + " items exceeds the limit of " +
-              std::to_string(limits_.max_container_items));
-  }
   void track(const Value& v) {
-    if (v.is_container()) registry_.push_back(v);
+    if (v.is_container()) growing(registry_, [&] { registry_.push_back(v); });
   }
 
   // --- containers
-  Value new_list(List items) { return new_sequence(Value::list, std::move(items)); }
-  Value new_tuple(List items) { return new_sequence(Value::tuple, std::move(items)); }
   Value new_sequence(Value (*make)(List), List items) {
-    check_items(items.size());
-    add_work(1 + items.size());
     Value v = make(std::move(items));
+    charge(detail::shallow_bytes(v));
     track(v);
     return v;
   }
+  Value new_list(List items) { return new_sequence(Value::list, std::move(items)); }
+  // One empty tuple for the whole pickle, as Python's (): a list of them costs its items only.
+  const Value& empty_tuple() {
+    if (empty_tuple_.is_none()) empty_tuple_ = new_sequence(Value::tuple, {});
+    return empty_tuple_;
+  }
+  Value new_tuple(List items) { return items.empty() ? empty_tuple() : new_sequence(Value::tuple, std::move(items)); }
   Value new_dict() {
-    add_work(1);
     Value v = Value::dict(false);
+    charge(detail::shallow_bytes(v));
     track(v);
     return v;
   }
@@ -285,7 +287,18 @@ class Machine {
     if (v.kind() != Value::Kind::List) fail_at(std::string(op) + " on a non-list");
     return v.items();
   }
+  void append(List& l, Value v) {
+    growing(l, [&] { l.push_back(std::move(v)); });
+  }
   void dict_set(Value& dict_value, Value key, Value value);
+  // The stack items [m, end) as key, value pairs set on `dict_value`; they leave the stack.
+  void set_items(Value& dict_value, size_t m, const char* op);
+
+  // A value a hook made: charged for what it holds, and tracked if it is a container.
+  void adopt(const Value& v) {
+    charge(detail::shallow_bytes(v));
+    track(v);
+  }
 
   // The memo: keys 0..n-1 (what Python writes) live in a vector, any other key in a map.
   size_t memo_size() const { return memo_dense_.size() + memo_sparse_.size(); }
@@ -296,28 +309,26 @@ class Machine {
   }
   void do_memo_put(uint64_t key) {
     Value& v = top();
-    charge_copy(v);
     if (Value* slot = memo_find(key)) {
       *slot = v;
       return;
     }
-    if (memo_size() >= limits_.max_memo_entries) fail_at("memo exceeds the entry limit");
     if (key != memo_dense_.size()) {
+      charge(kMapEntryBytes);
       memo_sparse_.emplace(key, v);
       return;
     }
-    memo_dense_.push_back(v);
+    growing(memo_dense_, [&] { memo_dense_.push_back(v); });
     // Keys stored out of order join the dense run once it reaches them.
     for (auto it = memo_sparse_.find(memo_dense_.size()); it != memo_sparse_.end();
          it = memo_sparse_.find(memo_dense_.size())) {
-      memo_dense_.push_back(std::move(it->second));
+      growing(memo_dense_, [&] { memo_dense_.push_back(std::move(it->second)); });
       memo_sparse_.erase(it);
     }
   }
   void do_memo_get(uint64_t key) {
     Value* v = memo_find(key);
     if (!v) fail("memo key " + std::to_string(key) + " not set at offset " + std::to_string(op_pos_));
-    charge_copy(*v);
     push(*v);
   }
   uint64_t parse_text_index(std::string_view line) {
@@ -351,9 +362,15 @@ class Machine {
   void check_result(const Value& root);
   void release_containers();
 
+  // One entry of a hash map here (memo_sparse_, dict_index_, walked_): its node and bucket.
+  static constexpr uint64_t kMapEntryBytes = detail::kObjectBytes + 32;
+  // Dicts up to this size are searched linearly, without an index.
+  static constexpr size_t kLinearDict = 8;
+
   ByteView data_;
   PickleHooks& hooks_;
   const PickleLimits& limits_;
+  detail::PickleBudget budget_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
   std::vector<Value> stack_;
@@ -364,16 +381,8 @@ class Machine {
   // Containers of the result -> their tree-walk size (kInProgress while being walked).
   std::unordered_map<const void*, uint64_t> walked_;
   bool keep_result_ = false;
-  // Hash index of the keys of each dict past a few items (open addressing).
-  struct KeyIndex {
-    std::vector<size_t> hashes;   // per item
-    std::vector<uint32_t> slots;  // item index + 1; 0 = empty; size a power of two
-  };
-  std::unordered_map<const Dict*, KeyIndex> dict_index_;
-  uint64_t work_ = 0;
-  uint64_t work_limit_ = 0;
-  uint64_t copy_budget_ = 0;
-  uint64_t stack_limit_ = 0;
+  Value empty_tuple_;
+  std::unordered_map<const Dict*, detail::DictKeyIndex> dict_index_;  // dicts past kLinearDict items
 };
 
 void Machine::dict_set(Value& dict_value, Value key, Value value) {
@@ -385,53 +394,44 @@ void Machine::dict_set(Value& dict_value, Value key, Value value) {
   } catch (const FormatError& e) {
     fail_at(e.what());
   }
-  constexpr size_t kLinear = 8;  // small dicts are searched linearly
   auto found = dict_index_.find(&d);
-  if (found == dict_index_.end() && d.items.size() < kLinear) {
+  if (found == dict_index_.end() && d.items.size() < kLinearDict) {
     for (auto& kv : d.items) {
       if (keys_equal(kv.first, key)) {
         kv.second = std::move(value);  // Python keeps the first key object
         return;
       }
     }
-    check_items(d.items.size() + 1);
-    add_work(1);
-    d.items.emplace_back(std::move(key), std::move(value));
+    growing(d.items, [&] { d.items.emplace_back(std::move(key), std::move(value)); });
     return;
   }
   if (found == dict_index_.end()) {
     // Index what the dict holds (it may also come from a hook, e.g. OrderedDict(pairs)).
-    KeyIndex idx;
-    idx.hashes.reserve(d.items.size() * 2);
-    for (const auto& kv : d.items) idx.hashes.push_back(key_hash(kv.first));
-    found = dict_index_.emplace(&d, std::move(idx)).first;
+    charge(kMapEntryBytes);
+    found = dict_index_.emplace(&d, detail::DictKeyIndex(d)).first;
+    charge(found->second.memory_bytes());
   }
-  KeyIndex& idx = found->second;
-  if (idx.slots.size() < 2 * (idx.hashes.size() + 1)) {  // keep the load under one half
-    size_t n = 16;
-    while (n < 4 * (idx.hashes.size() + 1)) n *= 2;
-    idx.slots.assign(n, 0);
-    for (size_t i = 0; i < idx.hashes.size(); ++i) {
-      size_t s = idx.hashes[i] & (n - 1);
-      while (idx.slots[s]) s = (s + 1) & (n - 1);
-      idx.slots[s] = uint32_t(i + 1);
-    }
+  detail::DictKeyIndex& idx = found->second;
+  uint64_t probes = 0;
+  const size_t at = idx.find(d, key, h, &probes);
+  if (!budget_.charge_probes(probes)) fail_at(budget_.probes_exceeded());
+  if (at != detail::DictKeyIndex::npos) {
+    d.items[at].second = std::move(value);
+    return;
   }
-  const size_t mask = idx.slots.size() - 1;
-  size_t s = h & mask;
-  for (; idx.slots[s]; s = (s + 1) & mask) {
-    size_t i = idx.slots[s] - 1;
-    if (idx.hashes[i] == h && keys_equal(d.items[i].first, key)) {
-      d.items[i].second = std::move(value);
-      return;
-    }
+  const size_t index_before = idx.memory_bytes();
+  try {
+    growing(d.items, [&] { idx.add(d, std::move(key), std::move(value), h); });
+  } catch (const FormatError& e) {
+    fail_at(e.what());
   }
-  check_items(d.items.size() + 1);
-  if (d.items.size() >= std::numeric_limits<uint32_t>::max() - 1) fail_at("dict too large");
-  add_work(1);
-  idx.slots[s] = uint32_t(d.items.size() + 1);
-  idx.hashes.push_back(h);
-  d.items.emplace_back(std::move(key), std::move(value));
+  if (idx.memory_bytes() > index_before) charge(idx.memory_bytes() - index_before);
+}
+
+void Machine::set_items(Value& dict_value, size_t m, const char* op) {
+  if ((stack_.size() - m) % 2) fail_at(std::string("odd number of items for ") + op);
+  for (size_t i = m; i < stack_.size(); i += 2) dict_set(dict_value, std::move(stack_[i]), std::move(stack_[i + 1]));
+  stack_.resize(m);
 }
 
 void Machine::op_int_text() {
@@ -449,7 +449,7 @@ void Machine::op_long_text() {
 
 void Machine::push_decimal(std::string_view text) {
   try {
-    push(value_from_decimal(text));
+    push_new(value_from_decimal(text));
   } catch (const FormatError& e) {
     fail_at(e.what());
   }
@@ -520,7 +520,7 @@ void Machine::op_string_text() {
     }
   }
   check_string_size(out.size());
-  push(make_string(std::move(out)));
+  push_new(make_string(std::move(out)));
 }
 
 // raw-unicode-escape: bytes are latin-1 code points, except \uXXXX and \UXXXXXXXX.
@@ -551,25 +551,25 @@ void Machine::op_unicode_text() {
     }
   }
   check_string_size(out.size());
-  push(Value::string(std::move(out)));
+  push_new(Value::string(std::move(out)));
 }
 
 void Machine::op_binstring(uint64_t n) {
   std::string_view s = take_string(n);
-  push(make_string(std::string(s)));
+  push_new(make_string(std::string(s)));
 }
 
 void Machine::op_long_bin(uint64_t n) {
   if (n > kMaxLongBytes)
     fail_at("integer of " + std::to_string(n) + " bytes exceeds the limit of " + std::to_string(kMaxLongBytes));
   const uint8_t* p = take(size_t(n));
-  push(value_from_twos_complement(p, size_t(n)));
+  push_new(value_from_twos_complement(p, size_t(n)));
 }
 
 void Machine::op_global(std::string module, std::string name) {
   if (!is_valid_utf8(module) || !is_valid_utf8(name)) fail_at("global name is not valid UTF-8");
   Value v = hooks_.find_global(module, name);
-  track(v);
+  adopt(v);
   push(std::move(v));
 }
 
@@ -578,7 +578,7 @@ void Machine::op_call(const char* op, const Value& args) {
   if (args.kind() != Value::Kind::Tuple) fail_at(std::string(op) + " arguments are not a tuple");
   Value callable = top();
   Value result = hooks_.reduce(callable, args);
-  track(result);
+  adopt(result);
   top() = std::move(result);
 }
 
@@ -609,6 +609,7 @@ Value Machine::run(size_t* consumed) {
         stack_.clear();
         memo_dense_.clear();
         memo_sparse_.clear();
+        dict_index_.clear();
         check_result(result);
         if (consumed) *consumed = pos_;
         return result;
@@ -632,7 +633,6 @@ Value Machine::run(size_t* consumed) {
         break;
       case DUP: {
         Value v = top();
-        charge_copy(v);
         push(std::move(v));
         break;
       }
@@ -676,14 +676,14 @@ Value Machine::run(size_t* consumed) {
       }
       case SHORT_BINSTRING: op_binstring(take_u8()); break;
       case UNICODE: op_unicode_text(); break;
-      case BINUNICODE: push(make_string(std::string(take_string(take_le32())))); break;
-      case SHORT_BINUNICODE: push(make_string(std::string(take_string(take_u8())))); break;
-      case BINUNICODE8: push(make_string(std::string(take_string(take_le64())))); break;
-      case BINBYTES: push(Value::bytes(std::string(take_string(take_le32())))); break;
-      case SHORT_BINBYTES: push(Value::bytes(std::string(take_string(take_u8())))); break;
+      case BINUNICODE: push_new(make_string(std::string(take_string(take_le32())))); break;
+      case SHORT_BINUNICODE: push_new(make_string(std::string(take_string(take_u8())))); break;
+      case BINUNICODE8: push_new(make_string(std::string(take_string(take_le64())))); break;
+      case BINBYTES: push_new(Value::bytes(std::string(take_string(take_le32())))); break;
+      case SHORT_BINBYTES: push_new(Value::bytes(std::string(take_string(take_u8())))); break;
       case BINBYTES8:
-      case BYTEARRAY8: push(Value::bytes(std::string(take_string(take_le64())))); break;
-      case EMPTY_TUPLE: push(new_tuple({})); break;
+      case BYTEARRAY8: push_new(Value::bytes(std::string(take_string(take_le64())))); break;
+      case EMPTY_TUPLE: push(empty_tuple()); break;
       case TUPLE: push(new_tuple(pop_mark())); break;
       case TUPLE1:
       case TUPLE2:
@@ -699,27 +699,22 @@ Value Machine::run(size_t* consumed) {
       case LIST: push(new_list(pop_mark())); break;
       case APPEND: {
         Value v = pop();
-        List& l = list_target(top(), "APPEND");
-        check_items(l.size() + 1);
-        add_work(1);
-        l.push_back(std::move(v));
+        append(list_target(top(), "APPEND"), std::move(v));
         break;
       }
       case APPENDS: {
-        List items = pop_mark();
-        List& l = list_target(top(), "APPENDS");
-        check_items(l.size() + items.size());
-        add_work(items.size());
-        for (auto& v : items) l.push_back(std::move(v));
+        const size_t m = close_mark();
+        List& l = list_target(below(m), "APPENDS");
+        for (size_t i = m; i < stack_.size(); ++i) append(l, std::move(stack_[i]));
+        stack_.resize(m);
         break;
       }
       case EMPTY_DICT: push(new_dict()); break;
       case DICT: {
-        List items = pop_mark();
-        if (items.size() % 2) fail_at("odd number of items for DICT");
+        const size_t m = close_mark();
         Value d = new_dict();
-        push(d);
-        for (size_t i = 0; i < items.size(); i += 2) dict_set(d, std::move(items[i]), std::move(items[i + 1]));
+        set_items(d, m, "DICT");
+        push(std::move(d));
         break;
       }
       case SETITEM: {
@@ -729,11 +724,10 @@ Value Machine::run(size_t* consumed) {
         break;
       }
       case SETITEMS: {
-        List items = pop_mark();
-        if (items.size() % 2) fail_at("odd number of items for SETITEMS");
-        Value& d = top();
+        const size_t m = close_mark();
+        Value& d = below(m);
         if (d.kind() != Value::Kind::Dict) fail_at("SETITEMS on a non-dict");
-        for (size_t i = 0; i < items.size(); i += 2) dict_set(d, std::move(items[i]), std::move(items[i + 1]));
+        set_items(d, m, "SETITEMS");
         break;
       }
       case GLOBAL: {
@@ -764,21 +758,24 @@ Value Machine::run(size_t* consumed) {
         Value state = pop();
         hooks_.build(top(), state);
         Value& obj = top();
-        if (obj.is_dict() && obj.as_dict().metadata) track(*obj.as_dict().metadata);
+        if (obj.is_dict() && obj.as_dict().metadata) {
+          charge(detail::kObjectBytes);
+          track(*obj.as_dict().metadata);
+        }
         break;
       }
       case PERSID: {
         std::string_view line = take_line();
         Value pid = make_string(std::string(line));
         Value v = hooks_.persistent_load(pid);
-        track(v);
+        adopt(v);
         push(std::move(v));
         break;
       }
       case BINPERSID: {
         Value pid = pop();
         Value v = hooks_.persistent_load(pid);
-        track(v);
+        adopt(v);
         push(std::move(v));
         break;
       }
@@ -802,7 +799,8 @@ Value Machine::run(size_t* consumed) {
 // Cycle check, depth check and tree-walk node count of the result, iteratively.
 void Machine::check_result(const Value& root) {
   // Sizes saturate at limit + 1; the top value marks a container being walked.
-  const uint64_t limit = std::min<uint64_t>(limits_.max_total_nodes, std::numeric_limits<uint64_t>::max() - 2);
+  constexpr uint64_t kInProgress = std::numeric_limits<uint64_t>::max();
+  const uint64_t limit = std::min<uint64_t>(budget_.node_limit(), std::numeric_limits<uint64_t>::max() - 2);
   auto add = [limit](uint64_t a, uint64_t b) { return std::min(sat_add(a, b), limit + 1); };
   auto child_count = [](const Value& v) -> size_t {
     if (v.is_sequence()) return v.items().size();
@@ -815,8 +813,10 @@ void Machine::check_result(const Value& root) {
     if (i / 2 < d.items.size()) return i % 2 ? d.items[i / 2].second : d.items[i / 2].first;
     return *d.metadata;
   };
-  auto too_many = [&]() {
-    throw FormatError("pickle expands to more than " + std::to_string(limit) + " nodes (shared objects)");
+  auto too_many = [&]() { throw FormatError(budget_.nodes_exceeded()); };
+  auto enter = [&](const void* id) {
+    if (!budget_.charge_memory(kMapEntryBytes)) throw FormatError(budget_.memory_exceeded());
+    walked_.emplace(id, kInProgress);
   };
 
   if (!root.is_container()) {
@@ -828,12 +828,10 @@ void Machine::check_result(const Value& root) {
     size_t next;
     uint64_t acc;
   };
-  constexpr uint64_t kInProgress = std::numeric_limits<uint64_t>::max();
   std::unordered_map<const void*, uint64_t>& done = walked_;  // container -> tree-walk size
-  done.reserve(registry_.size());
   std::vector<Frame> frames;
   frames.push_back({&root, 0, 1});
-  done.emplace(root.identity(), kInProgress);
+  enter(root.identity());
   uint64_t total = 0;
   while (!frames.empty()) {
     Frame& f = frames.back();
@@ -847,7 +845,7 @@ void Machine::check_result(const Value& root) {
         if (it == done.end()) {
           if (frames.size() >= limits_.max_depth)
             throw FormatError("pickle nesting deeper than " + std::to_string(limits_.max_depth));
-          done.emplace(id, kInProgress);
+          enter(id);
           frames.push_back({&c, 0, 1});  // invalidates f
           continue;
         }
@@ -875,6 +873,7 @@ void Machine::check_result(const Value& root) {
 // the registry. Breaks any reference cycle (the result itself is acyclic) and keeps
 // destruction shallow: the registry holds every container, so none dies recursively.
 void Machine::release_containers() {
+  empty_tuple_ = Value();
   stack_.clear();
   memo_dense_.clear();
   memo_sparse_.clear();

@@ -63,9 +63,16 @@ void check_tensor_views(const Value& root) {
   constexpr unsigned __int128 kRepeatFactor = 4, kRepeatSlack = 16u << 20;
   unsigned __int128 logical_bytes = 0, storage_bytes = 0;
   std::unordered_set<const Storage*> storages;
-  for (const TensorAt& at : collect_tensors(root)) {
-    const std::shared_ptr<Tensor>& t = at.tensor;   // no structured binding: Clang 14 cannot capture one
-    auto fail = [&](const std::string& why) { throw FormatError("tensor " + quoted(at.path) + ": " + why); };
+  std::vector<const Tensor*> tensors;   // paths are found only for a message
+  visit_values(root, [&](const Value& v) {
+    if (v.is_tensor()) tensors.push_back(v.as_tensor().get());
+    return true;
+  });
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor* t = tensors[i];
+    auto fail = [&](const std::string& why) {
+      throw FormatError("tensor " + quoted(collect_tensors(root)[i].path) + ": " + why);
+    };
     if (!t->storage) fail("has no storage");
     if (t->shape.size() != t->stride.size()) fail("shape and stride differ in length");
     if (t->storage_offset < 0) fail("negative storage offset");

@@ -1,5 +1,6 @@
 #include "pth/tensor_data.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstring>
@@ -151,7 +152,7 @@ TensorStats tensor_stats(const Tensor& t) {
   uint64_t finite = 0;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   ElementStream stream(t);
-  std::vector<double> buffer(1 << 14);
+  std::vector<double> buffer(size_t(std::min<int64_t>(t.numel(), 1 << 14)));   // small tensors: small buffers
   while (size_t n = stream.read(buffer.data(), buffer.size())) {
     for (size_t i = 0; i < n; ++i) {
       double v = buffer[i];

@@ -17,7 +17,17 @@ void walk(const std::string& path, const Value& v, const std::function<bool(cons
     for (size_t i = 0; i < items.size(); ++i) walk(join_path(path, std::to_string(i)), items[i], visit);
   }
 }
+void visit(const Value& v, const std::function<bool(const Value&)>& visit_value) {
+  if (!visit_value(v)) return;
+  if (v.is_dict()) {
+    for (const auto& item : v.as_dict().items) visit(item.second, visit_value);
+  } else if (v.is_sequence()) {
+    for (const Value& item : v.items()) visit(item, visit_value);
+  }
+}
 }  // namespace
+
+void visit_values(const Value& root, const std::function<bool(const Value& v)>& visit_value) { visit(root, visit_value); }
 
 void walk_values(const Value& root, const std::function<bool(const std::string& path, const Value& v)>& visit) {
   walk("", root, visit);

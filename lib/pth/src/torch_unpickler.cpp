@@ -4,8 +4,8 @@
 
 #include <optional>
 #include <string_view>
-#include <unordered_map>
 
+#include "internal/dict_key_index.hpp"
 #include "pth/error.hpp"
 #include "pth/message.hpp"
 
@@ -24,13 +24,14 @@ std::string kind_word(const Value& v) {
   return std::string(Value::kind_name(v.kind()));
 }
 
-[[noreturn]] void bad_arg(const std::string& fn, const std::string& what) {
-  throw FormatError(fn + ": " + what);
+// `fn` names the callable in messages; only built when something is refused.
+[[noreturn]] void bad_arg(const GlobalRef& fn, const std::string& what) {
+  throw FormatError(fn.module + "." + fn.name + ": " + what);
 }
 
 bool is_empty_dict(const Value& v) { return v.is_dict() && v.as_dict().items.empty(); }
 
-const List& tuple_args(const std::string& fn, const Value& args, size_t min_n, size_t max_n) {
+const List& tuple_args(const GlobalRef& fn, const Value& args, size_t min_n, size_t max_n) {
   const List& a = args.items();
   if (a.size() < min_n || a.size() > max_n) {
     std::string expect = min_n == max_n ? std::to_string(min_n) : std::to_string(min_n) + " or " + std::to_string(max_n);
@@ -39,7 +40,7 @@ const List& tuple_args(const std::string& fn, const Value& args, size_t min_n, s
   return a;
 }
 
-std::vector<int64_t> int_tuple(const std::string& fn, const char* what, const Value& v) {
+std::vector<int64_t> int_tuple(const GlobalRef& fn, const char* what, const Value& v) {
   if (v.kind() != Value::Kind::Tuple) bad_arg(fn, std::string(what) + " is a " + kind_word(v) + ", not a tuple");
   const List& items = v.items();
   if (items.size() > kMaxDims)
@@ -57,7 +58,7 @@ std::vector<int64_t> int_tuple(const std::string& fn, const char* what, const Va
 }
 
 // Tensor from (storage, offset, size, stride, requires_grad, hooks): shared by v2 and v3.
-Value rebuild_tensor(const std::string& fn, const List& a, std::optional<DType> dtype) {
+Value rebuild_tensor(const GlobalRef& fn, const List& a, std::optional<DType> dtype) {
   if (a[0].kind() != Value::Kind::Storage || !a[0].as_storage())
     bad_arg(fn, std::string("storage argument is a ") + kind_word(a[0]) + ", not a storage");
   if (!a[1].is_int() || a[1].as_int() < 0) bad_arg(fn, "storage_offset is not a non-negative int");
@@ -97,7 +98,7 @@ Value rebuild_tensor(const std::string& fn, const List& a, std::optional<DType> 
   return Value::tensor(std::move(t));
 }
 
-Value rebuild_parameter(const std::string& fn, const List& a) {
+Value rebuild_parameter(const GlobalRef& fn, const List& a) {
   if (!a[0].is_tensor() || !a[0].as_tensor()) bad_arg(fn, std::string("data is a ") + kind_word(a[0]) + ", not a tensor");
   if (!a[1].is_bool()) bad_arg(fn, std::string("requires_grad is a ") + kind_word(a[1]) + ", not a bool");
   if (!a[2].is_dict()) bad_arg(fn, std::string("backward_hooks is a ") + kind_word(a[2]) + ", not a dict");
@@ -119,35 +120,19 @@ bool is_empty_state(const Value& s) {
   return false;
 }
 
-Value ordered_dict_from_pairs(const Value& pairs) {
-  static const std::string fn = "collections.OrderedDict";
+Value ordered_dict_from_pairs(const GlobalRef& fn, const Value& pairs) {
   if (!pairs.is_sequence()) bad_arg(fn, std::string("argument is a ") + kind_word(pairs) + ", not a list of pairs");
   Value out = Value::dict(true);
   Dict& d = out.as_dict();
-  std::unordered_multimap<size_t, size_t> index;
+  detail::DictKeyIndex index(d);
   for (const Value& p : pairs.items()) {
     if (!p.is_sequence() || p.items().size() != 2) bad_arg(fn, "argument holds an item that is not a pair");
-    const Value& key = p.items()[0];
-    size_t h = key_hash(key);
-    bool replaced = false;
-    auto range = index.equal_range(h);
-    for (auto it = range.first; it != range.second; ++it) {
-      if (keys_equal(d.items[it->second].first, key)) {
-        d.items[it->second].second = p.items()[1];
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) {
-      index.emplace(h, d.items.size());
-      d.items.emplace_back(key, p.items()[1]);
-    }
+    index.set(d, p.items()[0], p.items()[1]);
   }
   return out;
 }
 
-Value codecs_encode(const List& a) {
-  static const std::string fn = "_codecs.encode";
+Value codecs_encode(const GlobalRef& fn, const List& a) {
   if (a.size() != 2) bad_arg(fn, "expected 2 arguments, got " + std::to_string(a.size()));
   if (!a[0].is_string() || !a[1].is_string()) bad_arg(fn, "arguments are not strings");
   const std::string& enc = a[1].as_string();
@@ -173,20 +158,29 @@ Value codecs_encode(const List& a) {
 
 enum class Callable { RebuildV2, RebuildV3, Parameter, ParameterWithState, OrderedDict, Size, Encode, Bytes };
 
-const std::unordered_map<std::string, Callable>& callables() {
-  static const std::unordered_map<std::string, Callable> m = {
-      {"torch._utils\n_rebuild_tensor_v2", Callable::RebuildV2},
-      {"torch._utils\n_rebuild_tensor_v3", Callable::RebuildV3},
-      {"torch._utils\n_rebuild_parameter", Callable::Parameter},
-      {"torch._utils\n_rebuild_parameter_with_state", Callable::ParameterWithState},
-      {"collections\nOrderedDict", Callable::OrderedDict},
-      {"torch\nSize", Callable::Size},
-      {"_codecs\nencode", Callable::Encode},
-      // Python pickles an empty bytes object as bytes() under protocols < 3.
-      {"__builtin__\nbytes", Callable::Bytes},
-      {"builtins\nbytes", Callable::Bytes},
-  };
-  return m;
+struct AllowedCallable {
+  std::string_view module, name;
+  Callable what;
+};
+
+constexpr AllowedCallable kCallables[] = {
+    {"torch._utils", "_rebuild_tensor_v2", Callable::RebuildV2},
+    {"torch._utils", "_rebuild_tensor_v3", Callable::RebuildV3},
+    {"torch._utils", "_rebuild_parameter", Callable::Parameter},
+    {"torch._utils", "_rebuild_parameter_with_state", Callable::ParameterWithState},
+    {"collections", "OrderedDict", Callable::OrderedDict},
+    {"torch", "Size", Callable::Size},
+    {"_codecs", "encode", Callable::Encode},
+    // Python pickles an empty bytes object as bytes() under protocols < 3.
+    {"__builtin__", "bytes", Callable::Bytes},
+    {"builtins", "bytes", Callable::Bytes},
+};
+
+// Looked up on every REDUCE: compared in place, nothing allocated.
+std::optional<Callable> callable_named(const std::string& module, const std::string& name) {
+  for (const AllowedCallable& c : kCallables)
+    if (c.name == name && c.module == module) return c.what;
+  return std::nullopt;
 }
 
 // torch.<name> dtype globals (torch.float32, torch.half, ...).
@@ -199,7 +193,7 @@ bool is_untyped_storage(const std::string& module, const std::string& name) {
 }  // namespace
 
 Value TorchPickleHooks::find_global(const std::string& module, const std::string& name) {
-  bool allowed = callables().count(module + "\n" + name) > 0 || is_untyped_storage(module, name);
+  bool allowed = callable_named(module, name).has_value() || is_untyped_storage(module, name);
   if (!allowed && module == "torch")
     allowed = is_dtype_global_name(name) || dtype_from_storage_class(name).has_value();
   if (!allowed) throw UnsafeError("refused global " + quoted_global(module, name));
@@ -209,13 +203,12 @@ Value TorchPickleHooks::find_global(const std::string& module, const std::string
 Value TorchPickleHooks::reduce(const Value& callable, const Value& args) {
   if (callable.kind() != Value::Kind::Global)
     throw UnsafeError(std::string("refused call of a ") + kind_word(callable) + " (not a function)");
-  const GlobalRef& g = callable.as_global();
-  auto it = callables().find(g.module + "\n" + g.name);
-  if (it == callables().end()) throw UnsafeError("refused call of global " + quoted_global(g.module, g.name));
-  if (args.kind() != Value::Kind::Tuple) throw FormatError("arguments of " + g.module + "." + g.name + " are not a tuple");
-  const std::string fn = g.module + "." + g.name;
+  const GlobalRef& fn = callable.as_global();
+  const std::optional<Callable> what = callable_named(fn.module, fn.name);
+  if (!what) throw UnsafeError("refused call of global " + quoted_global(fn.module, fn.name));
+  if (args.kind() != Value::Kind::Tuple) throw FormatError("arguments of " + fn.module + "." + fn.name + " are not a tuple");
   const List& a = args.items();
-  switch (it->second) {
+  switch (*what) {
     case Callable::RebuildV2: {
       tuple_args(fn, args, 6, 7);
       if (a.size() == 7 && !a[6].is_dict()) bad_arg(fn, std::string("metadata is a ") + kind_word(a[6]) + ", not a dict");
@@ -241,7 +234,7 @@ Value TorchPickleHooks::reduce(const Value& callable, const Value& args) {
     case Callable::OrderedDict:
       tuple_args(fn, args, 0, 1);
       if (a.empty()) return Value::dict(true);
-      return ordered_dict_from_pairs(a[0]);
+      return ordered_dict_from_pairs(fn, a[0]);
     case Callable::Size: {
       tuple_args(fn, args, 1, 1);
       if (!a[0].is_sequence()) bad_arg(fn, std::string("argument is a ") + kind_word(a[0]) + ", not a tuple");
@@ -254,12 +247,12 @@ Value TorchPickleHooks::reduce(const Value& callable, const Value& args) {
       return Value::tuple(std::move(dims));
     }
     case Callable::Encode:
-      return codecs_encode(a);
+      return codecs_encode(fn, a);
     case Callable::Bytes:
       if (!a.empty()) bad_arg(fn, "only bytes() without arguments is supported");
       return Value::bytes("");
   }
-  throw UnsafeError("refused call of global " + quoted_global(g.module, g.name));
+  throw UnsafeError("refused call of global " + quoted_global(fn.module, fn.name));
 }
 
 void TorchPickleHooks::build(Value& obj, const Value& state) {

@@ -60,90 +60,140 @@ void Dict::set(Value key, Value value) {
   items.emplace_back(std::move(key), std::move(value));
 }
 
-Value Value::boolean(bool b) { return Value(Kind::Bool, b); }
-Value Value::integer(int64_t i) { return Value(Kind::Int, i); }
-Value Value::big_integer(std::string decimal) { return Value(Kind::BigInt, std::move(decimal)); }
-Value Value::floating(double d) { return Value(Kind::Float, d); }
-Value Value::string(std::string s) { return Value(Kind::String, std::move(s)); }
-Value Value::bytes(std::string b) { return Value(Kind::Bytes, std::move(b)); }
-Value Value::list(List items) { return Value(Kind::List, std::make_shared<List>(std::move(items))); }
-Value Value::tuple(List items) { return Value(Kind::Tuple, std::make_shared<List>(std::move(items))); }
-Value Value::tensor(std::shared_ptr<Tensor> t) { return Value(Kind::Tensor, std::move(t)); }
-Value Value::storage(std::shared_ptr<Storage> s) { return Value(Kind::Storage, std::move(s)); }
-
-Value Value::dict(bool ordered) {
-  auto d = std::make_shared<Dict>();
-  d->ordered = ordered;
-  return Value(Kind::Dict, std::move(d));
-}
-
-Value Value::global(std::string module, std::string name) {
-  return Value(Kind::Global, std::make_shared<GlobalRef>(GlobalRef{std::move(module), std::move(name)}));
-}
+static_assert(sizeof(Value) == 16, "a Value is its kind and one word");
 
 namespace {
+
+template <class T>
+struct Boxed : Value::Box {
+  explicit Boxed(T v) : value(std::move(v)) {}
+  T value;
+};
+
+using StringBox = Boxed<std::string>;
+using ListBox = Boxed<List>;
+using DictBox = Boxed<Dict>;
+using TensorBox = Boxed<std::shared_ptr<Tensor>>;
+using StorageBox = Boxed<std::shared_ptr<Storage>>;
+using GlobalBox = Boxed<GlobalRef>;
+
 [[noreturn]] void wrong_kind(Value::Kind actual, std::string_view wanted) {
   throw FormatError("expected " + std::string(wanted) + ", found " + std::string(Value::kind_name(actual)));
 }
+
 }  // namespace
+
+void Value::destroy() noexcept {
+  switch (kind_) {
+    case Kind::BigInt:
+    case Kind::String:
+    case Kind::Bytes: delete static_cast<StringBox*>(box_); break;
+    case Kind::List:
+    case Kind::Tuple: delete static_cast<ListBox*>(box_); break;
+    case Kind::Dict: delete static_cast<DictBox*>(box_); break;
+    case Kind::Tensor: delete static_cast<TensorBox*>(box_); break;
+    case Kind::Storage: delete static_cast<StorageBox*>(box_); break;
+    case Kind::Global: delete static_cast<GlobalBox*>(box_); break;
+    default: break;
+  }
+}
+
+Value Value::boolean(bool b) {
+  Value v;
+  v.kind_ = Kind::Bool;
+  v.bool_ = b;
+  return v;
+}
+
+Value Value::integer(int64_t i) {
+  Value v;
+  v.kind_ = Kind::Int;
+  v.int_ = i;
+  return v;
+}
+
+Value Value::floating(double d) {
+  Value v;
+  v.kind_ = Kind::Float;
+  v.float_ = d;
+  return v;
+}
+
+Value Value::big_integer(std::string decimal) { return Value(Kind::BigInt, new StringBox(std::move(decimal))); }
+Value Value::string(std::string s) { return Value(Kind::String, new StringBox(std::move(s))); }
+Value Value::bytes(std::string b) { return Value(Kind::Bytes, new StringBox(std::move(b))); }
+Value Value::list(List items) { return Value(Kind::List, new ListBox(std::move(items))); }
+Value Value::tuple(List items) { return Value(Kind::Tuple, new ListBox(std::move(items))); }
+Value Value::tensor(std::shared_ptr<Tensor> t) { return Value(Kind::Tensor, new TensorBox(std::move(t))); }
+Value Value::storage(std::shared_ptr<Storage> s) { return Value(Kind::Storage, new StorageBox(std::move(s))); }
+
+Value Value::dict(bool ordered) {
+  Dict d;
+  d.ordered = ordered;
+  return Value(Kind::Dict, new DictBox(std::move(d)));
+}
+
+Value Value::global(std::string module, std::string name) {
+  return Value(Kind::Global, new GlobalBox(GlobalRef{std::move(module), std::move(name)}));
+}
 
 bool Value::as_bool() const {
   if (kind_ != Kind::Bool) wrong_kind(kind_, "bool");
-  return std::get<bool>(data_);
+  return bool_;
 }
 
 int64_t Value::as_int() const {
   if (kind_ != Kind::Int) wrong_kind(kind_, "int");
-  return std::get<int64_t>(data_);
+  return int_;
 }
 
 double Value::as_number() const {
-  if (kind_ == Kind::Int) return double(std::get<int64_t>(data_));
-  if (kind_ == Kind::Float) return std::get<double>(data_);
+  if (kind_ == Kind::Int) return double(int_);
+  if (kind_ == Kind::Float) return float_;
   wrong_kind(kind_, "number");
 }
 
 const std::string& Value::as_string() const {
   if (kind_ != Kind::String && kind_ != Kind::Bytes && kind_ != Kind::BigInt) wrong_kind(kind_, "str");
-  return std::get<std::string>(data_);
+  return static_cast<const StringBox*>(box_)->value;
 }
 
 const List& Value::items() const {
   if (!is_sequence()) wrong_kind(kind_, "list or tuple");
-  return *std::get<std::shared_ptr<List>>(data_);
+  return static_cast<const ListBox*>(box_)->value;
 }
 
 List& Value::items() { return const_cast<List&>(static_cast<const Value*>(this)->items()); }
 
 const Dict& Value::as_dict() const {
   if (kind_ != Kind::Dict) wrong_kind(kind_, "dict");
-  return *std::get<std::shared_ptr<Dict>>(data_);
+  return static_cast<const DictBox*>(box_)->value;
 }
 
 Dict& Value::as_dict() { return const_cast<Dict&>(static_cast<const Value*>(this)->as_dict()); }
 
 const std::shared_ptr<Tensor>& Value::as_tensor() const {
   if (kind_ != Kind::Tensor) wrong_kind(kind_, "tensor");
-  return std::get<std::shared_ptr<Tensor>>(data_);
+  return static_cast<const TensorBox*>(box_)->value;
 }
 
 const std::shared_ptr<Storage>& Value::as_storage() const {
   if (kind_ != Kind::Storage) wrong_kind(kind_, "storage");
-  return std::get<std::shared_ptr<Storage>>(data_);
+  return static_cast<const StorageBox*>(box_)->value;
 }
 
 const GlobalRef& Value::as_global() const {
   if (kind_ != Kind::Global) wrong_kind(kind_, "global");
-  return *std::get<std::shared_ptr<GlobalRef>>(data_);
+  return static_cast<const GlobalBox*>(box_)->value;
 }
 
 const void* Value::identity() const {
   switch (kind_) {
     case Kind::List:
-    case Kind::Tuple: return std::get<std::shared_ptr<List>>(data_).get();
-    case Kind::Dict: return std::get<std::shared_ptr<Dict>>(data_).get();
-    case Kind::Tensor: return std::get<std::shared_ptr<Tensor>>(data_).get();
-    case Kind::Storage: return std::get<std::shared_ptr<Storage>>(data_).get();
+    case Kind::Tuple:
+    case Kind::Dict: return box_;
+    case Kind::Tensor: return as_tensor().get();
+    case Kind::Storage: return as_storage().get();
     default: return nullptr;
   }
 }

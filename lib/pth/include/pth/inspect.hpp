@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pth/checkpoint.hpp"
+#include "pth/json_writer.hpp"
 #include "pth/tensor_data.hpp"
 
 namespace pth::inspect {
@@ -53,7 +54,9 @@ Report describe(const std::string& path, const Options& options);
 // strings, bytes as {"bytes_hex": ...}, tuples as arrays, dict keys as strings.
 Json value_to_json(const Value& v);
 
-Json report_to_json(const Report& r, const Options& options);
+// The report as one JSON object, written where `out` stands (the top, or an array item).
+// Text from a file that is not UTF-8 is replaced, never an error: see JsonWriter.
+void write_report_json(JsonWriter& out, const Report& r, const Options& options);
 // JSON as text; invalid UTF-8 taken from a file is replaced, never an error.
 std::string json_text(const Json& j, int indent = -1);
 std::string report_to_text(const Report& r, const Options& options, bool list_tensors);
@@ -82,7 +85,7 @@ struct Diff {
 };
 
 Diff diff(const Checkpoint& a, const Checkpoint& b);
-Json diff_to_json(const Diff& d);
+void write_diff_json(JsonWriter& out, const Diff& d);   // {"diff": {...}}
 std::string diff_to_text(const Diff& d);
 
 }  // namespace pth::inspect

@@ -7,14 +7,29 @@
 
 namespace pth {
 
-// Bounds on what a pickle may build before it is refused as hostile.
+// Bounds on what a pickle may build before it is refused as hostile. Besides a few fixed
+// limits, reading a pickle of N bytes may cost at most
+//   memory:  memory_per_byte * N + memory_floor bytes held by the VM (stack, memo, every
+//            value built, dict indexes), counted as they are allocated;
+//   nodes:   nodes_per_byte * N + nodes_floor nodes in a tree walk of the result (a shared
+//            object counts each time it is met: what describing or rendering it visits);
+//   probes:  probes_per_byte * N + probes_floor hash-table slots looked at to find dict
+//            keys (a handful per key, unless the keys were chosen to collide).
+// Without shared objects every node costs at least one opcode byte, so a tree walk
+// within nodes_per_byte = 1 is linear in the pickle.
 struct PickleLimits {
   uint64_t max_pickle_bytes = 1ull << 30;   // data.pkl itself
   uint32_t max_depth = 500;                 // container nesting (and MARK nesting)
   uint64_t max_string_bytes = 256ull << 20; // one str/bytes
-  uint64_t max_container_items = 50'000'000;
-  uint64_t max_memo_entries = 50'000'000;
-  uint64_t max_total_nodes = 100'000'000;   // nodes reachable when expanding shared objects
+  uint64_t memory_per_byte = 48;
+  uint64_t memory_floor = 64ull << 20;
+  uint64_t nodes_per_byte = 1;
+  uint64_t nodes_floor = 1ull << 20;
+  uint64_t probes_per_byte = 16;
+  uint64_t probes_floor = 1ull << 20;
+  // A deflated data.pkl may inflate at most this many times its compressed size (plus
+  // 1 MiB): torch.save stores it uncompressed, and real pickles deflate about 4:1.
+  uint64_t max_inflation = 50;
 };
 
 // What the pickle VM asks of the world: the only place globals become meaning.

@@ -21,6 +21,9 @@ std::vector<TensorAt> collect_tensors(const Value& root);
 // Returning false from visit skips that node's children.
 void walk_values(const Value& root, const std::function<bool(const std::string& path, const Value& v)>& visit);
 
+// The same walk without paths, for walks that do not report where things are.
+void visit_values(const Value& root, const std::function<bool(const Value& v)>& visit);
+
 std::string join_path(const std::string& parent, const std::string& child);
 
 }  // namespace pth

@@ -1,9 +1,9 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "pth/bytes.hpp"
@@ -85,11 +85,36 @@ struct GlobalRef {
 
 // What a checkpoint holds. Containers are shared (like Python objects): copying a Value
 // copies the reference. Use deep_copy() for an independent tree.
+//
+// A Value is 16 bytes: its kind and either the scalar itself or a pointer to one
+// reference-counted heap object (str/bytes/big int text, list/tuple items, dict, tensor,
+// storage, global). Strings cannot be changed through a Value, so copies share them too.
+// Counts are atomic: Values may be copied and dropped on several threads at once.
 class Value {
  public:
-  enum class Kind { None, Bool, Int, BigInt, Float, String, Bytes, List, Tuple, Dict, Tensor, Storage, Global };
+  enum class Kind : uint8_t { None, Bool, Int, BigInt, Float, String, Bytes, List, Tuple, Dict, Tensor, Storage, Global };
 
-  Value() = default;  // None
+  Value() noexcept : kind_(Kind::None), int_(0) {}  // None
+  Value(const Value& other) noexcept : kind_(other.kind_), int_(other.int_) { retain(); }
+  Value(Value&& other) noexcept : kind_(other.kind_), int_(other.int_) { other.forget(); }
+  Value& operator=(const Value& other) noexcept {
+    other.retain();   // first: other may be held only through *this
+    release();
+    kind_ = other.kind_;
+    int_ = other.int_;
+    return *this;
+  }
+  Value& operator=(Value&& other) noexcept {
+    if (this != &other) {
+      release();
+      kind_ = other.kind_;
+      int_ = other.int_;
+      other.forget();
+    }
+    return *this;
+  }
+  ~Value() { release(); }
+
   static Value none() { return Value(); }
   static Value boolean(bool b);
   static Value integer(int64_t i);
@@ -134,14 +159,33 @@ class Value {
   Value deep_copy() const;    // containers copied, tensors/storages still shared
   static std::string_view kind_name(Kind k);
 
- private:
-  using Data = std::variant<std::monostate, bool, int64_t, double, std::string, std::shared_ptr<List>,
-                            std::shared_ptr<Dict>, std::shared_ptr<Tensor>, std::shared_ptr<Storage>,
-                            std::shared_ptr<GlobalRef>>;
-  Value(Kind kind, Data data) : kind_(kind), data_(std::move(data)) {}
+  // The reference-counted heap part: a count here, the payload in value.cpp.
+  struct Box {
+    std::atomic<uint32_t> refs{1};
+  };
 
-  Kind kind_ = Kind::None;
-  Data data_;
+ private:
+  Value(Kind kind, Box* box) noexcept : kind_(kind), box_(box) {}
+  bool on_heap() const { return kind_ >= Kind::BigInt && kind_ != Kind::Float; }
+  void retain() const noexcept {
+    if (on_heap()) box_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release() noexcept {
+    if (on_heap() && box_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+  }
+  void forget() noexcept {
+    kind_ = Kind::None;
+    int_ = 0;
+  }
+  void destroy() noexcept;   // the last reference is gone: frees the box
+
+  Kind kind_;
+  union {
+    bool bool_;
+    int64_t int_;
+    double float_;
+    Box* box_;
+  };
 };
 
 // Dict keys as Python compares them: 1 == 1.0 == True (ints of any size against floats

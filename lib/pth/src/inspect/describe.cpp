@@ -12,7 +12,7 @@ namespace {
 
 bool holds_tensor(const Value& v) {
   bool found = false;
-  walk_values(v, [&](const std::string&, const Value& node) {
+  visit_values(v, [&](const Value& node) {
     if (node.is_tensor() || node.kind() == Value::Kind::Storage) found = true;
     return !found;
   });

@@ -1,6 +1,9 @@
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "pth/inspect.hpp"
 #include "pth/tensor_walk.hpp"
@@ -17,7 +20,8 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
     if (std::memcmp(x.data, y.data, x.size) == 0) return 0;
   }
   ElementStream sa(a), sb(b);
-  std::vector<double> va(1 << 14), vb(1 << 14);
+  const size_t block = size_t(std::min<int64_t>(a.numel(), 1 << 14));   // small tensors: small buffers
+  std::vector<double> va(block), vb(block);
   double worst = 0;
   while (size_t n = sa.read(va.data(), va.size())) {
     sb.read(vb.data(), n);
@@ -52,25 +56,29 @@ Diff diff(const Checkpoint& a, const Checkpoint& b) {
   Diff d;
   d.a_path = a.path;
   d.b_path = b.path;
-  std::map<std::string, std::shared_ptr<Tensor>> in_b;
-  for (auto& [path, t] : collect_tensors(b.root)) in_b.emplace(path, t);
-  std::map<std::string, bool> seen;
-  for (auto& [path, ta] : collect_tensors(a.root)) {
-    seen[path] = true;
+  const std::vector<TensorAt> tensors_b = collect_tensors(b.root);
+  std::unordered_map<std::string_view, const std::shared_ptr<Tensor>*> in_b;
+  in_b.reserve(tensors_b.size());
+  for (const auto& [path, t] : tensors_b) in_b.emplace(path, &t);
+  const std::vector<TensorAt> tensors_a = collect_tensors(a.root);
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(tensors_a.size());
+  for (const auto& [path, ta] : tensors_a) {
+    seen.insert(path);
     auto found = in_b.find(path);
     if (found == in_b.end()) {
       d.removed.push_back(path);
       continue;
     }
-    const Tensor& tb = *found->second;
+    const Tensor& tb = **found->second;
     if (ta->dtype != tb.dtype || ta->shape != tb.shape) {
-      d.changed.push_back({path, ta, found->second});
+      d.changed.push_back({path, ta, *found->second});
       continue;
     }
     const double worst = max_abs_diff(*ta, tb);
     if (worst != 0) d.value_changed.push_back({path, worst});
   }
-  for (auto& [path, t] : collect_tensors(b.root))
+  for (const auto& [path, t] : tensors_b)
     if (!seen.count(path)) d.added.push_back(path);
 
   auto leaves_a = scalar_leaves(a.root), leaves_b = scalar_leaves(b.root);

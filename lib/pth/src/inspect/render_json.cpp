@@ -21,26 +21,66 @@ std::string hex_of(const std::string& bytes) {
   return out;
 }
 
-Json tensor_json(const TensorReport& t, const Options& options) {
+void write_tensor_fields(JsonWriter& out, const TensorReport& t, const Options& options) {
   const Tensor& x = *t.tensor;
-  Json j;
-  j["path"] = t.path;
-  j["dtype"] = dtype_name(x.dtype);
-  j["shape"] = x.shape;
-  j["stride"] = x.stride;
-  j["storage_offset"] = x.storage_offset;
-  j["storage"] = x.storage->key;
-  j["device"] = x.storage->device;
-  j["requires_grad"] = x.requires_grad;
-  j["parameter"] = x.is_parameter;
-  j["bytes"] = x.nbytes();
-  if (options.hash) j["sha256"] = t.sha256;
+  out.field("path", t.path);
+  out.field("dtype", dtype_name(x.dtype));
+  out.field("shape", x.shape);
+  out.field("stride", x.stride);
+  out.field("storage_offset", x.storage_offset);
+  out.field("storage", x.storage->key);
+  out.field("device", x.storage->device);
+  out.field("requires_grad", x.requires_grad);
+  out.field("parameter", x.is_parameter);
+  out.field("bytes", x.nbytes());
+  if (options.hash) out.field("sha256", t.sha256);
   if (t.stats) {
     const TensorStats& s = *t.stats;
-    j["stats"] = {{"count", s.count}, {"nan", s.nan}, {"inf", s.inf},
-                  {"min", number_json(s.min)}, {"max", number_json(s.max)}, {"mean", number_json(s.mean)}};
+    out.field("stats", Json{{"count", s.count}, {"nan", s.nan}, {"inf", s.inf},
+                            {"min", number_json(s.min)}, {"max", number_json(s.max)}, {"mean", number_json(s.mean)}});
   }
-  return j;
+}
+
+void write_group_fields(JsonWriter& out, const Group& g) {
+  out.field("name", g.name);
+  out.field("tensors", g.tensors);
+  out.field("parameters", g.parameters);
+  out.field("bytes", g.bytes);
+  out.field("dtypes", Json(g.dtypes));
+}
+
+// name -> value pairs as one JSON object (a repeated name keeps its first place, last value).
+template <class Items, class Name, class Write>
+void write_object(JsonWriter& out, const Items& items, Name&& name_of, Write&& write_value) {
+  std::vector<std::string_view> names;
+  names.reserve(items.size());
+  for (const auto& item : items) names.push_back(name_of(item));
+  out.begin_object();
+  for (size_t i : json_object_entries(names)) {
+    out.key(names[i]);
+    write_value(items[i]);
+  }
+  out.end_object();
+}
+
+// name: [an object per item, its fields written by `fields`]
+template <class Items, class Fields>
+void write_objects(JsonWriter& out, std::string_view name, const Items& items, Fields&& fields) {
+  out.key(name);
+  out.begin_array();
+  for (const auto& item : items) {
+    out.begin_object();
+    fields(item);
+    out.end_object();
+  }
+  out.end_array();
+}
+
+template <class Strings>
+void write_strings(JsonWriter& out, const Strings& strings) {
+  out.begin_array();
+  for (const auto& s : strings) out.value(s);
+  out.end_array();
 }
 
 }  // namespace
@@ -62,8 +102,15 @@ Json value_to_json(const Value& v) {
       return a;
     }
     case K::Dict: {
+      // Built in place: assigning o[name] one by one searches the names so far each time.
+      const auto& items = v.as_dict().items;
+      std::vector<std::string> names;
+      names.reserve(items.size());
+      for (const auto& item : items) names.push_back(key_to_string(item.first));
       Json o = Json::object();
-      for (const auto& [k, item] : v.as_dict().items) o[key_to_string(k)] = value_to_json(item);
+      auto& entries = static_cast<Json::object_t::Container&>(o.get_ref<Json::object_t&>());
+      for (size_t i : json_object_entries(std::vector<std::string_view>(names.begin(), names.end())))
+        entries.emplace_back(std::move(names[i]), value_to_json(items[i].second));
       return o;
     }
     case K::Global: return v.as_global().module + "." + v.as_global().name;
@@ -73,48 +120,55 @@ Json value_to_json(const Value& v) {
   return nullptr;
 }
 
-Json report_to_json(const Report& r, const Options& options) {
+void write_report_json(JsonWriter& out, const Report& r, const Options& options) {
   const Checkpoint& c = r.checkpoint;
-  Json j;
-  j["path"] = c.path;
-  j["format"] = format_name(c.format);
-  j["root"] = c.root_name;
-  j["version"] = c.version;
-  j["keys"] = r.keys;
-  Json scalars = Json::object();
-  for (const auto& [key, value] : r.scalars) scalars[key] = value_to_json(value);
-  j["scalars"] = std::move(scalars);
-  Json groups = Json::array();
-  for (const Group& g : r.groups)
-    groups.push_back({{"name", g.name}, {"tensors", g.tensors}, {"parameters", g.parameters}, {"bytes", g.bytes}, {"dtypes", g.dtypes}});
-  j["groups"] = std::move(groups);
-  Json tensors = Json::array();
-  for (const TensorReport& t : r.tensors) tensors.push_back(tensor_json(t, options));
-  j["tensors"] = std::move(tensors);
-  if (options.verify) j["verify"] = {{"ok", r.problems.empty()}, {"problems", r.problems}};
-  return j;
+  out.begin_object();
+  out.field("path", c.path);
+  out.field("format", format_name(c.format));
+  out.field("root", c.root_name);
+  out.field("version", int64_t(c.version));
+  out.key("keys");
+  write_strings(out, r.keys);
+  out.key("scalars");
+  write_object(
+      out, r.scalars, [](const auto& s) { return std::string_view(s.first); },
+      [&](const auto& s) { out.value(value_to_json(s.second)); });
+  write_objects(out, "groups", r.groups, [&](const Group& g) { write_group_fields(out, g); });
+  write_objects(out, "tensors", r.tensors, [&](const TensorReport& t) { write_tensor_fields(out, t, options); });
+  if (options.verify) out.field("verify", Json{{"ok", r.problems.empty()}, {"problems", r.problems}});
+  out.end_object();
 }
 
 std::string json_text(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
 
-Json diff_to_json(const Diff& d) {
-  Json changed = Json::array();
-  for (const TensorChange& c : d.changed)
-    changed.push_back({{"path", c.path},
-                       {"a", {{"dtype", dtype_name(c.a->dtype)}, {"shape", c.a->shape}}},
-                       {"b", {{"dtype", dtype_name(c.b->dtype)}, {"shape", c.b->shape}}}});
-  Json values = Json::array();
-  for (const ValueChange& c : d.value_changed) values.push_back({{"path", c.path}, {"max_abs_diff", number_json(c.max_abs_diff)}});
-  Json scalars = Json::array();
-  for (const ScalarChange& c : d.scalars_changed) {
-    Json s = {{"path", c.path}};
-    if (c.a) s["a"] = *c.a;
-    if (c.b) s["b"] = *c.b;
-    scalars.push_back(std::move(s));
-  }
-  return {{"diff",
-           {{"a", d.a_path}, {"b", d.b_path}, {"identical", d.identical()}, {"added", d.added}, {"removed", d.removed},
-            {"changed", changed}, {"value_changed", values}, {"scalars_changed", scalars}}}};
+void write_diff_json(JsonWriter& out, const Diff& d) {
+  auto tensor_type = [](const Tensor& t) { return Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}}; };
+  out.begin_object();
+  out.key("diff");
+  out.begin_object();
+  out.field("a", d.a_path);
+  out.field("b", d.b_path);
+  out.field("identical", d.identical());
+  out.key("added");
+  write_strings(out, d.added);
+  out.key("removed");
+  write_strings(out, d.removed);
+  write_objects(out, "changed", d.changed, [&](const TensorChange& c) {
+    out.field("path", c.path);
+    out.field("a", tensor_type(*c.a));
+    out.field("b", tensor_type(*c.b));
+  });
+  write_objects(out, "value_changed", d.value_changed, [&](const ValueChange& c) {
+    out.field("path", c.path);
+    out.field("max_abs_diff", number_json(c.max_abs_diff));
+  });
+  write_objects(out, "scalars_changed", d.scalars_changed, [&](const ScalarChange& c) {
+    out.field("path", c.path);
+    if (c.a) out.field("a", *c.a);
+    if (c.b) out.field("b", *c.b);
+  });
+  out.end_object();
+  out.end_object();
 }
 
 }  // namespace pth::inspect
