@@ -18,7 +18,16 @@ std::string stem_of(const std::string& path) {
   return name.empty() ? "archive" : name;
 }
 
+bool writable(const Tensor& t) { return t.storage && t.storage->data && t.storage->dtype == t.dtype; }
+
+// Paths (a string for each tensor) are made only to name a tensor that cannot be written.
 void check_writable_tensors(const Value& root) {
+  bool all_writable = true;
+  visit_values(root, [&](const Value& v) {
+    if (v.is_tensor() && !writable(*v.as_tensor())) all_writable = false;
+    return all_writable;
+  });
+  if (all_writable) return;
   for (const auto& [path, t] : collect_tensors(root)) {
     if (!t->storage || !t->storage->data) throw Error("tensor '" + path + "' has no data to write");
     if (t->storage->dtype != t->dtype) throw Error("tensor '" + path + "' has a dtype other than its storage's");
