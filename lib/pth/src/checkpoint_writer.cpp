@@ -1,5 +1,3 @@
-#include <unordered_map>
-
 #include "pth/atomic_file.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/error.hpp"
@@ -18,7 +16,16 @@ std::string stem_of(const std::string& path) {
   return name.empty() ? "archive" : name;
 }
 
+bool writable(const Tensor& t) { return t.storage && t.storage->data && t.storage->dtype == t.dtype; }
+
+// Paths (a string for each tensor) are made only to name a tensor that cannot be written.
 void check_writable_tensors(const Value& root) {
+  bool all_writable = true;
+  visit_values(root, [&](const Value& v) {
+    if (v.is_tensor() && !writable(*v.as_tensor())) all_writable = false;
+    return all_writable;
+  });
+  if (all_writable) return;
   for (const auto& [path, t] : collect_tensors(root)) {
     if (!t->storage || !t->storage->data) throw Error("tensor '" + path + "' has no data to write");
     if (t->storage->dtype != t->dtype) throw Error("tensor '" + path + "' has a dtype other than its storage's");
@@ -28,23 +35,24 @@ void check_writable_tensors(const Value& root) {
 // Writes the zip into `out`, whose target's stem names the zip root unless the options do.
 void write_zip(AtomicFile& out, const Value& root, const WriteOptions& options) {
   check_writable_tensors(root);
-  std::vector<const Storage*> storages;
-  std::unordered_map<const Storage*, std::string> keys;
-  const std::string pickle = pickle_value(root, [&](const Storage& s) {
-    auto [it, inserted] = keys.emplace(&s, std::to_string(keys.size()));
-    if (inserted) storages.push_back(&s);
-    return it->second;
+  std::vector<const Storage*> storages;   // the key of storages[i] is "i"
+  const std::string pickle = pickle_value(root, [&](const Storage& s) {   // once a storage
+    storages.push_back(&s);
+    return std::to_string(storages.size() - 1);
   });
 
   const std::string zip_root = options.root_name.empty() ? stem_of(out.target()) : options.root_name;
   ZipWriter zip(out, options.alignment);
   zip.add(zip_root + "/data.pkl", ByteView(pickle.data(), pickle.size()));
   zip.add(zip_root + "/byteorder", ByteView("little", 6));
-  for (const Storage* s : storages) {
-    const ByteView data = s->data->bytes();
-    if (data.size < s->nbytes())
-      throw Error("storage '" + keys[s] + "' has " + std::to_string(data.size) + " bytes, needs " + std::to_string(s->nbytes()));
-    zip.add(zip_root + "/data/" + keys[s], data.sub(0, s->nbytes()));
+  const std::string data_prefix = zip_root + "/data/";
+  for (size_t i = 0; i < storages.size(); ++i) {
+    const Storage& s = *storages[i];
+    const ByteView data = s.data->bytes();
+    const std::string key = std::to_string(i);
+    if (data.size < s.nbytes())
+      throw Error("storage '" + key + "' has " + std::to_string(data.size) + " bytes, needs " + std::to_string(s.nbytes()));
+    zip.add(data_prefix + key, data.sub(0, s.nbytes()));
   }
   zip.add(zip_root + "/version", ByteView("3\n", 2));
   zip.finish();

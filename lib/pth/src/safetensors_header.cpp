@@ -63,9 +63,8 @@ struct Extent {
   bool overflow = false;
 };
 
-void add_dimension(const Refusal& fail, SafetensorsEntry& e, Extent& x, uint64_t n) {
+void add_dimension(const Refusal& fail, Extent& x, uint64_t n) {
   if (n > uint64_t(std::numeric_limits<int64_t>::max())) throw fail("shape dimension too large");
-  e.shape.push_back(int64_t(n));
   if (n != 0 && x.numel > std::numeric_limits<uint64_t>::max() / n) x.overflow = true;
   x.numel *= n;
 }
@@ -82,9 +81,9 @@ SafetensorsEntry checked_entry(PlainEntry& p) {
   const Refusal fail{p.name};
   SafetensorsEntry e{std::string(), entry_dtype(fail, p.dtype), {}, p.begin, p.end};
   check_rank(fail, p.shape.size());
-  e.shape.reserve(p.shape.size());
   Extent x;
-  for (uint64_t n : p.shape) add_dimension(fail, e, x, n);
+  for (int64_t n : p.shape) add_dimension(fail, x, uint64_t(n));
+  e.shape = std::move(p.shape);
   check_offsets(fail, e, x, p.dtype);
   e.name = std::move(p.name);
   return e;
@@ -111,7 +110,11 @@ SafetensorsEntry checked_entry(const std::string& name, const Json& info) {
   if (!shape.is_array()) throw fail("\"shape\" is not a list");
   check_rank(fail, shape.size());
   Extent x;
-  for (const Json& d : shape) add_dimension(fail, e, x, offset(d, "a shape dimension"));
+  for (const Json& d : shape) {
+    const uint64_t n = offset(d, "a shape dimension");
+    add_dimension(fail, x, n);
+    e.shape.push_back(int64_t(n));
+  }
   const Json& offsets = field("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2) throw fail("\"data_offsets\" is not a [begin, end] pair");
   e.begin = offset(offsets[0], "data_offsets begin");

@@ -1,3 +1,4 @@
+#include <limits>
 #include <unordered_set>
 
 #include "internal/safetensors_header.hpp"
@@ -5,11 +6,15 @@
 namespace pth::detail {
 namespace {
 
+// The shortest entry of the plain form, with its comma: "":{"dtype":"","shape":[],"data_offsets":[0,0]},
+constexpr size_t kLeastEntryBytes = 48;
+
 class PlainReader {
  public:
   explicit PlainReader(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
 
   bool header(std::vector<PlainEntry>& tensors, StringPairs& metadata) {
+    tensors.reserve(size_t(end_ - p_) / kLeastEntryBytes + 1);
     bool metadata_seen = false;
     space();
     if (!eat('{')) return false;
@@ -79,14 +84,14 @@ class PlainReader {
     for (const char* d = start; d < p_; ++d) out = out * 10 + uint64_t(*d - '0');
     return true;
   }
-  bool numbers(std::vector<uint64_t>& out) {
+  bool dimensions(std::vector<int64_t>& out) {
     if (!eat('[')) return false;
     space();
     if (eat(']')) return true;
     for (;;) {
       uint64_t v;
-      if (!number(v)) return false;
-      out.push_back(v);
+      if (!number(v) || v > uint64_t(std::numeric_limits<int64_t>::max())) return false;
+      out.push_back(int64_t(v));
       space();
       if (eat(']')) return true;
       if (!eat(',')) return false;
@@ -115,7 +120,7 @@ class PlainReader {
         dtype = string(e.dtype);
         if (!dtype) return false;
       } else if (key == "shape" && !shape) {
-        shape = numbers(e.shape);
+        shape = dimensions(e.shape);
         if (!shape) return false;
       } else if (key == "data_offsets" && !offsets) {
         offsets = pair(e.begin, e.end);

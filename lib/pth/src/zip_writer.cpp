@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "internal/first_repeat.hpp"
 #include "internal/zip_format.hpp"
 #include "pth/crc32.hpp"
 #include "pth/error.hpp"
@@ -17,9 +18,11 @@ constexpr uint16_t kPaddingId = 0x4246;  // bytes 'F','B'
 constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01: reproducible files
 constexpr uint16_t kUtf8Flag = 0x0800;
 constexpr uint64_t kLocalCrcOffset = 14;  // of the CRC field in a local header
+constexpr size_t kBlockBytes = 1 << 20;   // pending bytes are written once there are this many
 
+// Appends little-endian fields to a byte vector.
 struct Buf {
-  std::vector<uint8_t> b;
+  std::vector<uint8_t>& b;
   void u16(uint16_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8)}); }
   void u32(uint32_t v) { u16(uint16_t(v)); u16(uint16_t(v >> 16)); }
   void u64(uint64_t v) { u32(uint32_t(v)); u32(uint32_t(v >> 32)); }
@@ -59,11 +62,12 @@ void ZipWriter::add(const std::string& name, const std::vector<ByteView>& pieces
   uint32_t crc = 0;
   if (size >= kParallelCrcBytes) pending_crc = std::async(std::launch::async, crc_of_pieces);
   else crc = crc_of_pieces();
-  const uint64_t offset = out_.position();
+  const uint64_t offset = position();
   const bool zip64_size = size >= kMax32;
   const bool zip64 = zip64_size || offset >= kMax32;
 
-  Buf h;
+  header_.clear();
+  Buf h{header_};
   h.u32(kLocalSig);
   h.u16(zip64 ? 45 : 20);
   h.u16(needs_utf8_flag(name) ? kUtf8Flag : 0);
@@ -94,10 +98,10 @@ void ZipWriter::add(const std::string& name, const std::vector<ByteView>& pieces
   h.b[extra_len_at] = uint8_t(extra_len);
   h.b[extra_len_at + 1] = uint8_t(extra_len >> 8);
 
-  out_.write({h.b.data(), h.b.size()});
-  for (const ByteView& piece : pieces)
-    if (!piece.empty()) out_.write(piece);
+  emit({h.b.data(), h.b.size()});
+  for (const ByteView& piece : pieces) emit(piece);
   if (pending_crc.valid()) {
+    flush();   // the header is patched in the file
     crc = pending_crc.get();
     uint8_t field[4] = {uint8_t(crc), uint8_t(crc >> 8), uint8_t(crc >> 16), uint8_t(crc >> 24)};
     out_.write_at(offset + kLocalCrcOffset, {field, 4});
@@ -109,18 +113,20 @@ void ZipWriter::finish() {
   if (finished_) throw Error("zip writer: finish() called twice");
   finished_ = true;
 
-  std::vector<const std::string*> names;
-  for (const Written& w : written_) names.push_back(&w.name);
-  std::sort(names.begin(), names.end(), [](auto a, auto b) { return *a < *b; });
-  for (size_t i = 1; i < names.size(); ++i)
-    if (*names[i] == *names[i - 1]) throw Error("zip writer: duplicate entry name '" + *names[i] + "'");
+  std::vector<std::string_view> names;
+  names.reserve(written_.size());
+  for (const Written& w : written_) names.push_back(w.name);
+  if (const size_t repeat = detail::first_repeat(names); repeat != detail::kNoRepeat)
+    throw Error("zip writer: duplicate entry name '" + written_[repeat].name + "'");
 
-  const uint64_t cd_offset = out_.position();
-  Buf cd;
+  const uint64_t cd_offset = position();
+  std::vector<uint8_t> cd_bytes, z_bytes;
+  Buf cd{cd_bytes};
   for (const Written& w : written_) {
     const bool big_size = w.size >= kMax32;
     const bool big_offset = w.local_header_offset >= kMax32;
-    Buf z;  // zip64 field: only the values that overflow, in this order
+    z_bytes.clear();
+    Buf z{z_bytes};  // zip64 field: only the values that overflow, in this order
     if (big_size) { z.u64(w.size); z.u64(w.size); }
     if (big_offset) z.u64(w.local_header_offset);
 
@@ -147,17 +153,18 @@ void ZipWriter::finish() {
       cd.u16(uint16_t(z.b.size()));
       cd.b.insert(cd.b.end(), z.b.begin(), z.b.end());
     }
-    if (cd.b.size() >= (size_t(4) << 20)) {  // keep the buffer bounded for huge archives
-      out_.write({cd.b.data(), cd.b.size()});
+    if (cd.b.size() >= kBlockBytes) {  // keep the buffer bounded for huge archives
+      emit({cd.b.data(), cd.b.size()});
       cd.b.clear();
     }
   }
-  out_.write({cd.b.data(), cd.b.size()});
+  emit({cd.b.data(), cd.b.size()});
 
-  const uint64_t end64_offset = out_.position();
+  const uint64_t end64_offset = position();
   const uint64_t cd_size = end64_offset - cd_offset;
   const uint64_t count = written_.size();
-  Buf e;
+  std::vector<uint8_t> end_bytes;
+  Buf e{end_bytes};
   e.u32(kEnd64Sig);
   e.u64(44);  // size of the rest of this record
   e.u16(45);
@@ -182,7 +189,25 @@ void ZipWriter::finish() {
   e.u32(uint32_t(std::min(cd_size, kMax32)));
   e.u32(uint32_t(std::min(cd_offset, kMax32)));
   e.u16(0);  // comment
-  out_.write({e.b.data(), e.b.size()});
+  emit({e.b.data(), e.b.size()});
+  flush();
+}
+
+void ZipWriter::emit(ByteView bytes) {
+  if (bytes.empty()) return;
+  if (bytes.size >= kBlockBytes) {
+    flush();
+    out_.write(bytes);
+    return;
+  }
+  pending_.insert(pending_.end(), bytes.data, bytes.data + bytes.size);
+  if (pending_.size() >= kBlockBytes) flush();
+}
+
+void ZipWriter::flush() {
+  if (pending_.empty()) return;
+  out_.write({pending_.data(), pending_.size()});
+  pending_.clear();
 }
 
 }  // namespace pth

@@ -44,6 +44,8 @@ class JsonWriter {
   }
 
   const std::string& text() const { return out_; }
+  std::string take_text() { return std::move(out_); }   // the text, without a copy; the writer is done
+  void reserve(size_t bytes) { out_.reserve(bytes); }   // for a text whose size is known roughly
 
  private:
   struct Level {

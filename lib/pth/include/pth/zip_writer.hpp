@@ -23,6 +23,12 @@ class ZipWriter {
   void finish();  // central directory and end records; no add() after this
 
  private:
+  // Small records are gathered and written in large blocks (a checkpoint of a million small
+  // storages is not millions of system calls); large pieces go straight to the file.
+  void emit(ByteView bytes);
+  void flush();
+  uint64_t position() const { return out_.position() + pending_.size(); }
+
   struct Written {
     std::string name;
     uint32_t crc32;
@@ -32,6 +38,8 @@ class ZipWriter {
   AtomicFile& out_;
   uint64_t alignment_;
   std::vector<Written> written_;
+  std::vector<uint8_t> header_;    // the local header being built, reused
+  std::vector<uint8_t> pending_;   // emitted, not yet written
   bool finished_ = false;
 };
 

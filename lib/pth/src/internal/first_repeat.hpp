@@ -1,6 +1,6 @@
 #pragma once
 // Finding a repeated name among millions (tensor names, keys after edits) without a hash
-// table: the hashes are sorted, names compared only where hashes agree.
+// table: the hashes are sorted (radix), names compared only where hashes agree.
 #include <cstddef>
 #include <string_view>
 #include <vector>

@@ -34,13 +34,14 @@ SafetensorsHeader parse_safetensors_header(std::string_view text, uint64_t buffe
 struct PlainEntry {
   std::string name;
   std::string_view dtype;
-  std::vector<uint64_t> shape;
+  std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;
 };
 
 // Reads a header in the form every writer uses, without a general JSON parser: names and
 // strings of printable ASCII without escapes, each entry exactly "dtype", "shape" and
-// "data_offsets" (in any order) with unsigned integers, "__metadata__" at most once with
+// "data_offsets" (in any order) with unsigned integers (below 2^63 in shapes, which
+// become the tensors' own), "__metadata__" at most once with
 // distinct string keys and values. Returns false at the first thing outside that form
 // (nothing else in the outputs is to be used); JSON that is valid in that form reads
 // exactly as a JSON parser reads it.
