@@ -30,8 +30,11 @@ def import_torch():
     return torch
 
 
-def parse_args(description, need_inspect=True, need_roundtrip=False, extra=None):
+def parse_args(description, need_inspect=True, need_roundtrip=False, paths=(), extra=None):
+    """The arguments every test takes; `paths` names further required ones (--train PATH, ...)."""
     p = argparse.ArgumentParser(description=description)
+    for name in paths:
+        p.add_argument("--" + name, required=True, help="path of " + name)
     p.add_argument("--inspect", required=need_inspect, help="path of the built sg-ckpt-inspect")
     p.add_argument("--roundtrip", required=need_roundtrip, help="path of the built pth_roundtrip")
     p.add_argument("--workdir", required=True, help="scratch folder for this test (recreated)")

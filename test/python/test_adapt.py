@@ -95,7 +95,7 @@ def safetensors_image(header, buffer, claimed=None):
 
 def main():
     args = sgtest.parse_args(__doc__, need_inspect=False,
-                             extra=lambda p: p.add_argument("--adapt", required=True))
+                             paths=("adapt",))
     ck = sgtest.Checker("test_adapt")
     w = sgtest.fresh_dir(args.workdir)
     adapt = args.adapt

@@ -41,7 +41,7 @@ def sha256(path):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, extra=lambda p: p.add_argument("--adapt", required=True))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("adapt",))
     torch = sgtest.import_torch()
     work = sgtest.fresh_dir(args.workdir)
     checker = sgtest.Checker("test_adapt_outputs")

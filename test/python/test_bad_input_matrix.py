@@ -445,9 +445,7 @@ def nobody_problem(ctx):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=True, extra=lambda p: (
-        p.add_argument("--adapt", required=True), p.add_argument("--train", required=True),
-        p.add_argument("--resume", required=True), p.add_argument("--eval", required=True)))
+    args = sgtest.parse_args(__doc__, need_inspect=True, paths=("adapt", "train", "resume", "eval"))
     torch = sgtest.import_torch()
     os.umask(0o022)   # the rows' files must be readable by nobody (see the docstring)
     sgtest.fresh_dir(args.workdir)

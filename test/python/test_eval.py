@@ -193,8 +193,7 @@ def check_errors(args, checker, root, run_dir, python_ckpt):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, extra=lambda p: (
-        p.add_argument("--train", required=True), p.add_argument("--eval", required=True)))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "eval"))
     torch = sgtest.import_torch()
     import torchvision
     sgtest.fresh_dir(args.workdir)

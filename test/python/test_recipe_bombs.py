@@ -141,7 +141,7 @@ def check_control(args, checker):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, extra=lambda p: p.add_argument("--train", required=True))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train",))
     sgtest.fresh_dir(args.workdir)
     checker = sgtest.Checker("test_recipe_bombs")
     for case in cases():

@@ -234,9 +234,7 @@ def check_python_checkpoint(env, checker, root, torch, torchvision):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, extra=lambda p: (p.add_argument("--train", required=True),
-                                                       p.add_argument("--resume", required=True),
-                                                       p.add_argument("--recipes", required=True)))
+    args = sgtest.parse_args(__doc__, paths=("train", "resume", "recipes"))
     torch = sgtest.import_torch()
     import torchvision
     root = sgtest.fresh_dir(args.workdir)

@@ -396,9 +396,7 @@ def check_fifo_inputs(env, checker, work):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, extra=lambda p: (p.add_argument("--train", required=True),
-                                                       p.add_argument("--resume", required=True),
-                                                       p.add_argument("--eval", required=True)))
+    args = sgtest.parse_args(__doc__, paths=("train", "resume", "eval"))
     torch = sgtest.import_torch()
     work = sgtest.fresh_dir(args.workdir)
     env = Env(args, os.path.join(work, "ckpts"))

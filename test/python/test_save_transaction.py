@@ -86,8 +86,7 @@ def check_interrupted(env, checker, root, fault, reference):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, extra=lambda p: (p.add_argument("--train", required=True),
-                                                       p.add_argument("--faults", required=True)))
+    args = sgtest.parse_args(__doc__, paths=("train", "faults"))
     work = sgtest.fresh_dir(args.workdir)
     env = Env(args)
     checker = sgtest.Checker("test_save_transaction")

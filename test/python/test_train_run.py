@@ -191,7 +191,7 @@ def check_errors(args, checker):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, extra=lambda p: p.add_argument("--train", required=True))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train",))
     torch = sgtest.import_torch()
     import torchvision
     sgtest.fresh_dir(args.workdir)
