@@ -7,11 +7,13 @@ Every test script:
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -274,12 +276,35 @@ def ensure_fixtures(args):
         return d, json.load(f)
 
 
-def dir_snapshot(path):
-    """{relative name: (size, mtime_ns)} of everything under path."""
+def dir_snapshot(root, hashes=False):
+    """{relative path: (kind, mode, size, mtime_ns, sha256)} of everything under root, links
+    not followed; sha256 of regular files only with `hashes` (None where unreadable)."""
     snap = {}
-    for root, dirs, files in os.walk(path):
+    for top, dirs, files in os.walk(root):
         for n in dirs + files:
-            full = os.path.join(root, n)
+            full = os.path.join(top, n)
             st = os.lstat(full)
-            snap[os.path.relpath(full, path)] = (st.st_size, st.st_mtime_ns)
+            rel = os.path.relpath(full, root)
+            if stat.S_ISREG(st.st_mode):
+                snap[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_size, st.st_mtime_ns,
+                             _file_sha256(full) if hashes else None)
+            else:
+                snap[rel] = ("dir" if stat.S_ISDIR(st.st_mode) else "other", stat.S_IMODE(st.st_mode), None, None, None)
     return snap
+
+
+def _file_sha256(path):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except PermissionError:   # not root: an unreadable file is compared by its metadata
+        return None
+
+
+def snapshot_changes(before, after):
+    """What differs between two dir_snapshot results, one line per path."""
+    changes = ["new: " + p for p in sorted(set(after) - set(before))]
+    changes += ["gone: " + p for p in sorted(set(before) - set(after))]
+    changes += ["changed: %s %s -> %s" % (p, before[p], after[p]) for p in sorted(set(before) & set(after))
+                if before[p] != after[p]]
+    return changes

@@ -25,12 +25,10 @@ silently). As any other user, chmod alone makes them.
 
 import collections
 import gzip
-import hashlib
 import json
 import os
 import re
 import shutil
-import stat
 import struct
 import sys
 import zipfile
@@ -336,35 +334,6 @@ def rows(ctx):
 # ---------------------------------------------------------------------------------------
 # Running a row
 
-def snapshot(root):
-    """{relative path: (kind, mode, size, mtime_ns, sha256)} of everything under root."""
-    snap = {}
-    for top, dirs, files in os.walk(root):
-        for n in dirs + files:
-            full = os.path.join(top, n)
-            st = os.lstat(full)
-            if stat.S_ISREG(st.st_mode):
-                try:
-                    with open(full, "rb") as f:
-                        digest = hashlib.sha256(f.read()).hexdigest()
-                except PermissionError:   # not root: an unreadable row file is compared by its metadata
-                    digest = None
-                snap[os.path.relpath(full, root)] = ("file", stat.S_IMODE(st.st_mode), st.st_size, st.st_mtime_ns,
-                                                     digest)
-            else:
-                snap[os.path.relpath(full, root)] = ("dir" if stat.S_ISDIR(st.st_mode) else "other",
-                                                     stat.S_IMODE(st.st_mode), None, None, None)
-    return snap
-
-
-def snapshot_changes(before, after):
-    changes = ["new: " + p for p in sorted(set(after) - set(before))]
-    changes += ["gone: " + p for p in sorted(set(before) - set(after))]
-    changes += ["changed: %s %s -> %s" % (p, before[p], after[p]) for p in sorted(set(before) & set(after))
-                if before[p] != after[p]]
-    return changes
-
-
 def make_writable(root):
     for top, dirs, files in os.walk(root):
         for n in dirs:
@@ -415,10 +384,10 @@ def run_row(c, ctx, row, index):
             print("%-16s %-44s SKIP  (%s)" % (row.program, row.case, ctx.nobody_problem))
             return "skip"
         prefix = NOBODY
-    before = snapshot(d)
+    before = sgtest.dir_snapshot(d, hashes=True)
     r = sgtest.run(prefix + [ctx.programs[row.program]] + row.args, timeout=TIMEOUT, cwd=d)
     ok = check_output(c, row, r, what)
-    changes = snapshot_changes(before, snapshot(d))
+    changes = sgtest.snapshot_changes(before, sgtest.dir_snapshot(d, hashes=True))
     ok &= c.check(not changes, "%s: files under the row's folder changed: %s" % (what, "; ".join(changes[:8])))
     ok &= c.check(not os.path.exists(ctx.marker), "%s: the pickle's payload ran (%s exists)" % (what, ctx.marker))
     print("%-16s %-44s exit %-4s %-4s %5.2fs%s" % (row.program, row.case, "T/O" if r.timed_out else r.rc,

@@ -41,7 +41,7 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-import test_bad_input_matrix as matrix  # noqa: E402  (Row, check_output, snapshot)
+import test_bad_input_matrix as matrix  # noqa: E402  (Row, check_output)
 
 TIMEOUT = 60
 
@@ -198,16 +198,16 @@ def run_case(c, ctx, case, index):
     d = os.path.join(ctx.cases_dir, "%03d_%s" % (index, re.sub(r"[^A-Za-z0-9]+", "_", row.program + " " + row.case)))
     os.makedirs(d)
     place(ctx, d, case.files)
-    before = matrix.snapshot(d)
+    before = sgtest.dir_snapshot(d, hashes=True)
     launcher = ["env"] + ["%s=%s" % kv for kv in case.env(d).items()] if case.env else []
     r = sgtest.run(launcher + [ctx.programs[row.program]] + row.args, timeout=TIMEOUT, cwd=d)
     ok = matrix.check_output(c, row, r, what)
-    after = matrix.snapshot(d)
+    after = sgtest.dir_snapshot(d, hashes=True)
     if case.folder_changes:   # the test itself changed the input: only nothing new may appear
         new = sorted(set(after) - set(before))
         ok &= c.check(not new, "%s: new files in the folder: %s" % (what, new))
     else:
-        changes = matrix.snapshot_changes(before, after)
+        changes = sgtest.snapshot_changes(before, after)
         ok &= c.check(not changes, "%s: files in the folder changed: %s" % (what, "; ".join(changes[:8])))
     print("%-16s %-60s exit %-4s %s" % (row.program, row.case, "T/O" if r.timed_out else r.rc, "ok" if ok else "FAIL"),
           flush=True)
