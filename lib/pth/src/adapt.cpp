@@ -86,7 +86,7 @@ AdaptError data_error(const std::string& file, const std::string& context, const
 struct Entry {
   std::string name;
   Value value;
-  std::string original;   // the name in the input, for messages
+  std::string_view original;   // the name in the input (a key of its tree, kept by Doc::keep), for messages
 };
 
 struct Weights {
@@ -105,6 +105,7 @@ Weights weights_of(const Value& v, const std::string& file, const std::string& w
   const Dict& d = v.as_dict();
   w.ordered = d.ordered;
   w.metadata = d.metadata;
+  w.entries.reserve(d.items.size());
   for (const auto& [k, value] : d.items) {
     if (!k.is_string()) throw AdaptError(file, which + ": key " + pth::quoted(key_to_string(k)) + " is not a string");
     w.entries.push_back({k.as_string(), value, k.as_string()});
@@ -112,12 +113,12 @@ Weights weights_of(const Value& v, const std::string& file, const std::string& w
   return w;
 }
 
-Value to_value(const Weights& w) {
+Value to_value(Weights w) {
   Value v = Value::dict(w.ordered);
   Dict& d = v.as_dict();
   d.metadata = w.metadata;
   d.items.reserve(w.entries.size());
-  for (const Entry& e : w.entries) d.items.emplace_back(Value::string(e.name), e.value);
+  for (Entry& e : w.entries) d.items.emplace_back(Value::string(std::move(e.name)), std::move(e.value));
   return v;
 }
 
@@ -217,6 +218,18 @@ bool any_search(const std::vector<std::regex>& patterns, const std::string& s) {
   return false;
 }
 
+void refuse_repeated_names(const Weights& w) {
+  std::vector<std::string_view> names;
+  names.reserve(w.entries.size());
+  for (const Entry& x : w.entries) names.push_back(x.name);
+  if (const size_t repeat = detail::first_repeat(names); repeat != detail::kNoRepeat) {
+    const Entry& x = w.entries[repeat];
+    const Entry& earlier = *std::find_if(w.entries.begin(), w.entries.end(), [&](const Entry& e) { return e.name == x.name; });
+    throw AdaptError(w.file, what_of(w) + "key edits give " + pth::quoted(earlier.original) + " and " + pth::quoted(x.original) +
+                                 " the same name " + pth::quoted(x.name));
+  }
+}
+
 // Order: --strip-prefix, --rename (as given), --drop, --keep, --add-prefix.
 bool apply_edits(Weights& w, const AdaptOptions& o, const Edits& e) {
   bool renamed = false;
@@ -248,18 +261,12 @@ bool apply_edits(Weights& w, const AdaptOptions& o, const Edits& e) {
     w.entries = std::move(kept);
   }
   if (!o.add_prefix.empty()) {
-    for (Entry& x : w.entries) x.name = o.add_prefix + x.name;
+    for (Entry& x : w.entries) x.name.insert(0, o.add_prefix);
     renamed = true;
   }
-  std::vector<std::string_view> names;
-  names.reserve(w.entries.size());
-  for (const Entry& x : w.entries) names.push_back(x.name);
-  if (const size_t repeat = detail::first_repeat(names); repeat != detail::kNoRepeat) {
-    const Entry& x = w.entries[repeat];
-    const Entry& earlier = *std::find_if(w.entries.begin(), w.entries.end(), [&](const Entry& e) { return e.name == x.name; });
-    throw AdaptError(w.file, what_of(w) + "key edits give " + pth::quoted(earlier.original) + " and " + pth::quoted(x.original) +
-                                 " the same name " + pth::quoted(x.name));
-  }
+  // The readers give unique keys (pickle dicts keep one item a key, safetensors refuses
+  // repeats), and dropping, keeping and one prefix for all keep them unique.
+  if (!o.strip_prefix.empty() || !e.renames.empty()) refuse_repeated_names(w);
   if (w.entries.empty()) throw AdaptError(w.file, what_of(w) + "no entries left after the key edits");
   return renamed;
 }
@@ -476,14 +483,16 @@ std::optional<std::string> scalar_text(const Value& v) {
   }
 }
 
-void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
+// Takes `doc` to move its names into what is written.
+void write_output(const AdaptOptions& o, Doc doc, AdaptResult& r) {
   if (r.format == AdaptFormat::Safetensors) {
     std::vector<NamedTensor> tensors;
-    for (const Entry& e : doc.net.entries) {
+    tensors.reserve(doc.net.entries.size());
+    for (Entry& e : doc.net.entries) {
       if (!e.value.is_tensor())
         throw AdaptError(doc.path, what_of(doc.net) + "entry " + pth::quoted(e.name) + " is a " +
                                        std::string(Value::kind_name(e.value.kind())) + "; safetensors holds only tensors");
-      tensors.push_back({e.name, e.value.as_tensor()});
+      tensors.push_back({std::move(e.name), e.value.as_tensor()});
     }
     StringPairs metadata;
     if (doc.plain) {
@@ -520,23 +529,23 @@ void write_output(const AdaptOptions& o, const Doc& doc, AdaptResult& r) {
   } else {
     Value root;
     if (doc.plain) {
-      root = to_value(doc.net);
+      root = to_value(std::move(doc.net));
     } else {
       root = Value::dict(doc.root.as_dict().ordered);
       Dict& out = root.as_dict();
       bool net_written = false;
       for (const auto& [k, v] : doc.root.as_dict().items) {
         if (k.is_string() && k.as_string() == "net") {
-          out.items.emplace_back(k, to_value(doc.net));
+          out.items.emplace_back(k, to_value(std::move(doc.net)));
           net_written = true;
         } else if (k.is_string() && k.as_string() == "ema_net") {
           if (o.ema || o.weights_only) continue;   // promoted to net, or not wanted
-          out.items.emplace_back(k, doc.ema ? to_value(*doc.ema) : v);
+          out.items.emplace_back(k, doc.ema ? to_value(std::move(*doc.ema)) : v);
         } else if (!o.weights_only) {
           out.items.emplace_back(k, v);
         }
       }
-      if (!net_written) out.items.insert(out.items.begin(), {Value::string("net"), to_value(doc.net)});
+      if (!net_written) out.items.insert(out.items.begin(), {Value::string("net"), to_value(std::move(doc.net))});
     }
     try {
       WriteOptions options;
@@ -630,7 +639,7 @@ AdaptResult adapt(const AdaptOptions& o) {
     ++r.tensors;
     r.tensor_bytes += e.value.as_tensor()->nbytes();
   }
-  write_output(o, doc, r);
+  write_output(o, std::move(doc), r);
   r.ok = true;
   return r;
 }
