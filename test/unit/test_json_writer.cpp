@@ -79,6 +79,18 @@ TEST_CASE("JsonWriter writes dump(indent)'s bytes, piece by piece or with trees 
   CHECK(top.text() == "\"just a string\"");
 }
 
+TEST_CASE("JsonWriter::raw_value puts compact JSON text where a value goes") {
+  const Json doc = sample();
+  JsonWriter raw(-1);
+  raw.begin_object();
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    raw.key(it.key());
+    raw.raw_value(it.value().dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  raw.end_object();
+  CHECK(raw.text() == doc.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
 TEST_CASE("JsonWriter refuses text that is not UTF-8 when asked to, as dump() does") {
   JsonWriter strict(-1, /*replace_invalid_utf8=*/false);
   strict.begin_object();

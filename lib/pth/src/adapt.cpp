@@ -16,12 +16,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
-#include <regex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "internal/first_repeat.hpp"
+#include "adapt/data_error.hpp"
+#include "adapt/key_edits.hpp"
+#include "adapt/safetensors_key_edits.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/mapped_file.hpp"
 #include "pth/message.hpp"
@@ -33,6 +34,7 @@ namespace pth {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace adapt_detail;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -54,7 +56,7 @@ Loaded load_any(const std::string& path) {
   try {
     std::shared_ptr<const MappedFile> file = MappedFile::open(path);
     const ByteView v = file->view();
-    if (ends_with(path, ".safetensors") || looks_like_safetensors(v.sub(0, std::min<size_t>(v.size, 16)), v.size)) {
+    if (reads_as_safetensors(path, v)) {
       auto st = std::make_shared<SafetensorsFile>(parse_safetensors(v, file));
       out.root = st->tensors;
       out.metadata = st->metadata;
@@ -72,13 +74,6 @@ Loaded load_any(const std::string& path) {
     throw AdaptError(path, e.what());
   }
   return out;
-}
-
-// An error met while using the inputs' data: the input whose data failed and its record
-// (a CRC mismatch, a file changed while read), else `file` and `context`.
-AdaptError data_error(const std::string& file, const std::string& context, const std::exception& e) {
-  if (const auto* bad = dynamic_cast<const FileDataError*>(&e)) return AdaptError(bad->file(), bad->what());
-  return AdaptError(file, context + e.what());
 }
 
 // --- state dicts as ordered entries ---------------------------------------------------
@@ -176,99 +171,6 @@ Doc select(Loaded loaded, const AdaptOptions& o) {
     if (ema && !ema->is_none() && !o.weights_only) doc.ema = weights_of(*ema, doc.path, "ema_net");
   }
   return doc;
-}
-
-// --- key edits --------------------------------------------------------------------------
-
-struct Rename {
-  std::string text;
-  std::regex pattern;
-  std::string replacement;
-};
-
-struct Edits {
-  std::vector<Rename> renames;
-  std::vector<std::regex> drop, keep;
-};
-
-std::regex compile(const std::string& option, const std::string& text) {
-  try {
-    return std::regex(text, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    throw AdaptError("", option + " " + pth::quoted(text) + ": not a valid regular expression (" + e.what() + ")");
-  }
-}
-
-Edits compile_edits(const AdaptOptions& o) {
-  Edits e;
-  for (const std::string& r : o.renames) {
-    const size_t eq = r.rfind('=');
-    if (eq == std::string::npos || eq == 0)
-      throw AdaptError("", "--rename " + pth::quoted(r) + ": expected REGEX=REPLACEMENT");
-    e.renames.push_back({r, compile("--rename", r.substr(0, eq)), r.substr(eq + 1)});
-  }
-  for (const std::string& d : o.drop) e.drop.push_back(compile("--drop", d));
-  for (const std::string& k : o.keep) e.keep.push_back(compile("--keep", k));
-  return e;
-}
-
-bool any_search(const std::vector<std::regex>& patterns, const std::string& s) {
-  for (const std::regex& p : patterns)
-    if (std::regex_search(s, p)) return true;
-  return false;
-}
-
-void refuse_repeated_names(const Weights& w) {
-  std::vector<std::string_view> names;
-  names.reserve(w.entries.size());
-  for (const Entry& x : w.entries) names.push_back(x.name);
-  if (const size_t repeat = detail::first_repeat(names); repeat != detail::kNoRepeat) {
-    const Entry& x = w.entries[repeat];
-    const Entry& earlier = *std::find_if(w.entries.begin(), w.entries.end(), [&](const Entry& e) { return e.name == x.name; });
-    throw AdaptError(w.file, what_of(w) + "key edits give " + pth::quoted(earlier.original) + " and " + pth::quoted(x.original) +
-                                 " the same name " + pth::quoted(x.name));
-  }
-}
-
-// Order: --strip-prefix, --rename (as given), --drop, --keep, --add-prefix.
-bool apply_edits(Weights& w, const AdaptOptions& o, const Edits& e) {
-  bool renamed = false;
-  if (!o.strip_prefix.empty()) {
-    size_t n = 0;
-    for (Entry& x : w.entries) {
-      if (x.name.compare(0, o.strip_prefix.size(), o.strip_prefix) == 0) {
-        x.name.erase(0, o.strip_prefix.size());
-        ++n;
-      }
-    }
-    if (n == 0) throw AdaptError(w.file, what_of(w) + "no key starts with --strip-prefix " + pth::quoted(o.strip_prefix));
-    renamed = true;
-  }
-  for (const Rename& r : e.renames) {
-    for (Entry& x : w.entries) {
-      std::string to = std::regex_replace(x.name, r.pattern, r.replacement);
-      if (to != x.name) renamed = true;
-      x.name = std::move(to);
-    }
-  }
-  if (!e.drop.empty() || !e.keep.empty()) {
-    std::vector<Entry> kept;
-    for (Entry& x : w.entries) {
-      if (any_search(e.drop, x.name)) continue;
-      if (!e.keep.empty() && !any_search(e.keep, x.name)) continue;
-      kept.push_back(std::move(x));
-    }
-    w.entries = std::move(kept);
-  }
-  if (!o.add_prefix.empty()) {
-    for (Entry& x : w.entries) x.name.insert(0, o.add_prefix);
-    renamed = true;
-  }
-  // The readers give unique keys (pickle dicts keep one item a key, safetensors refuses
-  // repeats), and dropping, keeping and one prefix for all keep them unique.
-  if (!o.strip_prefix.empty() || !e.renames.empty()) refuse_repeated_names(w);
-  if (w.entries.empty()) throw AdaptError(w.file, what_of(w) + "no entries left after the key edits");
-  return renamed;
 }
 
 // --- matching ---------------------------------------------------------------------------
@@ -596,10 +498,14 @@ AdaptResult adapt(const AdaptOptions& o) {
   }
   r.template_path = o.model.empty() ? o.like : "sg-model-template " + o.model + " " + std::to_string(o.num_classes);
 
+  // Safetensors in and out with only key edits: the header is edited, no tensor is built.
+  const bool keys_only = o.average.empty() && template_path.empty() && !o.dtype && !o.ema && r.format == AdaptFormat::Safetensors;
+  if (keys_only && adapt_safetensors_keys(o, edits, r)) return r;
+
   Doc doc = o.average.empty() ? select(load_any(o.input), o) : average_docs(o);
 
-  apply_edits(doc.net, o, edits);
-  if (doc.ema) apply_edits(*doc.ema, o, edits);
+  apply_edits(doc.net.entries, edits, doc.net.file, what_of(doc.net));
+  if (doc.ema) apply_edits(doc.ema->entries, edits, doc.ema->file, what_of(*doc.ema));
 
   if (!template_path.empty()) {
     Loaded t = load_any(template_path);

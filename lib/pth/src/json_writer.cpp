@@ -101,6 +101,11 @@ void JsonWriter::value(const std::vector<int64_t>& numbers) {
   end_array();
 }
 
+void JsonWriter::raw_value(std::string_view json) {
+  before_value();
+  out_.append(json.data(), json.size());
+}
+
 void JsonWriter::value(const Json& v) {
   before_value();
   const unsigned step = indent_ >= 0 ? unsigned(indent_) : 0;

@@ -16,7 +16,6 @@ namespace pth {
 namespace {
 
 using Json = nlohmann::ordered_json;
-using detail::PlainEntry;
 using detail::SafetensorsEntry;
 using detail::SafetensorsHeader;
 
@@ -77,16 +76,14 @@ void check_offsets(const Refusal& fail, const SafetensorsEntry& e, const Extent&
                std::string(dname) + " needs " + (x.overflow ? std::string("more than 2^64") : std::to_string(x.numel * size)));
 }
 
-SafetensorsEntry checked_entry(PlainEntry& p) {
-  const Refusal fail{p.name};
-  SafetensorsEntry e{std::string(), entry_dtype(fail, p.dtype), {}, p.begin, p.end};
-  check_rank(fail, p.shape.size());
+// An entry of the plain form: its dtype set from `dname`, then its fields checked.
+void check_plain_entry(SafetensorsEntry& e, std::string_view dname) {
+  const Refusal fail{e.name};
+  e.dtype = entry_dtype(fail, dname);
+  check_rank(fail, e.shape.size());
   Extent x;
-  for (int64_t n : p.shape) add_dimension(fail, x, uint64_t(n));
-  e.shape = std::move(p.shape);
-  check_offsets(fail, e, x, p.dtype);
-  e.name = std::move(p.name);
-  return e;
+  for (int64_t n : e.shape) add_dimension(fail, x, uint64_t(n));
+  check_offsets(fail, e, x, dname);
 }
 
 // An entry's value as a JSON tree: its fields' types checked as they are read.
@@ -245,16 +242,16 @@ SafetensorsHeader parse_any_header(std::string_view text) {
 // The same answers for a header in the plain form (valid JSON, so only a repeated name or
 // a bad entry can be wrong), or nullopt.
 std::optional<SafetensorsHeader> parse_plain_header(std::string_view text) {
-  std::vector<PlainEntry> plain;
   SafetensorsHeader out;
-  if (!detail::read_plain_header(text, plain, out.metadata)) return std::nullopt;
+  std::vector<std::string_view> dtypes;
+  if (!detail::read_plain_header(text, out.tensors, dtypes, out.metadata)) return std::nullopt;
   std::vector<std::string_view> names;   // "__metadata__" comes once, and never as a tensor
-  names.reserve(plain.size());
-  for (const PlainEntry& p : plain) names.push_back(p.name);
+  names.reserve(out.tensors.size());
+  for (const SafetensorsEntry& e : out.tensors) names.push_back(e.name);
   const size_t repeat = detail::first_repeat(names);
-  if (repeat != detail::kNoRepeat) throw FormatError("safetensors header names " + pth::quoted(plain[repeat].name) + " twice");
-  out.tensors.reserve(plain.size());
-  for (PlainEntry& p : plain) out.tensors.push_back(checked_entry(p));
+  if (repeat != detail::kNoRepeat)
+    throw FormatError("safetensors header names " + pth::quoted(out.tensors[repeat].name) + " twice");
+  for (size_t i = 0; i < out.tensors.size(); ++i) check_plain_entry(out.tensors[i], dtypes[i]);
   return out;
 }
 

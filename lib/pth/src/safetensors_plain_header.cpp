@@ -1,3 +1,4 @@
+#include <array>
 #include <limits>
 #include <unordered_set>
 
@@ -9,12 +10,20 @@ namespace {
 // The shortest entry of the plain form, with its comma: "":{"dtype":"","shape":[],"data_offsets":[0,0]},
 constexpr size_t kLeastEntryBytes = 48;
 
+// The characters a string of the plain form holds: printable ASCII but '"' and '\\'.
+constexpr auto kInString = [] {
+  std::array<bool, 256> in{};
+  for (int c = 0x20; c <= 0x7e; ++c) in[size_t(c)] = c != '"' && c != '\\';
+  return in;
+}();
+
 class PlainReader {
  public:
   explicit PlainReader(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
 
-  bool header(std::vector<PlainEntry>& tensors, StringPairs& metadata) {
+  bool header(std::vector<SafetensorsEntry>& tensors, std::vector<std::string_view>& dtypes, StringPairs& metadata) {
     tensors.reserve(size_t(end_ - p_) / kLeastEntryBytes + 1);
+    dtypes.reserve(tensors.capacity());
     bool metadata_seen = false;
     space();
     if (!eat('{')) return false;
@@ -29,7 +38,7 @@ class PlainReader {
       } else {
         tensors.emplace_back();
         tensors.back().name = std::string(name);
-        if (!entry_object(tensors.back())) return false;
+        if (!entry_object(tensors.back(), dtypes.emplace_back())) return false;
       }
       space();
       if (eat('}')) return at_end();
@@ -60,11 +69,8 @@ class PlainReader {
   bool string(std::string_view& out) {
     if (!eat('"')) return false;
     const char* start = p_;
-    for (; p_ < end_ && *p_ != '"'; ++p_) {
-      const unsigned char c = static_cast<unsigned char>(*p_);
-      if (c < 0x20 || c > 0x7e || c == '\\') return false;
-    }
-    if (p_ == end_) return false;
+    while (p_ < end_ && kInString[static_cast<unsigned char>(*p_)]) ++p_;
+    if (p_ == end_ || *p_ != '"') return false;
     out = std::string_view(start, size_t(p_ - start));
     ++p_;
     return true;
@@ -109,7 +115,7 @@ class PlainReader {
     space();
     return eat(']');
   }
-  bool entry_object(PlainEntry& e) {
+  bool entry_object(SafetensorsEntry& e, std::string_view& dtype_text) {
     if (!eat('{')) return false;
     space();
     bool dtype = false, shape = false, offsets = false;
@@ -117,7 +123,7 @@ class PlainReader {
       std::string_view key;
       if (!string(key) || !colon()) return false;
       if (key == "dtype" && !dtype) {
-        dtype = string(e.dtype);
+        dtype = string(dtype_text);
         if (!dtype) return false;
       } else if (key == "shape" && !shape) {
         shape = dimensions(e.shape);
@@ -158,8 +164,9 @@ class PlainReader {
 
 }  // namespace
 
-bool read_plain_header(std::string_view text, std::vector<PlainEntry>& tensors, StringPairs& metadata) {
-  return PlainReader(text).header(tensors, metadata);
+bool read_plain_header(std::string_view text, std::vector<SafetensorsEntry>& tensors, std::vector<std::string_view>& dtypes,
+                       StringPairs& metadata) {
+  return PlainReader(text).header(tensors, dtypes, metadata);
 }
 
 }  // namespace pth::detail

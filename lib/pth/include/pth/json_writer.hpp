@@ -37,6 +37,7 @@ class JsonWriter {
   void value(bool b);
   void value(const std::vector<int64_t>& numbers);   // as an array
   void value(const Json& v);              // floats, null, or a whole tree
+  void raw_value(std::string_view json);  // a value already written as compact JSON text
   template <class T>
   void field(std::string_view name, const T& v) {
     key(name);

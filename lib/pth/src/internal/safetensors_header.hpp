@@ -1,11 +1,12 @@
 #pragma once
 // Reading a safetensors header (the JSON text after the 8-byte length): safetensors.cpp
-// builds the tensors from what this returns.
+// builds the tensors from what this returns, sg-ckpt-adapt edits its names.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pth/bytes.hpp"
 #include "pth/dtype.hpp"
 #include "pth/safetensors.hpp"
 
@@ -30,21 +31,22 @@ struct SafetensorsHeader {
 // else the first gap or overlap.
 SafetensorsHeader parse_safetensors_header(std::string_view text, uint64_t buffer_size);
 
-// An entry as the header spells it, before its fields are checked.
-struct PlainEntry {
-  std::string name;
-  std::string_view dtype;
-  std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0;
+// A whole file in memory: the length checked, the header parsed, the data buffer after it.
+struct SafetensorsLayout {
+  SafetensorsHeader header;
+  ByteView buffer;
 };
+SafetensorsLayout read_safetensors_layout(ByteView bytes);
 
 // Reads a header in the form every writer uses, without a general JSON parser: names and
 // strings of printable ASCII without escapes, each entry exactly "dtype", "shape" and
 // "data_offsets" (in any order) with unsigned integers (below 2^63 in shapes, which
 // become the tensors' own), "__metadata__" at most once with
-// distinct string keys and values. Returns false at the first thing outside that form
-// (nothing else in the outputs is to be used); JSON that is valid in that form reads
-// exactly as a JSON parser reads it.
-bool read_plain_header(std::string_view text, std::vector<PlainEntry>& tensors, StringPairs& metadata);
+// distinct string keys and values. The entries come back with their fields unchecked and
+// their dtypes as spelled in `dtypes`, one for each. Returns false at the first thing
+// outside that form (nothing else in the outputs is to be used); JSON that is valid in
+// that form reads exactly as a JSON parser reads it.
+bool read_plain_header(std::string_view text, std::vector<SafetensorsEntry>& tensors, std::vector<std::string_view>& dtypes,
+                       StringPairs& metadata);
 
 }  // namespace pth::detail
