@@ -100,12 +100,13 @@ void AtomicFile::create_temp() {
   int err = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
     temp_ = "." + base + kTempMarker + std::to_string(::getpid()) + "-" + std::to_string(g_counter.fetch_add(1));
+    // Claimed before the file exists: a signal between the two finds a name to remove
+    // (or none yet), never a file nobody knows of.
+    pending_slot_ = claim_pending(folder_.fd(), temp_);
     fd_ = folder_.open_file(temp_, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd_ >= 0) {
-      pending_slot_ = claim_pending(folder_.fd(), temp_);
-      return;
-    }
+    if (fd_ >= 0) return;
     err = errno;
+    release_temp();
     if (err != EEXIST) break;
   }
   temp_.clear();
