@@ -10,12 +10,11 @@ namespace {
 constexpr uint64_t kMaxHeader = 100'000'000;   // the reference implementation's limit
 
 // The tensors of one file in three arrays: three allocations in all, not three for each
-// of a million tensors. Each pointer the dict hands out shares ownership of the whole.
-struct TensorArrays {
+// of a million tensors. Each layer's pointers own the layer below (dict -> tensors ->
+// storages -> data -> the bytes), never their own array: no cycle keeps them alive.
+struct StorageDataArray {
   std::shared_ptr<const void> owner;   // the bytes the storages view
   std::vector<MemoryStorageData> data;
-  std::vector<Storage> storages;
-  std::vector<Tensor> tensors;
 };
 
 }  // namespace
@@ -54,26 +53,26 @@ SafetensorsFile parse_safetensors(ByteView bytes, std::shared_ptr<const void> ow
   Dict& dict = out.tensors.as_dict();
   const size_t count = header.tensors.size();
   dict.items.reserve(count);
-  auto arrays = std::make_shared<TensorArrays>();
-  arrays->owner = std::move(owner);
-  arrays->data.reserve(count);
-  arrays->storages.resize(count);
-  arrays->tensors.resize(count);
+  auto data = std::make_shared<StorageDataArray>();
+  data->owner = std::move(owner);
+  data->data.reserve(count);
+  auto storages = std::make_shared<std::vector<Storage>>(count);
+  auto tensors = std::make_shared<std::vector<Tensor>>(count);
   for (size_t i = 0; i < count; ++i) {
     detail::SafetensorsEntry& e = header.tensors[i];
     Value key = Value::string(e.name);
-    arrays->data.emplace_back(buffer.sub(size_t(e.begin), size_t(e.end - e.begin)), nullptr);
-    Storage& storage = arrays->storages[i];
+    data->data.emplace_back(buffer.sub(size_t(e.begin), size_t(e.end - e.begin)), nullptr);
+    Storage& storage = (*storages)[i];
     storage.dtype = e.dtype;
     storage.numel = int64_t((e.end - e.begin) / dtype_size(e.dtype));
     storage.key = std::move(e.name);
-    storage.data = std::shared_ptr<const StorageData>(arrays, &arrays->data[i]);
-    Tensor& t = arrays->tensors[i];
+    storage.data = std::shared_ptr<const StorageData>(data, &data->data[i]);
+    Tensor& t = (*tensors)[i];
     t.dtype = e.dtype;
     t.stride = Tensor::contiguous_strides(e.shape);
     t.shape = std::move(e.shape);
-    t.storage = std::shared_ptr<Storage>(arrays, &storage);
-    dict.items.emplace_back(std::move(key), Value::tensor(std::shared_ptr<Tensor>(arrays, &t)));
+    t.storage = std::shared_ptr<Storage>(storages, &storage);
+    dict.items.emplace_back(std::move(key), Value::tensor(std::shared_ptr<Tensor>(tensors, &t)));
   }
   return out;
 }
