@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -177,7 +178,6 @@ def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
     """Runs cmd to its end (killed after `timeout` s), output to temporary files; the child
     is reaped here with wait4, which also gives its peak memory. `env` adds variables to
     this process's environment."""
-    import tempfile
     t0 = time.time()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, preexec_fn=_limits(as_limit),
