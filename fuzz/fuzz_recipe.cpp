@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "recipe/recipe_detail.hpp"
-#include "sg/recipe.hpp"
+#include "recipe/recipe.hpp"
+#include "recipe_detail.hpp"
 
 namespace {
 

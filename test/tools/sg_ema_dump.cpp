@@ -25,9 +25,9 @@
 #include "cli_numbers.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
-#include "sg/ema.hpp"
-#include "sg/model.hpp"
-#include "sg/tensor_convert.hpp"
+#include "sg/checkpoint/tensor_convert.hpp"
+#include "sg/models/model.hpp"
+#include "sg/optim/ema.hpp"
 
 namespace {
 

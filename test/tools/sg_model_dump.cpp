@@ -23,8 +23,8 @@
 
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
-#include "sg/model.hpp"
-#include "sg/tensor_convert.hpp"
+#include "sg/checkpoint/tensor_convert.hpp"
+#include "sg/models/model.hpp"
 
 namespace {
 

@@ -28,7 +28,7 @@
 #include "cli_numbers.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
-#include "sg/torch_scheduler.hpp"
+#include "sg/optim/torch_scheduler.hpp"
 
 namespace {
 

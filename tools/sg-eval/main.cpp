@@ -1,17 +1,17 @@
 // sg-eval: evaluate a run's checkpoint (SG's evaluate_checkpoint) or any checkpoint with a
 // recipe (SG's evaluate_recipe) on the recipe's validation data and metrics.
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.hpp"
+#include "common/exit_codes.hpp"
+#include "common/recipe_options.hpp"
 #include "pth/mapping_fault.hpp"
-#include "pth/usage_error.hpp"
-#include "sg/evaluator.hpp"
-#include "sg/exit_codes.hpp"
+#include "sg/eval/evaluator.hpp"
 
 namespace {
 
@@ -54,72 +54,57 @@ nlohmann::json to_json(const sg::EvalResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  pth::install_mapping_fault_handler("sg-eval", sg::kExitInputError);
+  pth::install_mapping_fault_handler("sg-eval", common::kExitInputError);
   CLI::App app{"Evaluate a checkpoint on a recipe's validation data and metrics: a run's checkpoint\n"
                "(--experiment-name) or any checkpoint with a recipe (--config-name with\n"
                "checkpoint_params.checkpoint_path=FILE).",
                "sg-eval"};
-  const CLI::Validator positive(
-      [](std::string& text) {
-        const std::string why = "must be a positive integer, got '" + text + "'";
-        try {
-          size_t used = 0;
-          return std::stoll(text, &used) > 0 && used == text.size() ? std::string() : why;
-        } catch (const std::exception&) {
-          return why;
-        }
-      },
-      "N>0", "positive");
   sg::EvalRequest request;
+  common::RunOptions run;
   std::string config_dir;
   bool no_ema = false, json = false;
-  app.add_option("--experiment-name", request.experiment_name, "Evaluate a checkpoint of this experiment's run");
-  app.add_option("--run-id", request.run_id, "The run (RUN_<time>); default: the latest run holding the checkpoint");
-  app.add_option("--ckpt-root-dir", request.ckpt_root_dir, "Where the experiments are")->capture_default_str();
+  common::add_run_options(app, run, "Evaluate a checkpoint of this experiment's run",
+                          "The run (RUN_<time>); default: the latest run holding the checkpoint");
   app.add_option("--ckpt-name", request.ckpt_name, "Checkpoint file of the run (ckpt_best.pth, average_model.pth, ...)")
       ->capture_default_str();
   app.add_option("--config-name", request.config_name,
                  "Recipe to evaluate checkpoint_params.checkpoint_path=FILE with (instead of --experiment-name)");
-  app.add_option("--config-dir", config_dir, "A folder of your own recipes, searched before the built-in ones");
-  std::string zoo;
-  app.add_option("--zoo", zoo, "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
+  common::add_config_dir_option(app, config_dir);
+  common::add_zoo_option(app, request.options.zoo);
   app.add_flag("--no-ema", no_ema, "Evaluate `net` even when the checkpoint has EMA weights (`ema_net`)");
   app.add_flag("--json", json, "Print one JSON document instead of the table");
   app.add_option("--max-batches", request.options.max_batches, "Evaluate at most N batches (default: the recipe's max_valid_batches)")
-      ->check(positive);
+      ->check(common::positive_integer());
   app.add_option("--batch-size", request.options.batch_size, "Validation batch size (default: the recipe's)")
-      ->check(positive);
+      ->check(common::positive_integer());
   app.add_option("--device", request.options.device, "cpu, cuda, cuda:1 (default: the recipe's, else CUDA if available)");
   app.add_option("--threads", request.options.threads, "CPU threads (default: the recipe's, else all cores)")
-      ->check(positive);
+      ->check(common::positive_integer());
   app.add_option("overrides", request.overrides, "Recipe overrides: key.sub=value (e.g. dataset_params.root=DIR)");
   app.footer("Exit status: 0 evaluated, 1 the evaluation failed, 2 bad usage, unknown experiment/run/checkpoint,\n"
              "a checkpoint that does not fit the recipe's model, bad recipe or data.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return pth::exit_for_parse_error(app, e, "sg-eval");  // --help: 0; usage errors: one line, 2
-  }
+  if (auto done = common::parse_command_line(app, argc, argv)) return *done;
 
-  if (!zoo.empty()) setenv("SG_MODEL_ZOO", zoo.c_str(), 1);  // read where the zoo is resolved
+  request.experiment_name = run.experiment_name;
+  request.run_id = run.run_id;
+  request.ckpt_root_dir = run.ckpt_root_dir;
   request.options.prefer_ema = !no_ema;
-  if (!config_dir.empty()) request.config_dirs.push_back(config_dir);
-  request.config_dirs.push_back(sg::builtin_recipes_dir());
+  request.config_dirs = common::recipe_dirs(config_dir);
 
   sg::EvalResult result;
   try {
     result = sg::evaluate(request);
   } catch (const sg::EvalError& e) {
-    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
-    return sg::kExitInputError;
+    common::print_error("sg-eval", e.what());
+    return common::kExitInputError;
   } catch (const sg::RecipeError& e) {
-    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
-    return sg::kExitInputError;
+    common::print_error("sg-eval", e.what());
+    return common::kExitInputError;
   } catch (const std::exception& e) {
-    std::cerr << "sg-eval: error: " << sg::first_line(e.what()) << "\n";
-    return sg::kExitFailed;
+    common::print_error("sg-eval", e.what());
+    return common::kExitFailed;
   }
   if (json) std::cout << to_json(result).dump(2) << std::endl;
   else print_table(result);
-  return sg::kExitOk;
+  return common::kExitOk;
 }

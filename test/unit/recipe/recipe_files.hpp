@@ -5,7 +5,7 @@
 #include <functional>
 #include <string>
 
-#include "sg/recipe.hpp"
+#include "recipe/recipe.hpp"
 #include "temp_dir.hpp"
 
 // Writes `text` to `relative` under `dir`, making its folders; returns the file's path.

@@ -7,7 +7,7 @@
 #include <functional>
 #include <fstream>
 
-#include "sg/recipe.hpp"
+#include "recipe/recipe.hpp"
 #include "temp_dir.hpp"
 
 namespace {

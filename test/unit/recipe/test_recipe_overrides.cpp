@@ -5,7 +5,7 @@
 #include <fstream>
 #include <functional>
 
-#include "sg/recipe.hpp"
+#include "recipe/recipe.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -11,10 +11,10 @@
 
 #include "pth/checkpoint.hpp"
 #include "pth/sha256.hpp"
-#include "sg/checkpoint_loading.hpp"
-#include "sg/model.hpp"
-#include "sg/recipe.hpp"
-#include "sg/tensor_convert.hpp"
+#include "recipe/recipe.hpp"
+#include "sg/checkpoint/checkpoint_loading.hpp"
+#include "sg/checkpoint/tensor_convert.hpp"
+#include "sg/models/model.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "sg/data.hpp"
+#include "sg/data/data.hpp"
 #include "temp_dir.hpp"
 
 namespace {

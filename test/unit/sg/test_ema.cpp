@@ -8,9 +8,9 @@
 #include <cstdio>
 
 #include "pth/checkpoint.hpp"
-#include "sg/ema.hpp"
-#include "sg/model.hpp"
-#include "sg/tensor_convert.hpp"
+#include "sg/checkpoint/tensor_convert.hpp"
+#include "sg/models/model.hpp"
+#include "sg/optim/ema.hpp"
 #include "temp_dir.hpp"
 
 namespace {

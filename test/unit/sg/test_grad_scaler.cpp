@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "pth/checkpoint.hpp"
-#include "sg/grad_scaler.hpp"
+#include "sg/optim/grad_scaler.hpp"
 #include "temp_dir.hpp"
 
 namespace {

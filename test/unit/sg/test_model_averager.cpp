@@ -10,7 +10,7 @@
 #include <set>
 
 #include "pth/checkpoint.hpp"
-#include "sg/model_averager.hpp"
+#include "sg/optim/model_averager.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

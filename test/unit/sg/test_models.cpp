@@ -8,8 +8,8 @@
 
 #include <torch/torch.h>
 
-#include "sg/model.hpp"
-#include "sg/tensor_convert.hpp"
+#include "sg/checkpoint/tensor_convert.hpp"
+#include "sg/models/model.hpp"
 
 namespace {
 

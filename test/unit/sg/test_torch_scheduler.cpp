@@ -12,7 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "pth/checkpoint.hpp"
-#include "sg/torch_scheduler.hpp"
+#include "sg/optim/torch_scheduler.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -11,15 +11,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sg/append_file.hpp"
-#include "sg/lr_schedule.hpp"
-#include "sg/metrics.hpp"
-#include "sg/optimizer.hpp"
-#include "sg/recipe.hpp"
-#include "sg/run_dir.hpp"
-#include "sg/run_errors.hpp"
-#include "sg/sg_checkpoint.hpp"
-#include "sg/tensorboard.hpp"
+#include "recipe/recipe.hpp"
+#include "recipe/run_dir.hpp"
+#include "recipe/run_errors.hpp"
+#include "sg/checkpoint/sg_checkpoint.hpp"
+#include "sg/eval/metrics.hpp"
+#include "sg/optim/lr_schedule.hpp"
+#include "sg/optim/optimizer.hpp"
+#include "sg/train/append_file.hpp"
+#include "sg/train/tensorboard.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -10,4 +10,7 @@ std::string printable(std::string_view text, size_t limit = 200);
 // The same in single quotes: 'archive/data/0'.
 std::string quoted(std::string_view text, size_t limit = 200);
 
+// The first line of an error message (LibTorch's carry a C++ backtrace after it).
+inline std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
+
 }  // namespace pth

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "data/random.hpp"
-#include "sg/data.hpp"
+#include "sg/data/data.hpp"
 
 namespace sg {
 namespace {

@@ -15,7 +15,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "sg/model.hpp"
+#include "sg/models/model.hpp"
 
 namespace sg::models {
 

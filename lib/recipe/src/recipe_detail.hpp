@@ -1,0 +1,71 @@
+#pragma once
+// Private helpers of the recipe layer (sg_recipe). Not installed, not part of the API.
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "recipe/recipe.hpp"
+
+namespace sg::recipe_detail {
+
+// The value type a YAML node stands for. Plain scalars are typed by their spelling
+// (YAML 1.2 core schema: true/false, integers, floats incl. 1e-3); quoted scalars and
+// `!!str` are strings.
+enum class Kind { Null, Bool, Int, Float, String, Seq, Map };
+
+Kind kind_of(const YAML::Node& node);
+Kind infer_plain(const std::string& text);
+const char* kind_name(Kind kind);  // "an integer", "a list", ...
+bool is_int_text(const std::string& text);
+
+// YAML is Unicode text: yaml-cpp keeps invalid UTF-8 bytes when it reads but writes them
+// as U+FFFD, so a recipe holding them would not survive being stored. Throws RecipeError
+// "<what>: not valid UTF-8 (byte N)" for such text.
+void require_utf8(const std::string& text, const std::string& what);
+
+// Builds a scalar that stays a string whatever it looks like.
+YAML::Node make_string(const std::string& text);
+
+// Dotted paths: "a.b.0.c" (numbers index sequences); group paths use '/' ("a/b").
+std::vector<std::string> split_path(const std::string& path, char separator = '.');
+std::string join_path(const std::vector<std::string>& segments, std::size_t count = std::string::npos);
+
+// Finds a node; the result refers into the tree (not a copy). Undefined if absent.
+YAML::Node lookup(const YAML::Node& root, const std::vector<std::string>& segments);
+// Index of `segment` in a sequence, or -1 if it is not a valid index.
+long seq_index(const YAML::Node& seq, const std::string& segment);
+// Replaces (or adds, for maps) a child of `parent` with a copy of `value`.
+void set_child(YAML::Node& parent, const std::string& segment, const YAML::Node& value);
+bool remove_child(YAML::Node& parent, const std::string& segment);
+
+// Deep merge: maps merge recursively, anything else in `src` replaces `dst`'s value.
+// `src` is copied, never aliased.
+void deep_merge(YAML::Node& dst, const YAML::Node& src);
+// Equal trees: same kinds, keys in the same order, equal scalars (floats by value).
+bool deep_equal(const YAML::Node& a, const YAML::Node& b);
+
+// Refuses a scalar whose explicit core tag its text does not fit (`!!int abc`,
+// `!!bool 3`): RecipeError "<what>: line N: 'abc' is not a valid !!int".
+void check_core_tags(const YAML::Node& node, const std::string& what);
+
+// A recipe file's YAML: at most kMaxFileBytes of valid UTF-8, parsed by parse_recipe_yaml
+// (bounded, core tags checked, no shared nodes). Errors are RecipeError
+// "<what>: line N, column C: ..." (`what` names the file for the user).
+YAML::Node load_yaml_file(const std::string& path, const std::string& what);
+
+// YAML text that loads back to an equal tree (strings that look like numbers,
+// bools or null are quoted).
+std::string emit_yaml(const YAML::Node& root);
+
+// Overrides ("a.b=1", "+a.c=2", "~a.d", SG shortcuts) applied in order. `context` prefixes
+// error messages ("recipe 'x'").
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context);
+
+// Replaces `${a.b}` references in place.
+void resolve_interpolations(YAML::Node& root, const std::string& context);
+
+// Closest candidate by edit distance, or "" when none is close enough.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace sg::recipe_detail

@@ -1,0 +1,60 @@
+#pragma once
+// Initialising a model from a checkpoint before training, as SuperGradients' models.get
+// does with `checkpoint_params`: checkpoint_path, strict_load, load_backbone,
+// checkpoint_num_classes and pretrained_weights (from a local model zoo, no network).
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <torch/types.h>
+
+#include "pth/key_matching.hpp"
+#include "pth/value.hpp"
+#include "sg/checkpoint/load_weights.hpp"
+#include "sg/models/model.hpp"
+
+namespace sg {
+
+class Recipe;
+
+// The recipe's `checkpoint_params` (recipes/checkpoint_params/default_checkpoint_params.yaml).
+struct CheckpointParams {
+  bool load_checkpoint = false;            // SG's legacy switch; a checkpoint_path alone loads too
+  bool load_backbone = false;              // load everything but the head (head_name())
+  std::string checkpoint_path;             // "" = none
+  pth::StrictMode strict_load = pth::StrictMode::NoKeyMatching;
+  std::string pretrained_weights;          // a dataset name: <zoo>/<arch>_<dataset>.pth; "" = none
+  std::optional<int64_t> checkpoint_num_classes;   // the checkpoint's head size, when it differs
+  std::string zoo;                         // "" = $SG_MODEL_ZOO, else ~/.cache/sg-models
+};
+
+// Reads checkpoint_params.* (all optional). Throws RecipeError naming the key.
+CheckpointParams read_checkpoint_params(const Recipe& recipe);
+
+// SG's class count of a pretrained_weights dataset (imagenet 1000, coco 80, cifar10 10,
+// cifar100 100, fashion_mnist 10, mnist 10); nullopt for an unknown name.
+std::optional<int64_t> pretrained_num_classes(const std::string& dataset);
+
+// The model zoo folder: `configured` if not empty, else $SG_MODEL_ZOO, else
+// ~/.cache/sg-models.
+std::string model_zoo_dir(const std::string& configured = "");
+
+// <zoo>/<arch>_<dataset>.pth after checking its SHA-256 against <zoo>/manifest.json
+// ({"<file name>": "<hex sha256>"}). Throws CheckpointLoadError when the file, the manifest
+// or its entry is missing, or the sum differs.
+std::string verified_zoo_file(const std::string& zoo, const std::string& arch, const std::string& dataset);
+
+// Everything checkpoint_params asks for, on a model just built by
+// create_model(arch, {num_classes, ...}) (and already on its device):
+//  1. pretrained_weights: the head set to the dataset's class count, the zoo file loaded
+//     with no_key_matching, the head set back (fresh) to checkpoint_num_classes or
+//     num_classes if that differs;
+//  2. checkpoint_path: the head set to checkpoint_num_classes (if given), the file loaded
+//     under strict_load (backbone only if load_backbone), then a fresh head for
+//     num_classes if checkpoint_num_classes differs.
+// Does nothing when neither is set. A head that is replaced is freshly initialised (on
+// the model's device). Throws CheckpointLoadError / RecipeError.
+void load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes, const CheckpointParams& p);
+
+}  // namespace sg

@@ -1,0 +1,80 @@
+#pragma once
+// The typed view of a recipe that the trainer runs on; every key is read (and checked)
+// here, once, so a bad recipe fails before any work starts.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recipe/recipe.hpp"
+#include "sg/checkpoint/checkpoint_loading.hpp"
+#include "sg/data/data.hpp"
+#include "sg/models/model.hpp"
+#include "sg/optim/lr_schedule.hpp"
+#include "sg/optim/optimizer.hpp"
+#include "sg/optim/torch_scheduler.hpp"
+
+namespace sg {
+
+struct DataConfig {
+  std::string dataset;   // fashion_mnist | mnist | cifar10 | synthetic
+  std::string root;
+  std::string train_images, train_labels, val_images, val_labels;
+  int64_t synthetic_train_size = 0, synthetic_val_size = 0, synthetic_image_size = 0, synthetic_channels = 0,
+          synthetic_num_classes = 0;
+  uint64_t synthetic_seed = 0;
+  Augmentation train_augmentation, val_augmentation;
+  LoaderOptions train_loader, val_loader;
+};
+
+struct EmaConfig {
+  bool enabled = false;
+  double decay = 0.9999;
+  std::string decay_type = "exp";   // constant | threshold | exp
+  double beta = 15;
+};
+
+struct TrainingConfig {
+  std::string architecture;
+  ModelOptions model;
+  CheckpointParams checkpoint;     // checkpoint_params: initial weights (sg/checkpoint_loading.hpp)
+  std::string experiment_name;
+  std::string ckpt_root_dir;
+  DataConfig data;
+  OptimizerConfig optimizer;
+  LrSchedule lr;
+  std::string torch_scheduler;      // lr_mode naming a PyTorch scheduler ("StepLR", ...), else ""
+  TorchSchedulerParams torch_scheduler_params;
+  EmaConfig ema;
+  // Resuming (SG's resume / run_id / resume_path / ckpt_name / load_opt_params).
+  bool resume = false;
+  std::string run_id;
+  std::string resume_path;
+  std::string ckpt_name = "ckpt_latest.pth";
+  bool load_opt_params = true;
+  bool average_best_models = true;
+  bool mixed_precision = false;
+  int64_t max_epochs = 1;
+  std::string loss_name;
+  double label_smoothing = 0;
+  std::vector<std::string> train_metrics, valid_metrics;
+  std::string metric_to_watch;
+  bool greater_is_better = true;
+  int64_t run_validation_freq = 1;
+  bool save_model = true;
+  std::string ckpt_best_name;
+  std::vector<int64_t> save_ckpt_epoch_list;
+  uint64_t seed = 42;
+  int64_t batch_accumulate = 1;
+  std::optional<double> clip_grad_norm;
+  bool check_finite = true;    // a non-finite loss or weight stops the run before it is saved
+  std::string device;          // "" = CUDA when available
+  int64_t num_threads = 0;     // 0 = LibTorch's default
+};
+
+// The training or validation split the config names (files read, or generated).
+ImageDataset load_dataset(const DataConfig& config, bool train);
+
+// Throws RecipeError naming the key for a missing or invalid value.
+TrainingConfig read_training_config(const Recipe& recipe);
+
+}  // namespace sg

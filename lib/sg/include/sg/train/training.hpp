@@ -1,0 +1,37 @@
+#pragma once
+// A training run: a recipe in, a SuperGradients run directory out. Starts a new run,
+// continues one in place (resume / run_id), or branches from a checkpoint (resume_path).
+#include <memory>
+#include <string>
+
+#include "recipe/recipe.hpp"
+#include "recipe/run_errors.hpp"
+#include "sg/train/training_errors.hpp"
+
+namespace sg {
+
+class Trainer;
+
+struct TrainingOptions {
+  std::string zoo;   // model zoo for checkpoint_params.pretrained_weights; "": $SG_MODEL_ZOO, else ~/.cache/sg-models
+};
+
+class Training {
+ public:
+  // Builds the model, data and optimizer and, when the recipe resumes, finds and checks
+  // the checkpoint (and the run's averaging snapshots) to continue from. Everything that
+  // fails here is bad input, and nothing has been written yet.
+  Training(Recipe recipe, const TrainingOptions& options = {});
+  ~Training();
+
+  // Trains up to max_epochs; returns the run directory. Throws RunDirError, before any
+  // file is written, when the run directory cannot be created or written; RunWriteError
+  // when a file of the run cannot be written; TrainingInterrupted after a stop signal;
+  // TrainingDiverged (check_finite) when the loss or the weights stop being finite.
+  std::string run();
+
+ private:
+  std::unique_ptr<Trainer> trainer_;
+};
+
+}  // namespace sg

@@ -1,0 +1,104 @@
+#include "sg/checkpoint/tensor_convert.hpp"
+
+#include <torch/torch.h>
+
+#include "pth/error.hpp"
+#include "pth/tensor_data.hpp"
+
+namespace sg {
+namespace {
+
+// Keeps a torch tensor alive for as long as a pth storage views its memory.
+class TorchStorageData : public pth::StorageData {
+ public:
+  explicit TorchStorageData(torch::Tensor t) : tensor_(std::move(t)) {}
+  pth::ByteView bytes() const override { return {tensor_.data_ptr(), size_t(tensor_.numel()) * tensor_.element_size()}; }
+
+ private:
+  torch::Tensor tensor_;
+};
+
+void append_state(const torch::nn::Module& module, const std::string& prefix, NamedTensors& out) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  for (const auto& child : module.named_children()) append_state(*child.value(), prefix + child.key() + ".", out);
+}
+
+}  // namespace
+
+NamedTensors state_dict(const torch::nn::Module& module) {
+  NamedTensors out;
+  append_state(module, "", out);
+  return out;
+}
+
+torch::ScalarType to_torch_dtype(pth::DType dtype) {
+  switch (dtype) {
+    case pth::DType::Float32: return torch::kFloat32;
+    case pth::DType::Float64: return torch::kFloat64;
+    case pth::DType::Float16: return torch::kFloat16;
+    case pth::DType::BFloat16: return torch::kBFloat16;
+    case pth::DType::Int64: return torch::kInt64;
+    case pth::DType::Int32: return torch::kInt32;
+    case pth::DType::Int16: return torch::kInt16;
+    case pth::DType::Int8: return torch::kInt8;
+    case pth::DType::UInt8: return torch::kUInt8;
+    case pth::DType::Bool: return torch::kBool;
+    case pth::DType::Complex64: return torch::kComplexFloat;
+    case pth::DType::Complex128: return torch::kComplexDouble;
+  }
+  throw pth::FormatError("unknown dtype");
+}
+
+pth::DType to_pth_dtype(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return pth::DType::Float32;
+    case torch::kFloat64: return pth::DType::Float64;
+    case torch::kFloat16: return pth::DType::Float16;
+    case torch::kBFloat16: return pth::DType::BFloat16;
+    case torch::kInt64: return pth::DType::Int64;
+    case torch::kInt32: return pth::DType::Int32;
+    case torch::kInt16: return pth::DType::Int16;
+    case torch::kInt8: return pth::DType::Int8;
+    case torch::kUInt8: return pth::DType::UInt8;
+    case torch::kBool: return pth::DType::Bool;
+    case torch::kComplexFloat: return pth::DType::Complex64;
+    case torch::kComplexDouble: return pth::DType::Complex128;
+    default: throw pth::Error(std::string("dtype ") + c10::toString(type) + " cannot be saved");
+  }
+}
+
+pth::Value to_pth(const torch::Tensor& tensor) {
+  // Detached so that the saved data is not tied to autograd; a CPU contiguous tensor is
+  // referenced in place, anything else is made so with one copy.
+  torch::Tensor data = tensor.detach();
+  if (!data.device().is_cpu()) data = data.to(torch::kCPU);
+  data = data.contiguous();
+  auto storage = std::make_shared<pth::Storage>();
+  storage->dtype = to_pth_dtype(data.scalar_type());
+  storage->numel = data.numel();
+  storage->device = "cpu";
+  storage->data = std::make_shared<TorchStorageData>(data);
+  auto t = std::make_shared<pth::Tensor>();
+  t->dtype = storage->dtype;
+  t->shape = data.sizes().vec();
+  t->stride = pth::Tensor::contiguous_strides(t->shape);
+  t->storage = std::move(storage);
+  return pth::Value::tensor(t);
+}
+
+pth::Value to_pth_state_dict(const NamedTensors& tensors) {
+  pth::Value dict = pth::Value::dict(/*ordered=*/true);
+  auto& items = dict.as_dict().items;
+  items.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) items.emplace_back(pth::Value::string(name), to_pth(tensor));
+  return dict;
+}
+
+torch::Tensor to_torch(const pth::Tensor& t) {
+  torch::Tensor out = torch::empty(t.shape, torch::TensorOptions().dtype(to_torch_dtype(t.dtype)));
+  pth::copy_elements(t, out.data_ptr());
+  return out;
+}
+
+}  // namespace sg

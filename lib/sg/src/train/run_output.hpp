@@ -1,0 +1,47 @@
+#pragma once
+// Every file and log line a training run writes: checkpoints, averaging snapshots (as the
+// averager's CheckpointSink), the log, the TensorBoard events and the stored recipe. It is
+// the one place that will decide "global rank 0 only", "in the background" and "also to
+// the remote"; today it writes to the run directory, in the calling thread.
+#include <memory>
+#include <string>
+
+#include "pth/value.hpp"
+#include "recipe/recipe.hpp"
+#include "recipe/run_dir.hpp"
+#include "sg/checkpoint/checkpoint_sink.hpp"
+#include "sg/train/tensorboard.hpp"
+#include "sg/train/train_log.hpp"
+
+namespace sg {
+
+class RunOutput final : public CheckpointSink {
+ public:
+  // Stores the recipe in `run` (.hydra/) and opens the run's log file; lines logged before
+  // went to stderr only. `run` must outlive this. Throws RunWriteError / pth::Error.
+  void open(const RunDirectory& run, const Recipe& recipe);
+  // The TensorBoard events file. Throws RunWriteError.
+  void open_events();
+
+  void line(const std::string& text) { log_.line(text); }
+  void progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {
+    log_.progress(phase, done, total, loss, images_per_second);
+  }
+  void clear_progress() { log_.clear_progress(); }
+
+  void scalar(const std::string& tag, double value, int64_t step) { events_->add_scalar(tag, value, step); }
+  void flush_scalars() { events_->flush(); }
+
+  // `name` in the run directory, atomically. Throws RunWriteError ("cannot write checkpoint <path>: ...").
+  void write_checkpoint(const std::string& name, const pth::Value& checkpoint);
+
+  void write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) override;
+  void remove(const pth::Folder& folder, const std::string& name) override;
+
+ private:
+  const RunDirectory* run_ = nullptr;
+  TrainLog log_;
+  std::unique_ptr<TensorBoardWriter> events_;
+};
+
+}  // namespace sg

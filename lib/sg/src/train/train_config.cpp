@@ -1,0 +1,208 @@
+#include "sg/train/train_config.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "pth/folder.hpp"
+#include "recipe/run_dir.hpp"
+
+#include "sg/eval/metrics.hpp"
+
+namespace sg {
+namespace {
+
+std::string join_root(const std::string& root, const std::string& name) {
+  return name.empty() || name.front() == '/' || root.empty() ? name : root + "/" + name;
+}
+
+Augmentation read_augmentation(const Recipe& r, bool training) {
+  Augmentation a;
+  for (double m : r.get<std::vector<double>>("dataset_params.transforms.mean")) a.mean.push_back(float(m));
+  for (double s : r.get<std::vector<double>>("dataset_params.transforms.std")) {
+    if (s <= 0) throw RecipeError("dataset_params.transforms.std: every value must be positive");
+    a.std.push_back(float(s));
+  }
+  if (a.mean.size() != a.std.size())
+    throw RecipeError("dataset_params.transforms: mean and std must have the same length");
+  if (training) {
+    a.crop_padding = r.get_or<int64_t>("dataset_params.transforms.crop_padding", 0);
+    a.horizontal_flip = r.get_or<bool>("dataset_params.transforms.horizontal_flip", false);
+  }
+  return a;
+}
+
+LoaderOptions read_loader(const Recipe& r, const std::string& prefix, std::optional<int64_t> max_batches, uint64_t seed) {
+  LoaderOptions o;
+  o.batch_size = r.get<int64_t>(prefix + ".batch_size");
+  if (o.batch_size <= 0) throw RecipeError(prefix + ".batch_size: must be positive");
+  o.shuffle = r.get_or<bool>(prefix + ".shuffle", false);
+  o.drop_last = r.get_or<bool>(prefix + ".drop_last", false);
+  o.max_batches = max_batches.value_or(-1);
+  o.seed = seed;
+  return o;
+}
+
+// A name the run directory gets a file or folder of (experiment_name, ckpt_best_name, ...):
+// one path component, checked in full before anything is trained.
+std::string checked_name(const std::string& key, const std::string& name) {
+  if (const std::string problem = pth::path_component_problem(name); !problem.empty())
+    throw RecipeError(key + ": '" + name + "' " + problem);
+  return name;
+}
+
+std::optional<int64_t> optional_int(const Recipe& r, const std::string& key) {
+  if (!r.has(key) || r.node(key).IsNull()) return std::nullopt;
+  return r.get<int64_t>(key);
+}
+
+DataConfig read_data(const Recipe& r, uint64_t seed) {
+  DataConfig d;
+  d.dataset = r.get<std::string>("dataset_params.dataset");
+  d.root = r.get_or<std::string>("dataset_params.root", "");
+  if (d.dataset == "synthetic") {
+    d.synthetic_train_size = r.get<int64_t>("dataset_params.synthetic.train_size");
+    d.synthetic_val_size = r.get<int64_t>("dataset_params.synthetic.val_size");
+    d.synthetic_image_size = r.get<int64_t>("dataset_params.synthetic.image_size");
+    d.synthetic_channels = r.get<int64_t>("dataset_params.synthetic.channels");
+    d.synthetic_num_classes = r.get<int64_t>("dataset_params.synthetic.num_classes");
+    d.synthetic_seed = uint64_t(r.get_or<int64_t>("dataset_params.synthetic.seed", 0));
+  } else if (d.dataset == "fashion_mnist" || d.dataset == "mnist") {
+    if (d.root.empty()) throw RecipeError("dataset_params.root is not set");
+    d.train_images = join_root(d.root, r.get<std::string>("dataset_params.train_images"));
+    d.train_labels = join_root(d.root, r.get<std::string>("dataset_params.train_labels"));
+    d.val_images = join_root(d.root, r.get<std::string>("dataset_params.val_images"));
+    d.val_labels = join_root(d.root, r.get<std::string>("dataset_params.val_labels"));
+  } else if (d.dataset == "cifar10") {
+    if (d.root.empty()) throw RecipeError("dataset_params.root is not set (a folder of CIFAR-10 binary batches)");
+  } else {
+    throw RecipeError("dataset_params.dataset: unknown dataset '" + d.dataset +
+                      "' (known: fashion_mnist, mnist, cifar10, synthetic)");
+  }
+  d.train_augmentation = read_augmentation(r, true);
+  d.val_augmentation = read_augmentation(r, false);
+  d.train_loader = read_loader(r, "dataset_params.train_dataloader_params",
+                               optional_int(r, "training_hyperparams.max_train_batches"), seed);
+  d.val_loader = read_loader(r, "dataset_params.val_dataloader_params",
+                             optional_int(r, "training_hyperparams.max_valid_batches"), seed);
+  return d;
+}
+
+OptimizerConfig read_optimizer(const Recipe& r) {
+  const std::string p = "training_hyperparams.optimizer_params.";
+  OptimizerConfig o;
+  o.name = r.get<std::string>("training_hyperparams.optimizer");
+  o.lr = r.get<double>("training_hyperparams.initial_lr");
+  o.momentum = r.get_or<double>(p + "momentum", 0.0);
+  o.dampening = r.get_or<double>(p + "dampening", 0.0);
+  o.nesterov = r.get_or<bool>(p + "nesterov", false);
+  o.weight_decay = r.get_or<double>(p + "weight_decay", 0.0);
+  o.eps = r.get_or<double>(p + "eps", 1e-8);
+  o.amsgrad = r.get_or<bool>(p + "amsgrad", false);
+  const auto betas = r.get_or<std::vector<double>>(p + "betas", {0.9, 0.999});
+  if (betas.size() != 2) throw RecipeError(p + "betas: expected two numbers");
+  o.beta1 = betas[0];
+  o.beta2 = betas[1];
+  if (o.name != "SGD" && o.name != "Adam" && o.name != "AdamW")
+    throw RecipeError("training_hyperparams.optimizer: unknown optimizer '" + o.name + "' (known: SGD, Adam, AdamW)");
+  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
+    throw RecipeError(p + "nesterov: needs momentum > 0 and dampening 0");
+  return o;
+}
+
+LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
+  const std::string p = "training_hyperparams.";
+  LrSchedule s;
+  s.mode = r.get_or<std::string>(p + "lr_mode", "");
+  if (is_torch_scheduler(s.mode)) s.mode = "";  // PyTorch's schedulers drive the rate instead
+  else if (!s.mode.empty() && s.mode != "StepLRScheduler" && s.mode != "CosineLRScheduler")
+    throw RecipeError(p + "lr_mode: unknown schedule '" + s.mode + "' (known: StepLRScheduler, CosineLRScheduler, " +
+                      torch_scheduler_names() + ")");
+  s.initial_lr = r.get<double>(p + "initial_lr");
+  s.lr_updates = r.get_or<std::vector<int64_t>>(p + "lr_updates", {});
+  s.lr_decay_factor = r.get_or<double>(p + "lr_decay_factor", 0.1);
+  s.cosine_final_lr_ratio = r.get_or<double>(p + "cosine_final_lr_ratio", 0.01);
+  s.warmup_epochs = r.get_or<int64_t>(p + "lr_warmup_epochs", 0);
+  if (r.has(p + "warmup_initial_lr") && !r.node(p + "warmup_initial_lr").IsNull())
+    s.warmup_initial_lr = r.get<double>(p + "warmup_initial_lr");
+  s.max_epochs = max_epochs;
+  return s;
+}
+
+}  // namespace
+
+TrainingConfig read_training_config(const Recipe& r) {
+  const std::string p = "training_hyperparams.";
+  TrainingConfig c;
+  c.architecture = r.get<std::string>("architecture");
+  c.model.num_classes = r.get<int64_t>("arch_params.num_classes");
+  c.model.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
+  c.checkpoint = read_checkpoint_params(r);
+  c.experiment_name = checked_name("experiment_name", r.get<std::string>("experiment_name"));
+  c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
+  c.seed = uint64_t(r.get_or<int64_t>(p + "seed", 42));
+  c.data = read_data(r, c.seed);
+  c.optimizer = read_optimizer(r);
+  c.max_epochs = r.get<int64_t>(p + "max_epochs");
+  if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");
+  c.lr = read_schedule(r, c.max_epochs);
+  const std::string lr_mode = r.get_or<std::string>(p + "lr_mode", "");
+  if (is_torch_scheduler(lr_mode)) {
+    c.torch_scheduler = lr_mode;
+    try {
+      if (r.has(p + "torch_scheduler_params"))
+        c.torch_scheduler_params = torch_scheduler_params_from_yaml(r.node(p + "torch_scheduler_params"));
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(p + "torch_scheduler_params: " + e.what());
+    }
+  }
+  c.ema.enabled = r.get_or<bool>(p + "ema", false);
+  c.ema.decay = r.get_or<double>(p + "ema_params.decay", 0.9999);
+  c.ema.decay_type = r.get_or<std::string>(p + "ema_params.decay_type", "exp");
+  c.ema.beta = r.get_or<double>(p + "ema_params.beta", 15);
+  if (c.ema.decay_type != "constant" && c.ema.decay_type != "threshold" && c.ema.decay_type != "exp")
+    throw RecipeError(p + "ema_params.decay_type: unknown '" + c.ema.decay_type + "' (known: constant, threshold, exp)");
+  c.average_best_models = r.get_or<bool>(p + "average_best_models", true);
+  c.resume = r.get_or<bool>(p + "resume", false);
+  c.run_id = r.get_or<std::string>(p + "run_id", "");
+  if (!c.run_id.empty()) checked_name(p + "run_id", c.run_id);
+  c.resume_path = r.get_or<std::string>(p + "resume_path", "");
+  c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
+  c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
+  c.mixed_precision = r.get_or<bool>(p + "mixed_precision", false);
+  c.loss_name = r.get<std::string>(p + "loss");
+  if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
+    throw RecipeError(p + "loss: unknown loss '" + c.loss_name + "' (known: CrossEntropyLoss, LabelSmoothingCrossEntropyLoss)");
+  c.label_smoothing = r.get_or<double>(p + "criterion_params.smooth_eps", 0.0);
+  c.train_metrics = r.get<std::vector<std::string>>(p + "train_metrics_list");
+  c.valid_metrics = r.get<std::vector<std::string>>(p + "valid_metrics_list");
+  try {
+    check_metric_names(c.train_metrics);
+    check_metric_names(c.valid_metrics);
+  } catch (const std::invalid_argument& e) {
+    throw RecipeError(p + "metrics: " + e.what());
+  }
+  c.metric_to_watch = r.get<std::string>(p + "metric_to_watch");
+  if (c.metric_to_watch == "Loss") c.metric_to_watch = c.loss_name;
+  if (c.metric_to_watch != c.loss_name &&
+      std::find(c.valid_metrics.begin(), c.valid_metrics.end(), c.metric_to_watch) == c.valid_metrics.end())
+    throw RecipeError(p + "metric_to_watch: '" + c.metric_to_watch + "' is not among valid_metrics_list or the loss");
+  c.greater_is_better = r.get<bool>(p + "greater_metric_to_watch_is_better");
+  c.run_validation_freq = r.get_or<int64_t>(p + "run_validation_freq", 1);
+  if (c.run_validation_freq <= 0) throw RecipeError(p + "run_validation_freq: must be positive");
+  c.save_model = r.get_or<bool>(p + "save_model", true);
+  c.ckpt_best_name = checked_name(p + "ckpt_best_name", r.get_or<std::string>(p + "ckpt_best_name", "ckpt_best.pth"));
+  for (const char* reserved : {"ckpt_latest.pth", "average_model.pth", RunDirectory::kLockName})
+    if (c.ckpt_best_name == reserved)
+      throw RecipeError(p + "ckpt_best_name: '" + c.ckpt_best_name + "' is a file of its own in the run directory");
+  c.save_ckpt_epoch_list = r.get_or<std::vector<int64_t>>(p + "save_ckpt_epoch_list", {});
+  c.batch_accumulate = r.get_or<int64_t>(p + "batch_accumulate", 1);
+  if (c.batch_accumulate <= 0) throw RecipeError(p + "batch_accumulate: must be positive");
+  if (r.has(p + "clip_grad_norm") && !r.node(p + "clip_grad_norm").IsNull())
+    c.clip_grad_norm = r.get<double>(p + "clip_grad_norm");
+  c.check_finite = r.get_or<bool>(p + "check_finite", true);
+  c.device = r.get_or<std::string>(p + "device", "");
+  c.num_threads = r.get_or<int64_t>(p + "num_threads", 0);
+  return c;
+}
+
+}  // namespace sg

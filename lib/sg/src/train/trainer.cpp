@@ -1,0 +1,284 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "pth/checkpoint.hpp"
+#include "pth/sg_layout.hpp"
+#include "recipe/run_dir.hpp"
+#include "sg/checkpoint/load_weights.hpp"
+#include "sg/eval/validation.hpp"
+#include "sg/runtime/cpu_settings.hpp"
+#include "sg/runtime/device.hpp"
+#include "sg/train/stop_signal.hpp"
+
+namespace sg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string format_metrics(const MetricValues& values) {
+  std::string out;
+  char buf[96];
+  for (const auto& [name, value] : values) {
+    std::snprintf(buf, sizeof buf, "%s%s %.4f", out.empty() ? "" : ", ", name.c_str(), value);
+    out += buf;
+  }
+  return out;
+}
+
+bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
+  return std::find(epochs.begin(), epochs.end(), epoch) != epochs.end();
+}
+
+}  // namespace
+
+Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
+    : recipe_(std::move(recipe)), config_(read_training_config(recipe_)), device_(pick_device(config_.device)) {
+  config_.checkpoint.zoo = options.zoo;
+  set_threads(config_.num_threads);
+  torch::manual_seed(config_.seed);
+  model_ = create_model(config_.architecture, config_.model);
+  model_->to(device_);
+  load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
+  {
+    std::vector<torch::Tensor> weights = model_->parameters();
+    for (const torch::Tensor& buffer : model_->buffers()) weights.push_back(buffer);
+    collective_->broadcast_weights(weights);
+  }
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_->parameters());
+  train_data_ = load_dataset(config_.data, true);
+  val_data_ = load_dataset(config_.data, false);
+  if (train_data_.channels != config_.model.in_channels)
+    throw RecipeError("arch_params.in_channels: " + std::to_string(config_.model.in_channels) +
+                      " but the dataset's images have " + std::to_string(train_data_.channels) + " channels");
+  train_loader_ = std::make_unique<DataLoader>(train_data_, config_.data.train_augmentation, config_.data.train_loader);
+  val_loader_ = std::make_unique<DataLoader>(val_data_, config_.data.val_augmentation, config_.data.val_loader);
+  const int64_t total_steps = config_.max_epochs * train_loader_->batches_per_epoch();
+  if (config_.torch_scheduler.empty()) {
+    lr_policy_ = make_sg_lr_policy(config_.lr);
+  } else {
+    std::unique_ptr<TorchScheduler> scheduler;
+    try {
+      scheduler = make_torch_scheduler(config_.torch_scheduler, config_.torch_scheduler_params,
+                                       TorchSchedulerContext{{config_.optimizer.lr}, total_steps, config_.optimizer.name != "SGD"});
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(std::string("training_hyperparams.torch_scheduler_params: ") + e.what());
+    }
+    lr_policy_ = make_torch_lr_policy(std::move(scheduler), *optimizer_);
+  }
+  if (config_.ema.enabled) {
+    ema_model_ = create_model(config_.architecture, config_.model);
+    ema_model_->to(device_);
+    ema_ = std::make_unique<ModelEMA>(*model_, config_.ema.decay, config_.ema.decay_type, config_.ema.beta, total_steps,
+                                      ema_model_);
+  }
+  scaler_ = std::make_unique<GradScaler>(config_.mixed_precision && device_.is_cuda());
+
+  find_resume_checkpoint();
+  if (!resume_from_.empty()) {
+    try {
+      restore(pth::read_checkpoint(resume_from_));
+    } catch (const std::exception& e) {
+      throw RecipeError("cannot resume from " + resume_from_ + ": " + e.what());
+    }
+  }
+  // Continuing a run in place: its averaging snapshots are read now, so that a damaged
+  // one is an input error found before anything in the run directory is rewritten.
+  if (run_ && config_.average_best_models && !resumed_averaging_.is_none()) {
+    try {
+      averager_ = std::make_unique<ModelAverager>(run_->folder().child("averaging", /*create=*/false), kAveragedModels,
+                                                  config_.greater_is_better, &resumed_averaging_);
+    } catch (const std::exception& e) {
+      throw RecipeError(std::string("cannot resume the average of the best models: ") + e.what());
+    }
+  }
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::train() {
+  enable_graceful_stop();
+  open_run();
+  output_.open_events();
+  output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_.size) +
+            " training and " + std::to_string(val_data_.size) + " validation images, " +
+            std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
+  for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
+    const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
+    const int64_t finished = epoch + 1;
+    const bool validate_now = finished % config_.run_validation_freq == 0 || finished == config_.max_epochs ||
+                              listed(config_.save_ckpt_epoch_list, finished);
+    for (const auto& [name, value] : train) output_.scalar("Train/" + name, value, finished);
+    output_.scalar("LR", optimizer_->lr(), finished);
+    char speed[96];
+    std::snprintf(speed, sizeof speed, " (%.1f img/s, %.1f%% waiting for data)", throughput_.images_per_second,
+                  100 * throughput_.data_wait_fraction);
+    const std::string summary = "epoch " + std::to_string(finished) + " train: " + format_metrics(train) + speed;
+    if (!validate_now) {
+      output_.flush_scalars();
+      output_.line(summary);
+      lr_policy_->after_epoch(*optimizer_, std::nullopt);
+      continue;
+    }
+    const MetricValues valid = validate(validation_model());
+    for (const auto& [name, value] : valid) output_.scalar("Valid/" + name, value, finished);
+    output_.flush_scalars();
+    output_.line(summary + " | valid: " + format_metrics(valid));
+    lr_policy_->after_epoch(*optimizer_, valid.at(config_.metric_to_watch));
+    after_validation(epoch, train, valid);
+    if (collective_->any(stop_requested()) && finished < config_.max_epochs && config_.save_model)
+      throw TrainingInterrupted("stopped by a signal after epoch " + std::to_string(finished) + "; " + run_dir_ +
+                                "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +
+                                std::filesystem::path(run_dir_).filename().string() + ")");
+  }
+  if (start_.epoch == config_.max_epochs)
+    output_.line("the run already finished its " + std::to_string(config_.max_epochs) +
+              " epochs: nothing to train (raise training_hyperparams.max_epochs to continue it)");
+  if (best_ && best_->valid.count(config_.metric_to_watch))
+    output_.line("best " + config_.metric_to_watch + " " + std::to_string(best_->valid.at(config_.metric_to_watch)));
+  validate_average();
+  return run_dir_;
+}
+
+MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
+  model_->train();
+  MetricAccumulator metrics(config_.train_metrics, config_.loss_name);
+  if (first_batch > 0) metrics.restore(resumed_train_counts_);
+  const int64_t batches = train_loader_->batches_per_epoch();
+  const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
+  train_loader_->start_epoch(epoch, first_batch);
+  optimizer_->get().zero_grad();
+  const auto start = Clock::now();
+  const int64_t samples_before = metrics.samples();
+  double waiting = 0;  // seconds spent waiting for the loader
+  Batch batch;
+  for (auto asked = Clock::now(); train_loader_->next(batch); asked = Clock::now()) {
+    waiting += std::chrono::duration<double>(Clock::now() - asked).count();
+    lr_policy_->before_batch(*optimizer_, epoch, batch.index, batches);
+    const torch::Tensor images = batch.images.to(device_, /*non_blocking=*/true);
+    const torch::Tensor labels = batch.labels.to(device_, /*non_blocking=*/true);
+    torch::Tensor logits, loss;
+    {
+      Autocast autocast(config_.mixed_precision, device_);
+      logits = model_->forward(images);
+      loss = torch::nn::functional::cross_entropy(logits, labels, options);
+    }
+    scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
+    const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
+    if (step_now) optimizer_step(epoch, batch.index, batches);
+    const double loss_value = loss.item<double>();
+    if (config_.check_finite && !std::isfinite(loss_value))
+      throw TrainingDiverged("the training loss is " + std::to_string(loss_value) + " at epoch " +
+                             std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1) +
+                             "; stopped without saving it (the checkpoints of earlier epochs are intact; "
+                             "training_hyperparams.check_finite=False trains on)");
+    metrics.add(logits.detach().to(torch::kFloat32), labels, loss_value);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
+                  batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
+    if (step_now && collective_->any(stop_requested()) && batch.index + 1 < batches) {
+      output_.clear_progress();
+      require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
+      output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
+                                          metrics.counts()));
+      throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                std::to_string(batch.index + 1) + "; " + run_dir_ +
+                                "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
+                                std::filesystem::path(run_dir_).filename().string() + ")");
+    }
+  }
+  output_.clear_progress();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  throughput_ = {double(metrics.samples() - samples_before) / std::max(seconds, 1e-9),
+                 seconds > 0 ? waiting / seconds : 0};
+  return metrics.values();
+}
+
+void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
+  collective_->average_gradients(model_->parameters());
+  if (config_.clip_grad_norm) {
+    scaler_->unscale_(optimizer_->get());
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);
+  }
+  scaler_->step(optimizer_->get());
+  scaler_->update();
+  optimizer_->get().zero_grad();
+  // SG numbers EMA steps by batch, from 1: batch + 1 + batches * epoch.
+  if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
+  lr_policy_->after_step(*optimizer_);
+}
+
+Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
+
+MetricValues Trainer::validate(Classifier& model) {
+  return sg::validate(model, *val_loader_, config_, device_, collective_.get()).metrics;
+}
+
+bool Trainer::improves(double value) const {
+  if (!std::isfinite(value)) return false;
+  if (!best_ || !best_->valid.count(config_.metric_to_watch)) return true;
+  const double best = best_->valid.at(config_.metric_to_watch);
+  return config_.greater_is_better ? value > best : value < best;
+}
+
+void Trainer::after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid) {
+  const int64_t finished = epoch + 1;
+  const EpochMetrics metrics{config_.metric_to_watch, valid, train};
+  last_ = metrics;
+  const double watched = valid.at(config_.metric_to_watch);
+  const bool is_best = improves(watched);
+  if (is_best) best_ = metrics;
+  if (config_.save_model) save_epoch(finished, is_best, metrics, watched);
+}
+
+void Trainer::require_finite_weights(const std::string& when) const {
+  if (!config_.check_finite) return;
+  torch::NoGradGuard no_grad;
+  for (const Classifier* model : {model_.get(), ema_model_.get()}) {
+    if (!model) continue;
+    for (const auto& p : model->parameters())
+      if (!torch::isfinite(p).all().item<bool>())
+        throw TrainingDiverged(std::string(model == ema_model_.get() ? "the EMA weights" : "the weights") +
+                               " are no longer finite " + when +
+                               "; stopped without saving them (the checkpoints of earlier epochs are intact)");
+  }
+}
+
+// One epoch's save is one transaction whose commit record is ckpt_latest.pth, written
+// last: everything else of the epoch (averaging snapshot, average_model.pth, the best and
+// the numbered checkpoint) is complete before it. A crash before it leaves the previous
+// ckpt_latest.pth, whose averaging record names the previous snapshots, so the resumed run
+// redoes this epoch and rewrites the same files; the averaging files this save replaced
+// are removed only after the commit.
+void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched) {
+  require_finite_weights("after epoch " + std::to_string(finished));
+  if (averager_) {
+    // SG: snapshots of the EMA model when EMA is on; average_model.pth rewritten each time.
+    averager_->add(ema_ ? ema_->state() : sg::state_dict(*model_), watched);
+    output_.write_checkpoint("average_model.pth",
+          pth::make_average_checkpoint(to_pth_state_dict(averager_->average()), watched, finished, metrics_to_pth(metrics)));
+  }
+  const pth::Value ckpt = checkpoint(finished, 0, metrics);
+  if (is_best) output_.write_checkpoint(config_.ckpt_best_name, ckpt);
+  if (listed(config_.save_ckpt_epoch_list, finished)) output_.write_checkpoint("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
+  output_.write_checkpoint("ckpt_latest.pth", ckpt);
+  if (averager_) averager_->commit();
+  if (is_best) output_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
+}
+
+void Trainer::validate_average() {
+  if (!averager_ || averager_->size() == 0) return;
+  auto averaged = create_model(config_.architecture, config_.model);
+  averaged->to(device_);
+  load_state_dict_into(*averaged, to_pth_state_dict(averager_->average()), pth::StrictMode::On);
+  output_.line("average of the " + std::to_string(averager_->size()) + " best models, valid: " +
+            format_metrics(validate(*averaged)));
+}
+
+}  // namespace sg

@@ -1,0 +1,91 @@
+#pragma once
+// The training loop behind sg::Training (sg/train/training.hpp), which states what it does.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "recipe/recipe.hpp"
+#include "recipe/run_dir.hpp"
+#include "recipe/run_errors.hpp"
+#include "sg/checkpoint/sg_checkpoint.hpp"
+#include "sg/data/data.hpp"
+#include "sg/dist/collective.hpp"
+#include "sg/eval/metrics.hpp"
+#include "sg/models/model.hpp"
+#include "sg/optim/ema.hpp"
+#include "sg/optim/grad_scaler.hpp"
+#include "sg/optim/model_averager.hpp"
+#include "sg/optim/optimizer.hpp"
+#include "sg/optim/lr_policy.hpp"
+#include "sg/train/train_config.hpp"
+#include "sg/train/training.hpp"
+#include "train/run_output.hpp"
+
+namespace pth {
+struct Checkpoint;
+}
+
+namespace sg {
+
+class Trainer {
+ public:
+  Trainer(Recipe recipe, const TrainingOptions& options);
+  ~Trainer();
+
+  std::string train();
+
+ private:
+  struct Position {
+    int64_t epoch = 0;        // the epoch to run next (0-based)
+    int64_t batch = 0;        // its first batch (non-zero after a mid-epoch stop)
+  };
+
+  void find_resume_checkpoint();
+  void open_run();
+  void restore(const pth::Checkpoint& ckpt);
+  MetricValues train_epoch(int64_t epoch, int64_t first_batch);
+  void optimizer_step(int64_t epoch, int64_t batch, int64_t batches);
+  MetricValues validate(Classifier& model);
+  Classifier& validation_model();
+  void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);
+  // check_finite: refuses to save weights that are NaN or infinite.
+  void require_finite_weights(const std::string& when) const;
+  void save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched);
+  // `partial`: the training metrics accumulated so far when stopping mid-epoch.
+  pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
+                        const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;
+  void restore_position(const pth::Value& state);
+  bool improves(double value) const;
+  void validate_average();
+
+  std::unique_ptr<Collective> collective_ = std::make_unique<SingleProcess>();
+  Recipe recipe_;
+  TrainingConfig config_;
+  torch::Device device_;
+  std::shared_ptr<Classifier> model_;
+  std::shared_ptr<Classifier> ema_model_;   // holds the EMA weights, validated when EMA is on
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LrPolicy> lr_policy_;
+  std::unique_ptr<ModelEMA> ema_;
+  std::unique_ptr<GradScaler> scaler_;
+  std::unique_ptr<ModelAverager> averager_;
+  ImageDataset train_data_, val_data_;
+  std::unique_ptr<DataLoader> train_loader_, val_loader_;
+
+  std::string resume_from_;     // checkpoint file to continue from, if any
+  pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
+  bool branch_ = false;         // resume_path: a new run directory
+  std::string run_dir_;          // its path, for messages
+  std::optional<RunDirectory> run_;   // held (locked) from the moment it is known
+  Position start_;
+  MetricAccumulator::Counts resumed_train_counts_;
+  std::optional<EpochMetrics> best_;
+  std::optional<EpochMetrics> last_;   // the latest validated epoch
+  RunOutput output_;   // every file and log line of the run
+  struct Throughput {
+    double images_per_second = 0;
+    double data_wait_fraction = 0;   // of the epoch's wall time
+  } throughput_;
+};
+
+}  // namespace sg

@@ -1,0 +1,48 @@
+#include "common/training_runner.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "common/cli.hpp"
+#include "common/exit_codes.hpp"
+#include "sg/runtime/cpu_settings.hpp"
+#include "sg/train/stop_signal.hpp"
+
+namespace common {
+
+const char* const kTrainingExitStatus =
+    "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data/run, 3 a file of the run could not be written,\n"
+    "4 stopped by SIGINT/SIGTERM/SIGHUP after saving its position to ckpt_latest.pth.";
+
+int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::TrainingOptions& options,
+                 const std::string& program) {
+  std::signal(SIGXFSZ, SIG_IGN);   // a file-size limit must surface as a write error, not kill us
+  sg::install_stop_signal_handlers();
+  sg::keep_freed_memory_for_reuse();
+  std::unique_ptr<sg::Training> training;
+  try {
+    training = std::make_unique<sg::Training>(make_recipe(), options);
+  } catch (const std::exception& e) {
+    print_error(program, e.what());
+    return kExitInputError;
+  }
+  try {
+    std::cout << training->run() << std::endl;
+    return kExitOk;
+  } catch (const sg::TrainingInterrupted& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return kExitInterrupted;
+  } catch (const sg::RunDirError& e) {
+    print_error(program, e.what());
+    return kExitInputError;   // ckpt_root_dir or the run directory cannot be written: bad input
+  } catch (const sg::RunWriteError& e) {
+    print_error(program, e.what());
+    return kExitCheckpointWrite;
+  } catch (const std::exception& e) {
+    print_error(program, e.what());
+    return kExitFailed;
+  }
+}
+
+}  // namespace common
