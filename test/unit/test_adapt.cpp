@@ -59,11 +59,11 @@ Value model_b() {
 
 Value checkpoint(Value net, Value ema = Value()) {
   Value c = Value::dict();
-  c.as_dict().set(Value::string("net"), net);
-  c.as_dict().set(Value::string("epoch"), Value::integer(7));
-  c.as_dict().set(Value::string("acc"), Value::floating(0.875));
-  if (!ema.is_none()) c.as_dict().set(Value::string("ema_net"), ema);
-  c.as_dict().set(Value::string("optimizer_state_dict"), Value::dict());
+  c.as_dict().set("net", net);
+  c.as_dict().set("epoch", Value::integer(7));
+  c.as_dict().set("acc", Value::floating(0.875));
+  if (!ema.is_none()) c.as_dict().set("ema_net", ema);
+  c.as_dict().set("optimizer_state_dict", Value::dict());
   return c;
 }
 
