@@ -59,11 +59,11 @@ Value model_b() {
 
 Value checkpoint(Value net, Value ema = Value()) {
   Value c = Value::dict();
-  c.as_dict().set(Value::string("net"), net);
-  c.as_dict().set(Value::string("epoch"), Value::integer(7));
-  c.as_dict().set(Value::string("acc"), Value::floating(0.875));
-  if (!ema.is_none()) c.as_dict().set(Value::string("ema_net"), ema);
-  c.as_dict().set(Value::string("optimizer_state_dict"), Value::dict());
+  c.as_dict().set("net", net);
+  c.as_dict().set("epoch", Value::integer(7));
+  c.as_dict().set("acc", Value::floating(0.875));
+  if (!ema.is_none()) c.as_dict().set("ema_net", ema);
+  c.as_dict().set("optimizer_state_dict", Value::dict());
   return c;
 }
 
@@ -253,6 +253,63 @@ TEST_CASE("adapt: --ema, prefixes, rename, drop, keep") {
     o.ema = true;
     CHECK(adapt_error(o).find("no 'ema_net'") != std::string::npos);
   }
+}
+
+TEST_CASE("adapt: which weights, by SG's layout (None is absent)") {
+  TempDir dir;
+  AdaptOptions o;
+  o.output = dir.file("out.pth");
+  SECTION("a net that is None") {
+    Value c = checkpoint(Value::none(), model_a());
+    write_checkpoint(dir.file("in.pth"), c);
+    o.input = dir.file("in.pth");
+    CHECK(adapt_error(o) == dir.file("in.pth") + ": 'net' is a None, not a state dict");
+    o.ema = true;
+    CHECK(adapt(o).ok);
+  }
+  SECTION("ema_net without net") {
+    Value c = checkpoint(model_a());
+    c.as_dict().items.erase(c.as_dict().items.begin());
+    c.as_dict().set("ema_net", model_a(2));
+    write_checkpoint(dir.file("in.pth"), c);
+    o.input = dir.file("in.pth");
+    CHECK(adapt_error(o) == dir.file("in.pth") + ": has 'ema_net' but no 'net' (use --ema)");
+    o.ema = true;
+    REQUIRE(adapt(o).ok);
+    CHECK(keys_of(read_checkpoint(o.output).root) == std::vector<std::string>{"net", "epoch", "acc", "optimizer_state_dict"});
+  }
+  SECTION("--ema: a checkpoint or a plain state dict without ema_net") {
+    write_checkpoint(dir.file("in.pth"), checkpoint(model_a()));
+    write_checkpoint(dir.file("plain.pth"), model_a());
+    o.ema = true;
+    o.input = dir.file("in.pth");
+    CHECK(adapt_error(o) == dir.file("in.pth") + ": has no 'ema_net' (needed by --ema)");
+    o.input = dir.file("plain.pth");
+    CHECK(adapt_error(o) == dir.file("plain.pth") + ": is a plain state dict with no 'ema_net' (needed by --ema)");
+  }
+}
+
+TEST_CASE("adapt: --model through make_model_template") {
+  TempDir dir;
+  write_checkpoint(dir.file("in.pth"), checkpoint(model_a()));
+  AdaptOptions o;
+  o.input = dir.file("in.pth");
+  o.output = dir.file("out.pth");
+  o.model = "model_b";
+  o.num_classes = 10;
+  std::string asked;
+  o.make_model_template = [&asked](const std::string& arch, int64_t num_classes, const std::string& out_path) {
+    asked = arch + " " + std::to_string(num_classes);
+    write_checkpoint(out_path, model_b());
+  };
+  const AdaptResult r = adapt(o);
+  REQUIRE(r.ok);
+  CHECK(asked == "model_b 10");
+  CHECK(r.template_path == "sg-model-template model_b 10");
+  CHECK(keys_of(*read_checkpoint(o.output).root.as_dict().find("net")) == keys_of(model_b()));
+  o.make_model_template = [](const std::string&, int64_t, const std::string&) { throw AdaptError("maker", "failed"); };
+  o.force = true;
+  CHECK(adapt_error(o) == "maker: failed");
 }
 
 TEST_CASE("adapt: refuses to overwrite without --force") {

@@ -41,12 +41,12 @@ Value sample_checkpoint() {
   std::iota(weights.begin(), weights.end(), 0.5f);
   auto shared = storage_of(DType::Float32, weights);
   Value net = Value::dict(true);
-  net.as_dict().set(Value::string("conv.weight"), tensor_value(shared, {2, 3, 4}));
-  net.as_dict().set(Value::string("conv.view"), tensor_value(shared, {4}, 8));
-  net.as_dict().set(Value::string("bn.num_batches_tracked"), tensor_value(storage_of<int64_t>(DType::Int64, {7}), {}));
+  net.as_dict().set("conv.weight", tensor_value(shared, {2, 3, 4}));
+  net.as_dict().set("conv.view", tensor_value(shared, {4}, 8));
+  net.as_dict().set("bn.num_batches_tracked", tensor_value(storage_of<int64_t>(DType::Int64, {7}), {}));
   Value metadata = Value::dict(true);
-  metadata.as_dict().set(Value::string(""), Value::dict());
-  metadata.as_dict().items[0].second.as_dict().set(Value::string("version"), Value::integer(1));
+  metadata.as_dict().set("", Value::dict());
+  metadata.as_dict().items[0].second.as_dict().set("version", Value::integer(1));
   net.as_dict().metadata = std::make_shared<Value>(metadata);
 
   Value param = tensor_value(storage_of<uint16_t>(DType::BFloat16, {0x3f80, 0xc040}), {2});
@@ -54,11 +54,11 @@ Value sample_checkpoint() {
   param.as_tensor()->requires_grad = true;
 
   Value root = Value::dict();
-  root.as_dict().set(Value::string("net"), net);
-  root.as_dict().set(Value::string("acc"), Value::floating(0.875));
-  root.as_dict().set(Value::string("epoch"), Value::integer(3));
-  root.as_dict().set(Value::string("param"), param);
-  root.as_dict().set(Value::string("names"), Value::tuple({Value::string("ключ"), Value::none(), Value::boolean(true)}));
+  root.as_dict().set("net", net);
+  root.as_dict().set("acc", Value::floating(0.875));
+  root.as_dict().set("epoch", Value::integer(3));
+  root.as_dict().set("param", param);
+  root.as_dict().set("names", Value::tuple({Value::string("ключ"), Value::none(), Value::boolean(true)}));
   return root;
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("a failed write leaves the previous file and no temp file") {
   auto broken = std::make_shared<Storage>(*storage_of(DType::Float32, std::vector<float>{1, 2}));
   broken->numel = 1000;
   Value root = Value::dict();
-  root.as_dict().set(Value::string("w"), tensor_value(broken, {1000}));
+  root.as_dict().set("w", tensor_value(broken, {1000}));
   CHECK_THROWS_AS(write_checkpoint(path, root), Error);
 
   CHECK(fs::file_size(path) == size_before);

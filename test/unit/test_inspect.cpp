@@ -25,15 +25,15 @@ Value float_tensor(std::vector<float> values) {
 
 Value checkpoint(float first_weight, int64_t epoch, bool extra_key) {
   Value net = Value::dict(true);
-  net.as_dict().set(Value::string("fc.weight"), float_tensor({first_weight, 2, 3}));
-  net.as_dict().set(Value::string("fc.bias"), float_tensor({0.5f}));
-  if (extra_key) net.as_dict().set(Value::string("fc.extra"), float_tensor({1}));
+  net.as_dict().set("fc.weight", float_tensor({first_weight, 2, 3}));
+  net.as_dict().set("fc.bias", float_tensor({0.5f}));
+  if (extra_key) net.as_dict().set("fc.extra", float_tensor({1}));
   Value root = Value::dict();
-  root.as_dict().set(Value::string("net"), net);
-  root.as_dict().set(Value::string("epoch"), Value::integer(epoch));
+  root.as_dict().set("net", net);
+  root.as_dict().set("epoch", Value::integer(epoch));
   Value metrics = Value::dict();
-  metrics.as_dict().set(Value::string("Accuracy"), Value::floating(0.5));
-  root.as_dict().set(Value::string("metrics"), metrics);
+  metrics.as_dict().set("Accuracy", Value::floating(0.5));
+  root.as_dict().set("metrics", metrics);
   return root;
 }
 

@@ -214,39 +214,39 @@ Value sample_checkpoint() {
   auto scalar = make_tensor(make_storage(DType::Float64, 1), {});
 
   Value sd = Value::dict(true);
-  sd.as_dict().set(Value::string("conv.weight"), Value::tensor(w));
-  sd.as_dict().set(Value::string("conv.view"), Value::tensor(view));
-  sd.as_dict().set(Value::string("idx"), Value::tensor(idx));
-  sd.as_dict().set(Value::string("half"), Value::tensor(half));
-  sd.as_dict().set(Value::string("scalar"), Value::tensor(scalar));
+  sd.as_dict().set("conv.weight", Value::tensor(w));
+  sd.as_dict().set("conv.view", Value::tensor(view));
+  sd.as_dict().set("idx", Value::tensor(idx));
+  sd.as_dict().set("half", Value::tensor(half));
+  sd.as_dict().set("scalar", Value::tensor(scalar));
   Value meta = Value::dict(true);
   Value ver = Value::dict();
-  ver.as_dict().set(Value::string("version"), Value::integer(1));
-  meta.as_dict().set(Value::string(""), ver);
-  meta.as_dict().set(Value::string("conv"), ver);
+  ver.as_dict().set("version", Value::integer(1));
+  meta.as_dict().set("", ver);
+  meta.as_dict().set("conv", ver);
   sd.as_dict().metadata = std::make_shared<Value>(meta);
 
   Value opt = Value::dict();
   Value state = Value::dict();
   Value st0 = Value::dict();
-  st0.as_dict().set(Value::string("momentum_buffer"), Value::tensor(w));
+  st0.as_dict().set("momentum_buffer", Value::tensor(w));
   state.as_dict().set(Value::integer(0), st0);
-  opt.as_dict().set(Value::string("state"), state);
+  opt.as_dict().set("state", state);
   Value groups = Value::list({Value::dict()});
-  groups.items()[0].as_dict().set(Value::string("lr"), Value::floating(0.1));
-  groups.items()[0].as_dict().set(Value::string("params"), Value::list({Value::integer(0)}));
-  opt.as_dict().set(Value::string("param_groups"), groups);
+  groups.items()[0].as_dict().set("lr", Value::floating(0.1));
+  groups.items()[0].as_dict().set("params", Value::list({Value::integer(0)}));
+  opt.as_dict().set("param_groups", groups);
 
   Value root = Value::dict();
-  root.as_dict().set(Value::string("net"), sd);
-  root.as_dict().set(Value::string("optimizer_state_dict"), opt);
-  root.as_dict().set(Value::string("epoch"), Value::integer(7));
-  root.as_dict().set(Value::string("acc"), Value::floating(0.8125));
-  root.as_dict().set(Value::string("seed"), Value::big_integer("18446744073709551615"));
-  root.as_dict().set(Value::string("blob"), Value::bytes(std::string("\x00\xff\x80z", 4)));
-  root.as_dict().set(Value::string("shape"), Value::tuple({Value::integer(2), Value::integer(3)}));
-  root.as_dict().set(Value::string("none"), Value::none());
-  root.as_dict().set(Value::string("dtype"), Value::global("torch", "float32"));
+  root.as_dict().set("net", sd);
+  root.as_dict().set("optimizer_state_dict", opt);
+  root.as_dict().set("epoch", Value::integer(7));
+  root.as_dict().set("acc", Value::floating(0.8125));
+  root.as_dict().set("seed", Value::big_integer("18446744073709551615"));
+  root.as_dict().set("blob", Value::bytes(std::string("\x00\xff\x80z", 4)));
+  root.as_dict().set("shape", Value::tuple({Value::integer(2), Value::integer(3)}));
+  root.as_dict().set("none", Value::none());
+  root.as_dict().set("dtype", Value::global("torch", "float32"));
   return root;
 }
 
@@ -387,11 +387,11 @@ TEST_CASE("round trip: nested containers, dict keys, big batches") {
 
 TEST_CASE("round trip: OrderedDict with metadata, plain dict without") {
   Value od = Value::dict(true);
-  od.as_dict().set(Value::string("a"), Value::integer(1));
+  od.as_dict().set("a", Value::integer(1));
   Value meta = Value::dict(true);
   Value v = Value::dict();
-  v.as_dict().set(Value::string("version"), Value::integer(2));
-  meta.as_dict().set(Value::string("layer"), v);
+  v.as_dict().set("version", Value::integer(2));
+  meta.as_dict().set("layer", v);
   od.as_dict().metadata = std::make_shared<Value>(meta);
   Value back = round_trip(od);
   REQUIRE(back.is_dict());
@@ -1220,22 +1220,22 @@ TEST_CASE("Python torch loads our pickles, and we read torch.save's") {
   Value wo = Value::dict();
   auto p = make_tensor(make_storage(DType::Float32, 6), {2, 3});
   p->is_parameter = true;
-  wo.as_dict().set(Value::string("p"), Value::tensor(p));
-  wo.as_dict().set(Value::string("big"), Value::big_integer("-1180591620717411303424"));
+  wo.as_dict().set("p", Value::tensor(p));
+  wo.as_dict().set("big", Value::big_integer("-1180591620717411303424"));
   List ints;
   for (int64_t i : {int64_t(0), int64_t(255), int64_t(256), int64_t(65536), int64_t(-1), int64_t(1) << 31, INT64_MIN})
     ints.push_back(Value::integer(i));
-  wo.as_dict().set(Value::string("i"), Value::list(ints));
+  wo.as_dict().set("i", Value::list(ints));
   Value shared = Value::list();
-  wo.as_dict().set(Value::string("t"), Value::tuple({shared, shared}));
-  wo.as_dict().set(Value::string("s"), Value::string("h\xc3\xa9llo"));
+  wo.as_dict().set("t", Value::tuple({shared, shared}));
+  wo.as_dict().set("s", Value::string("h\xc3\xa9llo"));
   Value sd = Value::dict(true);
   Value meta = Value::dict(true);
   Value ver = Value::dict();
-  ver.as_dict().set(Value::string("version"), Value::integer(2));
-  meta.as_dict().set(Value::string(""), ver);
+  ver.as_dict().set("version", Value::integer(2));
+  meta.as_dict().set("", ver);
   sd.as_dict().metadata = std::make_shared<Value>(meta);
-  wo.as_dict().set(Value::string("sd"), sd);
+  wo.as_dict().set("sd", sd);
   write_file(dir.file("ours_wo.pkl"), pickle_value(wo, key_of));
 
   write_file(dir.file("check.py"), kTorchCheck);

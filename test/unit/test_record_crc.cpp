@@ -31,9 +31,9 @@ Value sample() {
   tail->stride = {1};
   tail->storage_offset = 2048;
   Value root = Value::dict(true);
-  root.as_dict().set(Value::string("whole"), Value::tensor(whole));
-  root.as_dict().set(Value::string("tail"), Value::tensor(tail));
-  root.as_dict().set(Value::string("other"), Value::tensor(tensor_of<int64_t>(DType::Int64, {1, 2, 3}, {3})));
+  root.as_dict().set("whole", Value::tensor(whole));
+  root.as_dict().set("tail", Value::tensor(tail));
+  root.as_dict().set("other", Value::tensor(tensor_of<int64_t>(DType::Int64, {1, 2, 3}, {3})));
   return root;
 }
 

@@ -100,14 +100,26 @@ TEST_CASE("tensor paths join keys with / and list items by index") {
   auto t = std::make_shared<Tensor>();
   Value state = Value::dict();
   state.as_dict().set(Value::integer(0), Value::dict());
-  state.as_dict().items[0].second.as_dict().set(Value::string("momentum_buffer"), Value::tensor(t));
+  state.as_dict().items[0].second.as_dict().set("momentum_buffer", Value::tensor(t));
   Value root = Value::dict(true);
-  root.as_dict().set(Value::string("optimizer_state_dict"), Value::dict());
-  root.as_dict().find("optimizer_state_dict")->as_dict().set(Value::string("state"), state);
-  root.as_dict().set(Value::string("list"), Value::list({Value::none(), Value::tensor(t)}));
+  root.as_dict().set("optimizer_state_dict", Value::dict());
+  root.as_dict().find("optimizer_state_dict")->as_dict().set("state", state);
+  root.as_dict().set("list", Value::list({Value::none(), Value::tensor(t)}));
   auto tensors = collect_tensors(root);
   REQUIRE(tensors.size() == 2);
   CHECK(tensors[0].path == "optimizer_state_dict/state/0/momentum_buffer");
   CHECK(tensors[1].path == "list/1");
   CHECK(tensors[0].tensor == tensors[1].tensor);
+}
+
+TEST_CASE("Dict::set with a plain string key replaces a str key, not a bytes one") {
+  Value v = Value::dict();
+  Dict& d = v.as_dict();
+  d.set(Value::bytes("k"), Value::integer(1));
+  d.set("k", Value::integer(2));
+  d.set(std::string("k"), Value::integer(3));
+  REQUIRE(d.items.size() == 2);
+  CHECK(d.items[0].second.as_int() == 1);
+  CHECK(d.items[1].first.is_string());
+  CHECK(d.items[1].second.as_int() == 3);
 }

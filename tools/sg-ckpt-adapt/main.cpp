@@ -1,12 +1,10 @@
 // sg-ckpt-adapt: convert checkpoints (key matching against a template, EMA extraction,
 // dtype, key edits, averaging, safetensors). Never loads LibTorch.
-#include <unistd.h>
-
-#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "model_template.hpp"
 #include "pth/adapt.hpp"
 #include "pth/mapping_fault.hpp"
 #include "pth/termination.hpp"
@@ -15,22 +13,6 @@
 namespace {
 
 constexpr int kOk = 0, kFailed = 1, kInputError = 2;
-
-bool executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
-
-// sg-model-template: $SG_MODEL_TEMPLATE, else next to this program, else in the build
-// tree's sibling folder (tools/sg-model-template/). Empty when there is none.
-std::string find_model_template() {
-  if (const char* env = std::getenv("SG_MODEL_TEMPLATE"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  std::string dir(buf, size_t(n));
-  dir.resize(dir.find_last_of('/'));
-  for (const std::string& candidate : {dir + "/sg-model-template", dir + "/../sg-model-template/sg-model-template"})
-    if (executable(candidate)) return candidate;
-  return {};
-}
 
 }  // namespace
 
@@ -81,7 +63,7 @@ int main(int argc, char** argv) {
   o.strict = *pth::strict_mode_from_name(strict);
   if (!dtype.empty()) o.dtype = pth::dtype_from_name(dtype);
   if (!format.empty()) o.format = format == "safetensors" ? pth::AdaptFormat::Safetensors : pth::AdaptFormat::Pth;
-  if (!o.model.empty()) o.model_template_program = find_model_template();
+  if (!o.model.empty()) o.make_model_template = sg_ckpt_adapt::model_template_maker();
 
   pth::AdaptResult result;
   try {

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,13 @@ std::shared_ptr<Tensor> average_tensors(const std::vector<std::shared_ptr<Tensor
 enum class AdaptFormat { Auto, Pth, Safetensors };
 AdaptFormat adapt_format_for_path(const std::string& path);   // ".safetensors" -> Safetensors, else Pth
 
+// For --model: writes the state dict of architecture `arch` with `num_classes` classes as
+// a .pth file at `out_path` (in a temporary folder that adapt() makes and removes), and
+// reports a failure by throwing (what() is printed as the error). Programs are started by
+// the caller (sg-ckpt-adapt runs sg-model-template), never by lib/pth.
+using MakeModelTemplate =
+    std::function<void(const std::string& arch, int64_t num_classes, const std::string& out_path)>;
+
 struct AdaptOptions {
   std::string input;                    // IN; empty when averaging
   std::vector<std::string> average;     // --average A B ...: the files to average (instead of IN)
@@ -46,9 +54,9 @@ struct AdaptOptions {
   bool force = false;                   // overwrite an existing OUT (or IN)
 
   std::string like;                     // --like TEMPLATE
-  std::string model;                    // --model ARCH (through model_template_program)
+  std::string model;                    // --model ARCH (through make_model_template)
   int64_t num_classes = 1000;           // --num-classes for --model
-  std::string model_template_program;   // sg-model-template; empty: not built
+  MakeModelTemplate make_model_template;   // for --model; empty: sg-model-template is not there
   StrictMode strict = StrictMode::NoKeyMatching;
 
   bool ema = false;                     // ema_net becomes net

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,9 +73,10 @@ struct Dict {
   bool ordered = false;                         // a collections.OrderedDict
   std::shared_ptr<Value> metadata;              // OrderedDict's `_metadata` attribute, if set
 
-  const Value* find(const std::string& key) const;
-  Value* find(const std::string& key);
+  const Value* find(std::string_view key) const;   // a str key
+  Value* find(std::string_view key);
   void set(Value key, Value value);             // replaces an equal key, else appends
+  void set(std::string_view key, Value value);  // the same with a str key
 };
 
 // A Python global that the reader allowed (e.g. torch.float32 as a value).

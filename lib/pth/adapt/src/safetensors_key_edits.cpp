@@ -1,9 +1,9 @@
-#include "adapt/safetensors_key_edits.hpp"
+#include "safetensors_key_edits.hpp"
 
 #include <algorithm>
 #include <memory>
 
-#include "adapt/data_error.hpp"
+#include "data_error.hpp"
 #include "internal/safetensors_header.hpp"
 #include "internal/safetensors_writer.hpp"
 #include "pth/mapped_file.hpp"

@@ -1,4 +1,4 @@
-#include "adapt/key_edits.hpp"
+#include "key_edits.hpp"
 
 namespace pth::adapt_detail {
 namespace {

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "pth/message.hpp"
+#include "pth/sg_layout.hpp"
 
 namespace pth {
 
@@ -35,8 +36,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 namespace {
-
-constexpr std::string_view kDdpPrefix = "module.";
 
 std::string count_text(size_t n, const char* what) {
   return std::to_string(n) + " " + what;
@@ -86,12 +85,14 @@ MatchReport match_keys(const std::vector<KeyEntry>& source, const std::vector<Ke
   r.target_count = target.size();
 
   // DDP: every key under "module." -> matched without it.
-  bool all_prefixed = !source.empty();
-  for (const KeyEntry& s : source) all_prefixed = all_prefixed && s.name.compare(0, kDdpPrefix.size(), kDdpPrefix) == 0;
+  std::vector<std::string_view> source_names;
+  source_names.reserve(source.size());
+  for (const KeyEntry& s : source) source_names.push_back(s.name);
+  const size_t prefix = ddp_prefix_length(source_names);
   std::vector<std::string> names;
   names.reserve(source.size());
-  for (const KeyEntry& s : source) names.push_back(all_prefixed ? s.name.substr(kDdpPrefix.size()) : s.name);
-  if (all_prefixed) r.stripped_prefix = std::string(kDdpPrefix);
+  for (const KeyEntry& s : source) names.push_back(s.name.substr(prefix));
+  if (prefix) r.stripped_prefix = std::string(kDdpPrefix);
 
   match_by_name(source, names, target, r);
   const bool strict_ok = r.missing.empty() && r.unexpected.empty() && r.mismatched.empty();

@@ -40,13 +40,13 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-const Value* Dict::find(const std::string& key) const {
+const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : items)
     if (k.kind() == Value::Kind::String && k.as_string() == key) return &v;
   return nullptr;
 }
 
-Value* Dict::find(const std::string& key) {
+Value* Dict::find(std::string_view key) {
   return const_cast<Value*>(static_cast<const Dict*>(this)->find(key));
 }
 
@@ -58,6 +58,11 @@ void Dict::set(Value key, Value value) {
     }
   }
   items.emplace_back(std::move(key), std::move(value));
+}
+
+void Dict::set(std::string_view key, Value value) {
+  if (Value* v = find(key)) *v = std::move(value);
+  else items.emplace_back(Value::string(std::string(key)), std::move(value));
 }
 
 static_assert(sizeof(Value) == 16, "a Value is its kind and one word");

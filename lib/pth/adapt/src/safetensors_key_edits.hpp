@@ -4,7 +4,7 @@
 // tensor for each entry.
 #include <string>
 
-#include "adapt/key_edits.hpp"
+#include "key_edits.hpp"
 #include "pth/adapt.hpp"
 #include "pth/bytes.hpp"
 

@@ -1,4 +1,4 @@
-#include "adapt/data_error.hpp"
+#include "data_error.hpp"
 
 #include "pth/error.hpp"
 

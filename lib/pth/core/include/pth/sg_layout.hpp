@@ -1,0 +1,60 @@
+#pragma once
+// SuperGradients' checkpoint layout, the one answer for every program: the key names, which
+// weights a checkpoint holds (EMA preferred or not), and DDP's "module." prefix.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pth/value.hpp"
+
+namespace pth {
+
+namespace sg_keys {
+constexpr const char* kNet = "net";
+constexpr const char* kEmaNet = "ema_net";
+constexpr const char* kAcc = "acc";
+constexpr const char* kEpoch = "epoch";
+constexpr const char* kMetrics = "metrics";
+constexpr const char* kBestCkptMetrics = "_best_ckpt_metrics";
+constexpr const char* kOptimizerStateDict = "optimizer_state_dict";
+constexpr const char* kScalerStateDict = "scaler_state_dict";
+constexpr const char* kTorchSchedulerStateDict = "torch_scheduler_state_dict";
+constexpr const char* kSgCppState = "sg_cpp_state";   // ours: what SG's keys do not hold (resuming)
+}  // namespace sg_keys
+
+// A key is present when it exists and is not None. A root that is not a dict, or a dict
+// with neither net nor ema_net present, is itself a plain state dict.
+//   PreferEma  ema_net, else net, else the root
+//   PreferNet  net, else ema_net, else the root
+//   Net        net; none when only ema_net is present; else the root
+//   Ema        ema_net; else none
+enum class WeightsChoice { PreferEma, PreferNet, Net, Ema };
+
+struct SelectedWeights {
+  const Value* weights = nullptr;   // into the root; nullptr when the choice finds none
+  std::string which;                // "ema_net", "net", or "" when the root itself is a plain state dict
+  const Value* ema = nullptr;       // the root's ema_net when present
+  std::string missing;              // when weights == nullptr: the key that was needed ("net" or "ema_net")
+};
+
+// Never throws: callers word their own errors from `which` and `missing`.
+SelectedWeights select_weights(const Value& root, WeightsChoice choice);
+
+// DDP's wrapper names every parameter "module.<name>".
+constexpr std::string_view kDdpPrefix = "module.";
+
+// kDdpPrefix.size() when there is at least one key and every key is a string starting
+// with kDdpPrefix, else 0.
+size_t ddp_prefix_length(const Dict& state_dict);
+size_t ddp_prefix_length(const std::vector<std::string_view>& names);
+
+// `state_dict` with kDdpPrefix taken off every key when ddp_prefix_length says so, else
+// `state_dict` itself (a Value that is not a dict included). The values are shared.
+Value strip_ddp_prefix(const Value& state_dict);
+
+// average_model.pth: {net, acc, epoch, metrics} in this order.
+Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics);
+
+}  // namespace pth

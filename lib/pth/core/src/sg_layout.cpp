@@ -1,0 +1,87 @@
+#include "pth/sg_layout.hpp"
+
+namespace pth {
+namespace {
+
+const Value* present(const Dict& d, const char* key) {
+  const Value* v = d.find(key);
+  return v && !v->is_none() ? v : nullptr;
+}
+
+bool has_ddp_prefix(std::string_view name) { return name.compare(0, kDdpPrefix.size(), kDdpPrefix) == 0; }
+
+}  // namespace
+
+SelectedWeights select_weights(const Value& root, WeightsChoice choice) {
+  SelectedWeights s;
+  if (!root.is_dict()) {
+    s.weights = &root;
+    return s;
+  }
+  const Value* net = present(root.as_dict(), sg_keys::kNet);
+  s.ema = present(root.as_dict(), sg_keys::kEmaNet);
+  auto take = [&s](const Value* v, const char* which) {
+    s.weights = v;
+    s.which = which;
+  };
+  switch (choice) {
+    case WeightsChoice::PreferEma:
+      if (s.ema) take(s.ema, sg_keys::kEmaNet);
+      else if (net) take(net, sg_keys::kNet);
+      break;
+    case WeightsChoice::PreferNet:
+      if (net) take(net, sg_keys::kNet);
+      else if (s.ema) take(s.ema, sg_keys::kEmaNet);
+      break;
+    case WeightsChoice::Net:
+      if (net) take(net, sg_keys::kNet);
+      else if (s.ema) s.missing = sg_keys::kNet;
+      break;
+    case WeightsChoice::Ema:
+      if (s.ema) take(s.ema, sg_keys::kEmaNet);
+      else s.missing = sg_keys::kEmaNet;
+      break;
+  }
+  if (!s.weights && s.missing.empty()) s.weights = &root;
+  return s;
+}
+
+size_t ddp_prefix_length(const Dict& state_dict) {
+  if (state_dict.items.empty()) return 0;
+  for (const auto& [k, v] : state_dict.items)
+    if (!k.is_string() || !has_ddp_prefix(k.as_string())) return 0;
+  return kDdpPrefix.size();
+}
+
+size_t ddp_prefix_length(const std::vector<std::string_view>& names) {
+  if (names.empty()) return 0;
+  for (std::string_view name : names)
+    if (!has_ddp_prefix(name)) return 0;
+  return kDdpPrefix.size();
+}
+
+Value strip_ddp_prefix(const Value& state_dict) {
+  if (!state_dict.is_dict()) return state_dict;
+  const Dict& in = state_dict.as_dict();
+  const size_t n = ddp_prefix_length(in);
+  if (n == 0) return state_dict;
+  Value out = Value::dict(in.ordered);
+  Dict& d = out.as_dict();
+  d.metadata = in.metadata;
+  d.items.reserve(in.items.size());
+  for (const auto& [k, v] : in.items) d.items.emplace_back(Value::string(k.as_string().substr(n)), v);
+  return out;
+}
+
+Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics) {
+  Value root = Value::dict();
+  Dict& d = root.as_dict();
+  d.items.reserve(4);
+  d.items.emplace_back(Value::string(sg_keys::kNet), std::move(net));
+  d.items.emplace_back(Value::string(sg_keys::kAcc), Value::floating(acc));
+  d.items.emplace_back(Value::string(sg_keys::kEpoch), Value::integer(epoch));
+  d.items.emplace_back(Value::string(sg_keys::kMetrics), std::move(metrics));
+  return root;
+}
+
+}  // namespace pth
