@@ -137,11 +137,11 @@ pth::Value GradScaler::state_dict() const {
   pth::Value d = pth::Value::dict();
   if (!enabled_) return d;
   auto& dict = d.as_dict();
-  dict.set(pth::Value::string("scale"), pth::Value::floating(double(scale_)));
-  dict.set(pth::Value::string("growth_factor"), pth::Value::floating(options_.growth_factor));
-  dict.set(pth::Value::string("backoff_factor"), pth::Value::floating(options_.backoff_factor));
-  dict.set(pth::Value::string("growth_interval"), pth::Value::integer(options_.growth_interval));
-  dict.set(pth::Value::string("_growth_tracker"), pth::Value::integer(growth_tracker_));
+  dict.set("scale", pth::Value::floating(double(scale_)));
+  dict.set("growth_factor", pth::Value::floating(options_.growth_factor));
+  dict.set("backoff_factor", pth::Value::floating(options_.backoff_factor));
+  dict.set("growth_interval", pth::Value::integer(options_.growth_interval));
+  dict.set("_growth_tracker", pth::Value::integer(growth_tracker_));
   return d;
 }
 

@@ -148,8 +148,8 @@ bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
   fresh.file = "snapshot_" + std::to_string(next_serial_) + ".pth";
   {
     pth::Value root = pth::Value::dict();
-    root.as_dict().set(str("metric"), pth::Value::floating(metric));
-    root.as_dict().set(str("state_dict"), to_pth_state_dict(snapshot));
+    root.as_dict().set("metric", pth::Value::floating(metric));
+    root.as_dict().set("state_dict", to_pth_state_dict(snapshot));
     try {
       sink_->write(folder_, fresh.file, root);
     } catch (const pth::Error& e) {
@@ -197,11 +197,11 @@ NamedTensors ModelAverager::average() const {
 pth::Value ModelAverager::record() const {
   pth::Value root = pth::Value::dict();
   auto& d = root.as_dict();
-  d.set(str("format"), str(kFormat));
-  d.set(str("version"), pth::Value::integer(kVersion));
-  d.set(str("capacity"), pth::Value::integer(int64_t(slots_.size())));
-  d.set(str("greater_is_better"), pth::Value::boolean(greater_is_better_));
-  d.set(str("next_serial"), pth::Value::integer(next_serial_));
+  d.set("format", str(kFormat));
+  d.set("version", pth::Value::integer(kVersion));
+  d.set("capacity", pth::Value::integer(int64_t(slots_.size())));
+  d.set("greater_is_better", pth::Value::boolean(greater_is_better_));
+  d.set("next_serial", pth::Value::integer(next_serial_));
   pth::List slots;
   for (const auto& s : slots_) {
     if (!s.used) {
@@ -209,11 +209,11 @@ pth::Value ModelAverager::record() const {
       continue;
     }
     pth::Value slot = pth::Value::dict();
-    slot.as_dict().set(str("metric"), pth::Value::floating(s.metric));
-    slot.as_dict().set(str("file"), str(s.file));
+    slot.as_dict().set("metric", pth::Value::floating(s.metric));
+    slot.as_dict().set("file", str(s.file));
     slots.push_back(slot);
   }
-  d.set(str("slots"), pth::Value::list(std::move(slots)));
+  d.set("slots", pth::Value::list(std::move(slots)));
   return root;
 }
 

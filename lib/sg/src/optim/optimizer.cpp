@@ -18,26 +18,26 @@ bool is_adam(const std::string& name) { return name == "Adam" || name == "AdamW"
 Value param_group(const OptimizerConfig& c, double lr, size_t parameter_count) {
   Value g = Value::dict();
   auto& d = g.as_dict();
-  d.set(Value::string("lr"), number(lr));
+  d.set("lr", number(lr));
   if (c.name == "SGD") {
-    d.set(Value::string("momentum"), number(c.momentum));
-    d.set(Value::string("dampening"), number(c.dampening));
-    d.set(Value::string("weight_decay"), number(c.weight_decay));
-    d.set(Value::string("nesterov"), Value::boolean(c.nesterov));
+    d.set("momentum", number(c.momentum));
+    d.set("dampening", number(c.dampening));
+    d.set("weight_decay", number(c.weight_decay));
+    d.set("nesterov", Value::boolean(c.nesterov));
   } else {
-    d.set(Value::string("betas"), Value::tuple({number(c.beta1), number(c.beta2)}));
-    d.set(Value::string("eps"), number(c.eps));
-    d.set(Value::string("weight_decay"), number(c.weight_decay));
-    d.set(Value::string("amsgrad"), Value::boolean(c.amsgrad));
+    d.set("betas", Value::tuple({number(c.beta1), number(c.beta2)}));
+    d.set("eps", number(c.eps));
+    d.set("weight_decay", number(c.weight_decay));
+    d.set("amsgrad", Value::boolean(c.amsgrad));
   }
-  d.set(Value::string("maximize"), Value::boolean(false));
-  d.set(Value::string("foreach"), Value::none());
-  if (is_adam(c.name)) d.set(Value::string("capturable"), Value::boolean(false));
-  d.set(Value::string("differentiable"), Value::boolean(false));
-  if (is_adam(c.name)) d.set(Value::string("fused"), Value::boolean(false));
+  d.set("maximize", Value::boolean(false));
+  d.set("foreach", Value::none());
+  if (is_adam(c.name)) d.set("capturable", Value::boolean(false));
+  d.set("differentiable", Value::boolean(false));
+  if (is_adam(c.name)) d.set("fused", Value::boolean(false));
   pth::List params;
   for (size_t i = 0; i < parameter_count; ++i) params.push_back(Value::integer(int64_t(i)));
-  d.set(Value::string("params"), Value::list(std::move(params)));
+  d.set("params", Value::list(std::move(params)));
   return g;
 }
 
@@ -122,13 +122,13 @@ pth::Value Optimizer::state_dict() const {
     if (config_.name == "SGD") {
       const auto& s = static_cast<const torch::optim::SGDParamState&>(*found->second);
       if (!s.momentum_buffer().defined()) continue;
-      e.set(Value::string("momentum_buffer"), to_pth(s.momentum_buffer()));
+      e.set("momentum_buffer", to_pth(s.momentum_buffer()));
     } else {
       auto write_adam = [&](const auto& s) {
-        e.set(Value::string("step"), to_pth(torch::tensor(double(s.step()), torch::kFloat32)));
-        e.set(Value::string("exp_avg"), to_pth(s.exp_avg()));
-        e.set(Value::string("exp_avg_sq"), to_pth(s.exp_avg_sq()));
-        if (config_.amsgrad && s.max_exp_avg_sq().defined()) e.set(Value::string("max_exp_avg_sq"), to_pth(s.max_exp_avg_sq()));
+        e.set("step", to_pth(torch::tensor(double(s.step()), torch::kFloat32)));
+        e.set("exp_avg", to_pth(s.exp_avg()));
+        e.set("exp_avg_sq", to_pth(s.exp_avg_sq()));
+        if (config_.amsgrad && s.max_exp_avg_sq().defined()) e.set("max_exp_avg_sq", to_pth(s.max_exp_avg_sq()));
       };
       if (config_.name == "Adam") write_adam(static_cast<const torch::optim::AdamParamState&>(*found->second));
       else write_adam(static_cast<const torch::optim::AdamWParamState&>(*found->second));
@@ -136,10 +136,10 @@ pth::Value Optimizer::state_dict() const {
     state.as_dict().set(Value::integer(int64_t(i)), entry);
   }
   Value root = Value::dict();
-  root.as_dict().set(Value::string("state"), state);
+  root.as_dict().set("state", state);
   Value group = param_group(config_, lr(), parameters_.size());
   for (const auto& [key, value] : group_extras_) group.as_dict().set(Value::string(key), value);
-  root.as_dict().set(Value::string("param_groups"), Value::list({group}));
+  root.as_dict().set("param_groups", Value::list({group}));
   return root;
 }
 

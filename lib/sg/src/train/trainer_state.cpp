@@ -22,14 +22,14 @@ namespace sg {
 namespace {
 
 // Our extra checkpoint key; SuperGradients and PyTorch ignore keys they do not know.
-constexpr const char* kStateKey = "sg_cpp_state";
+constexpr const char* kStateKey = pth::sg_keys::kSgCppState;
 
 pth::Value counts_to_pth(const MetricAccumulator::Counts& c) {
   pth::Value d = pth::Value::dict();
-  d.as_dict().set(pth::Value::string("samples"), pth::Value::integer(c.samples));
-  d.as_dict().set(pth::Value::string("top1"), pth::Value::integer(c.top1));
-  d.as_dict().set(pth::Value::string("top5"), pth::Value::integer(c.top5));
-  d.as_dict().set(pth::Value::string("loss_sum"), pth::Value::floating(c.loss_sum));
+  d.as_dict().set("samples", pth::Value::integer(c.samples));
+  d.as_dict().set("top1", pth::Value::integer(c.top1));
+  d.as_dict().set("top5", pth::Value::integer(c.top5));
+  d.as_dict().set("loss_sum", pth::Value::floating(c.loss_sum));
   return d;
 }
 
@@ -164,11 +164,11 @@ void Trainer::restore(const pth::Checkpoint& ckpt) {
     if (weights.ema) ema_->load(*weights.ema);
     else ema_->load(sg::state_dict(*model_));  // no EMA yet: start it from the weights
   }
-  if (const pth::Value* opt = d.find("optimizer_state_dict"); opt && config_.load_opt_params) optimizer_->load_state_dict(*opt);
-  if (const pth::Value* sched = d.find("torch_scheduler_state_dict")) lr_policy_->load_state_dict(*sched, *optimizer_);
-  if (const pth::Value* scaler = d.find("scaler_state_dict"); scaler && scaler->is_dict() && !scaler->as_dict().items.empty())
+  if (const pth::Value* opt = d.find(pth::sg_keys::kOptimizerStateDict); opt && config_.load_opt_params) optimizer_->load_state_dict(*opt);
+  if (const pth::Value* sched = d.find(pth::sg_keys::kTorchSchedulerStateDict)) lr_policy_->load_state_dict(*sched, *optimizer_);
+  if (const pth::Value* scaler = d.find(pth::sg_keys::kScalerStateDict); scaler && scaler->is_dict() && !scaler->as_dict().items.empty())
     scaler_->load_state_dict(*scaler);
-  if (const pth::Value* epoch = d.find("epoch")) {
+  if (const pth::Value* epoch = d.find(pth::sg_keys::kEpoch)) {
     if (!epoch->is_int() || epoch->as_int() < 0)
       throw std::runtime_error("'epoch' must be a non-negative integer, got " + describe_scalar(*epoch));
     start_.epoch = epoch->as_int();
@@ -176,8 +176,8 @@ void Trainer::restore(const pth::Checkpoint& ckpt) {
       throw std::runtime_error("it is at epoch " + std::to_string(start_.epoch) + ", past training_hyperparams.max_epochs " +
                                std::to_string(config_.max_epochs) + " (raise max_epochs to continue it)");
   }
-  best_ = metrics_from_pth(d.find("_best_ckpt_metrics"));
-  last_ = metrics_from_pth(d.find("metrics"));
+  best_ = metrics_from_pth(d.find(pth::sg_keys::kBestCkptMetrics));
+  last_ = metrics_from_pth(d.find(pth::sg_keys::kMetrics));
   if (const pth::Value* state = d.find(kStateKey)) restore_position(*state);
 }
 
@@ -213,18 +213,18 @@ pth::Value Trainer::checkpoint(int64_t finished_epochs, int64_t next_batch, cons
   c.scaler_state = scaler_->state_dict();
   pth::Value root = make_sg_checkpoint(c);
   auto& d = root.as_dict();
-  if (ema_) d.set(pth::Value::string("ema_net"), to_pth_state_dict(ema_->state()));
-  if (auto scheduler = lr_policy_->state_dict()) d.set(pth::Value::string("torch_scheduler_state_dict"), *scheduler);
+  if (ema_) d.set(pth::sg_keys::kEmaNet, to_pth_state_dict(ema_->state()));
+  if (auto scheduler = lr_policy_->state_dict()) d.set(pth::sg_keys::kTorchSchedulerStateDict, *scheduler);
 
   pth::Value state = pth::Value::dict();
   auto& s = state.as_dict();
-  s.set(pth::Value::string("next_batch"), pth::Value::integer(next_batch));
-  if (partial) s.set(pth::Value::string("train_counts"), counts_to_pth(*partial));
-  if (ema_) s.set(pth::Value::string("ema_updates"), pth::Value::integer(ema_->updates()));
-  s.set(pth::Value::string("torch_rng"), to_pth(at::detail::getDefaultCPUGenerator().get_state()));
-  if (branch_) s.set(pth::Value::string("branched_from"), pth::Value::string(resume_from_));
-  if (averager_) s.set(pth::Value::string("averaging"), averager_->record());
-  d.set(pth::Value::string(kStateKey), state);
+  s.set("next_batch", pth::Value::integer(next_batch));
+  if (partial) s.set("train_counts", counts_to_pth(*partial));
+  if (ema_) s.set("ema_updates", pth::Value::integer(ema_->updates()));
+  s.set("torch_rng", to_pth(at::detail::getDefaultCPUGenerator().get_state()));
+  if (branch_) s.set("branched_from", pth::Value::string(resume_from_));
+  if (averager_) s.set("averaging", averager_->record());
+  d.set(kStateKey, state);
   return root;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// SuperGradients' checkpoint layout: the keys of ckpt_latest/ckpt_best/ckpt_epoch_N.
+// The checkpoints a training run writes (ckpt_latest/ckpt_best/ckpt_epoch_N), built from
+// LibTorch objects with the key names of pth/sg_layout.hpp.
 #include <optional>
 #include <string>
 
