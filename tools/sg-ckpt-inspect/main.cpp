@@ -4,18 +4,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli.hpp"
+#include "common/exit_codes.hpp"
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
 #include "pth/mapping_fault.hpp"
-#include "pth/usage_error.hpp"
 
 namespace {
 
-constexpr int kOk = 0, kFailed = 1, kInputError = 2;
+using common::kExitFailed, common::kExitInputError, common::kExitOk;
 
-void report_error(const std::string& path, const std::string& why) {
-  std::cerr << "sg-ckpt-inspect: error: " << path << ": " << why << "\n";
-}
+void report_error(const std::string& path, const std::string& why) { common::print_error("sg-ckpt-inspect", path + ": " + why); }
 
 int run_diff(const std::vector<std::string>& files, bool json) {
   pth::Checkpoint a, b;
@@ -24,7 +23,7 @@ int run_diff(const std::vector<std::string>& files, bool json) {
       (i ? b : a) = pth::read_checkpoint(files[i]);
     } catch (const std::exception& e) {
       report_error(files[i], e.what());
-      return kInputError;
+      return kExitInputError;
     }
   }
   try {
@@ -36,20 +35,20 @@ int run_diff(const std::vector<std::string>& files, bool json) {
     } else {
       std::cout << pth::inspect::diff_to_text(d);
     }
-    return d.identical() ? kOk : kFailed;
+    return d.identical() ? kExitOk : kExitFailed;
   } catch (const pth::FileDataError& e) {
     report_error(e.file(), e.what());
-    return kInputError;
+    return kExitInputError;
   } catch (const std::exception& e) {
     report_error(files[0] + " vs " + files[1], e.what());
-    return kInputError;
+    return kExitInputError;
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  pth::install_mapping_fault_handler("sg-ckpt-inspect", kInputError);
+  pth::install_mapping_fault_handler("sg-ckpt-inspect", kExitInputError);
   CLI::App app{"Describe, hash, verify and diff PyTorch checkpoint (.pth) files, without Python or LibTorch.",
                "sg-ckpt-inspect"};
   std::vector<std::string> files;
@@ -67,11 +66,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (diff && files.size() != 2) throw CLI::ValidationError("--diff", "needs exactly two files, A and B");
   } catch (const CLI::ParseError& e) {
-    return pth::exit_for_parse_error(app, e, "sg-ckpt-inspect");  // --help: 0; usage errors: one line, 2
+    return common::exit_for_parse_error(app, e);
   }
   if (diff) return run_diff(files, json);
 
-  int status = kOk;
+  int status = kExitOk;
   pth::JsonWriter documents(2);   // {"files": [one object per file]}
   documents.begin_object();
   documents.key("files");
@@ -79,7 +78,7 @@ int main(int argc, char** argv) {
   for (const std::string& path : files) {
     try {
       pth::inspect::Report report = pth::inspect::describe(path, options);
-      if (!report.problems.empty() && status == kOk) status = kFailed;
+      if (!report.problems.empty() && status == kExitOk) status = kExitFailed;
       if (json) pth::inspect::write_report_json(documents, report, options);
       else std::cout << pth::inspect::report_to_text(report, options, tensors);
     } catch (const pth::FormatError& e) {
@@ -88,14 +87,14 @@ int main(int argc, char** argv) {
         if (json) documents.value(pth::inspect::Json{{"path", path}, {"verify", {{"ok", false}, {"problems", {e.what()}}}}});
         else std::cout << path << ": verify: FAILED\n    " << e.what() << "\n";
         report_error(path, e.what());
-        if (status == kOk) status = kFailed;
+        if (status == kExitOk) status = kExitFailed;
       } else {
         report_error(path, e.what());
-        status = kInputError;
+        status = kExitInputError;
       }
     } catch (const std::exception& e) {
       report_error(path, e.what());
-      status = kInputError;
+      status = kExitInputError;
     }
   }
   documents.end_array();
