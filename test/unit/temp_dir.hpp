@@ -1,6 +1,9 @@
 #pragma once
-// The C++ test library: a temporary folder and its files, a folder's listing, and the
-// message of the exception a call throws.
+// The C++ test library: a temporary folder and its files, a folder's listing, the
+// message of the exception a call throws, and whether /usr/bin/python3 is there.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -59,4 +62,12 @@ std::string error_message(const std::function<void()>& f,
     return describe ? describe(e) : std::string(e.what());
   }
   return "<no error>";
+}
+
+// True if /usr/bin/python3 can be run; otherwise false, with a warning that the calling
+// test is skipped. (The cross-checks in test/python fail instead: they need torch.)
+inline bool python3_or_skip() {
+  if (::access("/usr/bin/python3", X_OK) == 0) return true;
+  WARN("no /usr/bin/python3: skipped");
+  return false;
 }

@@ -212,8 +212,6 @@ std::vector<std::string> temp_files_in(const fs::path& dir) {
   return found;
 }
 
-bool have_python() { return ::access("/usr/bin/python3", X_OK) == 0; }
-
 int run_python(const TempDir& dir, const std::string& script, const std::string& args) {
   const std::string path = dir.file("script.py");
   write_file(path, str_bytes(script));
@@ -760,10 +758,7 @@ TEST_CASE("ZipReader survives every truncation and many byte mutations", "[zip]"
 }
 
 TEST_CASE("Python's zipfile and our zips read each other", "[zip][python]") {
-  if (!have_python()) {
-    WARN("no /usr/bin/python3: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   const std::string ours = dir.file("ours.pth");
   const auto samples = sample_entries();
@@ -812,10 +807,7 @@ TEST_CASE("Python's zipfile and our zips read each other", "[zip][python]") {
 }
 
 TEST_CASE("ZipReader reads a real torch.save file", "[zip][python]") {
-  if (!have_python()) {
-    WARN("no /usr/bin/python3: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   const std::string path = dir.file("tensors.pth");
   const int rc = run_python(dir,
