@@ -103,9 +103,7 @@ def check_type(c, args, decay_type):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False,
-                             extra=lambda p: p.add_argument("--dump", required=True,
-                                                            help="path of the built sg_ema_dump"))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("dump",))  # --dump: the built sg_ema_dump
     sgtest.fresh_dir(args.workdir)
     c = sgtest.Checker("test_ema_reference")
     for decay_type in ("constant", "threshold", "exp"):

@@ -147,22 +147,15 @@ def _gf2_square(mat):
 def crc32_combine(crc1, crc2, len2):
     if len2 <= 0:
         return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]
-    even = _gf2_square(odd)
-    odd = _gf2_square(even)
-    while True:
-        even = _gf2_square(odd)
+    # zlib's crc32_combine: op appends 2^k zero bits; start at one zero bit, square twice to
+    # 4, then square once per bit of len2 (1, 2, 4, ... zero bytes).
+    op = [0xEDB88320] + [1 << n for n in range(31)]
+    op = _gf2_square(_gf2_square(op))
+    while len2:
+        op = _gf2_square(op)
         if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(op, crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
     return crc1 ^ crc2
 
 

@@ -224,9 +224,7 @@ def check_strictness(c, args):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False,
-                             extra=lambda p: p.add_argument("--dump", required=True,
-                                                            help="path of the built sg_model_dump"))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("dump",))  # --dump: the built sg_model_dump
     sgtest.fresh_dir(args.workdir)
     torch.set_num_threads(2)
     torch.manual_seed(0)

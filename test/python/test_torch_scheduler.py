@@ -281,9 +281,7 @@ def check_refusals(c, args):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False,
-                             extra=lambda p: p.add_argument("--dump", required=True,
-                                                            help="path of the built sg_scheduler_dump"))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("dump",))  # --dump: the built sg_scheduler_dump
     sgtest.fresh_dir(args.workdir)
     c = sgtest.Checker("test_torch_scheduler")
     for case in CASES:

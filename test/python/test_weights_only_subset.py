@@ -96,6 +96,14 @@ def check_pickle(data):
         stack = meta.pop()
         return items
 
+    def pop_call(pos, what):
+        """The callable and its arguments of a REDUCE or NEWOBJ; the callable must be a global."""
+        args = pop(pos, what)
+        func = pop(pos, what)
+        if func.kind != "global":
+            prob(pos, "%s of a non-global %r" % (what, func))
+        return func, args
+
     try:
         for op, arg, pos in pickletools.genops(data):
             name = op.name
@@ -105,25 +113,20 @@ def check_pickle(data):
                 proto = arg
                 if arg != 2:
                     prob(pos, "protocol %d (weights_only expects 2)" % arg)
-            elif name in ("GLOBAL", "INST"):
-                module, gname = arg.split(" ", 1)
-                module = IMPORT_MAPPING.get(module, module)
-                full = module + "." + gname
-                if full not in ALLOWED_GLOBALS:
-                    prob(pos, "GLOBAL %s is not in the weights_only allow-list" % full)
-                stack.append(Sym("global", full))
-            elif name == "STACK_GLOBAL":
-                g = pop(pos, name)
-                m = pop(pos, name)
-                full = "%s.%s" % (m.value, g.value)
+            elif name in ("GLOBAL", "INST", "STACK_GLOBAL"):
+                if name == "STACK_GLOBAL":
+                    g = pop(pos, name)
+                    m = pop(pos, name)
+                    full = "%s.%s" % (m.value, g.value)
+                else:
+                    module, gname = arg.split(" ", 1)
+                    full = IMPORT_MAPPING.get(module, module) + "." + gname
                 if full not in ALLOWED_GLOBALS:
                     prob(pos, "GLOBAL %s is not in the weights_only allow-list" % full)
                 stack.append(Sym("global", full))
             elif name == "REDUCE":
-                args = pop(pos, name)
-                func = pop(pos, name)
+                func, args = pop_call(pos, name)
                 if func.kind != "global":
-                    prob(pos, "REDUCE of a non-global %r" % func)
                     stack.append(Sym("object"))
                     continue
                 if args.kind != "tuple":
@@ -142,10 +145,7 @@ def check_pickle(data):
                 else:
                     stack.append(Sym("object", f))
             elif name == "NEWOBJ":
-                args = pop(pos, name)
-                cls = pop(pos, name)
-                if cls.kind != "global":
-                    prob(pos, "NEWOBJ of a non-global %r" % cls)
+                cls, _ = pop_call(pos, name)
                 stack.append(Sym("parameter" if cls.value == "torch.nn.parameter.Parameter" else "newobj"))
             elif name == "BUILD":
                 pop(pos, name)

@@ -1,6 +1,8 @@
 #pragma once
-// Strict number parsing for the test tools' command lines.
+// The test tools' command lines: strict number parsing and the one-line error.
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -15,10 +17,21 @@ inline double parse_double(const std::string& s, const char* what) {
   return v;
 }
 
-// A non-negative integer.
-inline int64_t parse_count(const std::string& s, const char* what) {
+// An integer of at least `min` (default: a non-negative integer).
+inline int64_t parse_count(const std::string& s, const char* what, long long min = 0) {
   char* end = nullptr;
   const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 0) throw UsageError(std::string("bad ") + what + ": '" + s + "'");
+  if (s.empty() || *end != '\0' || v < min) throw UsageError(std::string("bad ") + what + ": '" + s + "'");
   return v;
+}
+
+// Prints "<program>: error: <what>" as one line on stderr (line breaks become spaces);
+// returns exit status 2.
+inline int print_error(const char* program, const std::exception& e) {
+  std::string msg = e.what();
+  for (char& c : msg) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "%s: error: %s\n", program, msg.c_str());
+  return 2;
 }

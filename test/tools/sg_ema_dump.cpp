@@ -82,11 +82,6 @@ int main(int argc, char** argv) {
     return run(args[0], parse_double(args[1], "DECAY"), parse_double(args[2], "BETA"),
                parse_count(args[3], "TOTAL_STEPS"), parse_count(args[4], "NUM_STEPS"), args[5]);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (char& c : msg) {
-      if (c == '\n' || c == '\r') c = ' ';
-    }
-    std::fprintf(stderr, "sg_ema_dump: error: %s\n", msg.c_str());
-    return 2;
+    return print_error("sg_ema_dump", e);
   }
 }

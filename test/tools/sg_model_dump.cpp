@@ -21,23 +21,13 @@
 
 #include <torch/torch.h>
 
+#include "cli_numbers.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
 #include "sg/checkpoint/tensor_convert.hpp"
 #include "sg/models/model.hpp"
 
 namespace {
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-int64_t parse_int(const std::string& s, const char* what) {
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 1) throw UsageError(std::string("bad ") + what + ": '" + s + "'");
-  return v;
-}
 
 sg::ModelOptions options_for(const std::string& arch, int64_t num_classes) {
   sg::ModelOptions o;
@@ -148,18 +138,13 @@ int main(int argc, char** argv) {
   try {
     if (!args.empty() && args[0] == "--load") {
       if (args.size() != 5) throw UsageError("usage: sg_model_dump --load ARCH NUM_CLASSES IN.pth OUT.pth");
-      return load(args[1], parse_int(args[2], "NUM_CLASSES"), args[3], args[4]);
+      return load(args[1], parse_count(args[2], "NUM_CLASSES", 1), args[3], args[4]);
     }
     if (args.size() != 3 && args.size() != 4) {
       throw UsageError("usage: sg_model_dump ARCH NUM_CLASSES OUT.pth [INPUT.pth]");
     }
-    return dump(args[0], parse_int(args[1], "NUM_CLASSES"), args[2], args.size() == 4 ? args[3] : "");
+    return dump(args[0], parse_count(args[1], "NUM_CLASSES", 1), args[2], args.size() == 4 ? args[3] : "");
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (char& c : msg) {
-      if (c == '\n' || c == '\r') c = ' ';
-    }
-    std::fprintf(stderr, "sg_model_dump: error: %s\n", msg.c_str());
-    return 2;
+    return print_error("sg_model_dump", e);
   }
 }

@@ -122,11 +122,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "sg_scheduler_dump: error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_scheduler_dump: error: %s\n", e.what());
-    return 2;
+  } catch (const std::exception& e) {   // a UsageError too
+    return print_error("sg_scheduler_dump", e);
   }
 }

@@ -73,13 +73,15 @@ std::vector<std::string> keys_of(const Value& d) {
   return out;
 }
 
-std::string adapt_error(const AdaptOptions& o) {
-  try {
-    adapt(o);
-  } catch (const AdaptError& e) {
-    return e.what();
-  }
-  return "(no error)";
+std::string adapt_error(const AdaptOptions& o) { return error_message<AdaptError>([&] { adapt(o); }); }
+
+// Writes `input` to <dir>/in.pth; options converting it to <dir>/out.pth.
+AdaptOptions in_to_out(const TempDir& dir, const Value& input) {
+  write_checkpoint(dir.file("in.pth"), input);
+  AdaptOptions o;
+  o.input = dir.file("in.pth");
+  o.output = dir.file("out.pth");
+  return o;
 }
 
 }  // namespace
@@ -209,10 +211,7 @@ TEST_CASE("adapt: ModelA checkpoint --like a ModelB template") {
 
 TEST_CASE("adapt: --ema, prefixes, rename, drop, keep") {
   TempDir dir;
-  write_checkpoint(dir.file("in.pth"), checkpoint(model_a(1), model_a(2)));
-  AdaptOptions o;
-  o.input = dir.file("in.pth");
-  o.output = dir.file("out.pth");
+  AdaptOptions o = in_to_out(dir, checkpoint(model_a(1), model_a(2)));
   SECTION("--ema promotes ema_net") {
     o.ema = true;
     REQUIRE(adapt(o).ok);
@@ -314,10 +313,8 @@ TEST_CASE("adapt: --model through make_model_template") {
 
 TEST_CASE("adapt: refuses to overwrite without --force") {
   TempDir dir;
-  write_checkpoint(dir.file("in.pth"), model_a());
-  AdaptOptions o;
-  o.input = dir.file("in.pth");
-  o.output = dir.file("in.pth");
+  AdaptOptions o = in_to_out(dir, model_a());
+  o.output = o.input;
   CHECK(adapt_error(o).find("is an input file") != std::string::npos);
   { std::ofstream(dir.file("out.pth")) << "old"; }
   o.output = dir.file("out.pth");
@@ -331,10 +328,7 @@ TEST_CASE("adapt: refuses to overwrite without --force") {
 
 TEST_CASE("adapt: --model without sg-model-template") {
   TempDir dir;
-  write_checkpoint(dir.file("in.pth"), model_a());
-  AdaptOptions o;
-  o.input = dir.file("in.pth");
-  o.output = dir.file("out.pth");
+  AdaptOptions o = in_to_out(dir, model_a());
   o.model = "resnet18";
   CHECK(adapt_error(o) == "--model needs sg-model-template (not built)");
 }
@@ -383,9 +377,7 @@ TEST_CASE("adapt: --average, integer entries from the first file") {
 
 TEST_CASE("adapt: safetensors out and back, with scalar metadata") {
   TempDir dir;
-  write_checkpoint(dir.file("in.pth"), checkpoint(model_a(3)));
-  AdaptOptions o;
-  o.input = dir.file("in.pth");
+  AdaptOptions o = in_to_out(dir, checkpoint(model_a(3)));
   o.output = dir.file("out.safetensors");
   o.dtype = DType::BFloat16;
   AdaptResult r = adapt(o);

@@ -37,8 +37,8 @@ void write_all(pth::AtomicFile& f, const std::string& text) { f.write(pth::ByteV
 
 std::vector<std::string> temps_in(const fs::path& dir) {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (pth::AtomicFile::is_temp_name(e.path().filename().string())) out.push_back(e.path().filename().string());
+  for (const std::string& name : names_in(dir))
+    if (pth::AtomicFile::is_temp_name(name)) out.push_back(name);
   return out;
 }
 

@@ -250,8 +250,6 @@ Value sample_checkpoint() {
   return root;
 }
 
-bool have_python() { return access("/usr/bin/python3", X_OK) == 0; }
-
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
@@ -1125,10 +1123,7 @@ void check_python_object(const Value& o, int protocol) {
 }  // namespace
 
 TEST_CASE("pickles written by Python, protocols 0 to 5") {
-  if (!have_python()) {
-    WARN("/usr/bin/python3 not found: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   write_file(dir.file("gen.py"), kPythonObjects);
   std::string out;
@@ -1198,10 +1193,7 @@ print('PY_OK')
 }  // namespace
 
 TEST_CASE("Python torch loads our pickles, and we read torch.save's") {
-  if (!have_python()) {
-    WARN("/usr/bin/python3 not found: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "data");
   // One key space shared by both files: every storage's bytes go to data/<key>.

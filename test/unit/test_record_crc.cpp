@@ -64,12 +64,7 @@ void flip_byte(const std::string& path, const std::string& record, uint64_t at) 
 
 // "<file>: <message>" of the pth::FileDataError that f throws.
 std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const FileDataError& e) {
-    return e.file() + ": " + e.what();
-  }
-  return "<no error>";
+  return error_message<FileDataError>(f, [](const FileDataError& e) { return e.file() + ": " + e.what(); });
 }
 
 std::vector<uint8_t> copied(const Tensor& t) {

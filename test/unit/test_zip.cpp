@@ -25,6 +25,7 @@
 #include "pth/mapped_file.hpp"
 #include "pth/zip_reader.hpp"
 #include "pth/zip_writer.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -32,21 +33,6 @@ using Catch::Matchers::Equals;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/test_zip.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -179,14 +165,7 @@ std::shared_ptr<const pth::MappedFile> map_bytes(const TempDir& dir, const Bytes
 }
 
 // The message of the pth::FormatError that f throws; any other exception escapes.
-std::string format_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const pth::FormatError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string format_error(const std::function<void()>& f) { return error_message<pth::FormatError>(f); }
 
 std::string parse_error(const TempDir& dir, const Bytes& zip, pth::ZipLimits limits = {}) {
   auto file = map_bytes(dir, zip);
@@ -228,12 +207,10 @@ void write_samples(const std::string& path, const std::vector<Sample>& samples, 
 
 std::vector<std::string> temp_files_in(const fs::path& dir) {
   std::vector<std::string> found;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (pth::AtomicFile::is_temp_name(e.path().filename().string())) found.push_back(e.path().string());
+  for (const std::string& name : names_in(dir))
+    if (pth::AtomicFile::is_temp_name(name)) found.push_back((dir / name).string());
   return found;
 }
-
-bool have_python() { return ::access("/usr/bin/python3", X_OK) == 0; }
 
 int run_python(const TempDir& dir, const std::string& script, const std::string& args) {
   const std::string path = dir.file("script.py");
@@ -351,12 +328,7 @@ TEST_CASE("crc_matches notices a flipped byte", "[zip]") {
 
 // The message of the pth::FileDataError that f throws, after the file it names.
 std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const pth::FileDataError& e) {
-    return e.file() + ": " + e.what();
-  }
-  return "<no error>";
+  return error_message<pth::FileDataError>(f, [](const pth::FileDataError& e) { return e.file() + ": " + e.what(); });
 }
 
 TEST_CASE("ZipReader::read checks the CRC of stored and deflated entries as it reads them", "[zip]") {
@@ -418,7 +390,7 @@ TEST_CASE("MappedFile maps files and reports errors without the path", "[zip]") 
   CHECK_THAT(parse_error(dir, {}), Contains("not a zip archive"));
 
   CHECK_THROWS_WITH(pth::MappedFile::open(dir.file("missing")), Equals("cannot open: No such file or directory"));
-  CHECK_THROWS_WITH(pth::MappedFile::open(dir.path.string()), Equals("is a directory"));
+  CHECK_THROWS_WITH(pth::MappedFile::open(dir.path().string()), Equals("is a directory"));
 }
 
 TEST_CASE("AtomicFile replaces the target only on commit", "[zip]") {
@@ -430,24 +402,24 @@ TEST_CASE("AtomicFile replaces the target only on commit", "[zip]") {
     pth::AtomicFile f(target);
     f.write(view(str_bytes("new content")));
     CHECK(f.position() == 11);
-    CHECK(temp_files_in(dir.path).size() == 1);
+    CHECK(temp_files_in(dir.path()).size() == 1);
     CHECK(read_file(target) == str_bytes("old"));
     f.commit();
     CHECK_THROWS_AS(f.write(view(str_bytes("x"))), pth::Error);
   }
   CHECK(read_file(target) == str_bytes("new content"));
-  CHECK(temp_files_in(dir.path).empty());
+  CHECK(temp_files_in(dir.path()).empty());
 
   {
     pth::AtomicFile f(target);
     f.write(view(pattern(100000, 1)));
   }  // no commit: discarded
   CHECK(read_file(target) == str_bytes("new content"));
-  CHECK(temp_files_in(dir.path).empty());
+  CHECK(temp_files_in(dir.path()).empty());
 
   // A relative target puts its temp file in the current folder.
   const fs::path cwd = fs::current_path();
-  fs::current_path(dir.path);
+  fs::current_path(dir.path());
   {
     pth::AtomicFile f("relative.bin");
     f.write(view(str_bytes("r")));
@@ -455,7 +427,7 @@ TEST_CASE("AtomicFile replaces the target only on commit", "[zip]") {
   }
   fs::current_path(cwd);
   CHECK(read_file(dir.file("relative.bin")) == str_bytes("r"));
-  CHECK(temp_files_in(dir.path).empty());
+  CHECK(temp_files_in(dir.path()).empty());
 }
 
 TEST_CASE("AtomicFile temp names are recognised", "[zip]") {
@@ -471,7 +443,7 @@ TEST_CASE("AtomicFile temp names are recognised", "[zip]") {
 
   TempDir dir;
   pth::AtomicFile f(dir.file("model.pth"));
-  const auto temps = temp_files_in(dir.path);
+  const auto temps = temp_files_in(dir.path());
   REQUIRE(temps.size() == 1);
   CHECK(fs::path(temps[0]).filename().string().rfind(".model.pth.tmp-" + std::to_string(::getpid()) + "-", 0) == 0);
   const mode_t mask = ::umask(0);
@@ -519,7 +491,7 @@ TEST_CASE("AtomicFile write failure is an error, not a crash", "[zip]") {
     ::signal(SIGXFSZ, old_handler);
   }
   CHECK(message == "write failed: File too large");
-  CHECK(temp_files_in(dir.path).empty());
+  CHECK(temp_files_in(dir.path()).empty());
 }
 
 TEST_CASE("ZipReader reads torch-style entries with data descriptors", "[zip]") {
@@ -786,10 +758,7 @@ TEST_CASE("ZipReader survives every truncation and many byte mutations", "[zip]"
 }
 
 TEST_CASE("Python's zipfile and our zips read each other", "[zip][python]") {
-  if (!have_python()) {
-    WARN("no /usr/bin/python3: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   const std::string ours = dir.file("ours.pth");
   const auto samples = sample_entries();
@@ -838,10 +807,7 @@ TEST_CASE("Python's zipfile and our zips read each other", "[zip][python]") {
 }
 
 TEST_CASE("ZipReader reads a real torch.save file", "[zip][python]") {
-  if (!have_python()) {
-    WARN("no /usr/bin/python3: skipped");
-    return;
-  }
+  if (!python3_or_skip()) return;
   TempDir dir;
   const std::string path = dir.file("tensors.pth");
   const int rc = run_python(dir,

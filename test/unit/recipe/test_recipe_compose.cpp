@@ -12,24 +12,13 @@
 
 namespace {
 
-void write(const TempDir& dir, const std::string& rel, const std::string& text) {
-  std::filesystem::path p = dir.path() / rel;
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
+void write(const TempDir& dir, const std::string& rel, const std::string& text) { dir.write(rel, text); }
 
 sg::Recipe compose(const TempDir& dir, const std::string& name, std::vector<std::string> overrides = {}) {
   return sg::compose_recipe({name, {dir.path().string()}, std::move(overrides)});
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sg::RecipeError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string error_of(const std::function<void()>& f) { return error_message<sg::RecipeError>(f); }
 
 }  // namespace
 

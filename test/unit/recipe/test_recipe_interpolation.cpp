@@ -17,12 +17,7 @@ sg::Recipe compose_text(const std::string& text, std::vector<std::string> overri
 }
 
 std::string error_of(const std::string& text, std::vector<std::string> overrides = {}) {
-  try {
-    compose_text(text, std::move(overrides));
-  } catch (const sg::RecipeError& e) {
-    return e.what();
-  }
-  return "<no error>";
+  return error_message<sg::RecipeError>([&] { compose_text(text, std::move(overrides)); });
 }
 
 }  // namespace

@@ -108,19 +108,20 @@ TEST_CASE_METHOD(Fixture, "null is accepted anywhere and null keys accept anythi
 }
 
 TEST_CASE_METHOD(Fixture, "wrong types are errors naming the key and the value") {
-  CHECK_THAT(error({"training_hyperparams.max_epochs=abc"}),
-             Catch::Contains("training_hyperparams.max_epochs: expected an integer, got 'abc'"));
-  CHECK_THAT(error({"training_hyperparams.max_epochs=2.5"}),
-             Catch::Contains("training_hyperparams.max_epochs: expected an integer, got '2.5'"));
-  CHECK_THAT(error({"training_hyperparams.initial_lr=fast"}),
-             Catch::Contains("training_hyperparams.initial_lr: expected a number, got 'fast'"));
-  CHECK_THAT(error({"training_hyperparams.ema=yes"}), Catch::Contains("training_hyperparams.ema: expected a boolean"));
-  CHECK_THAT(error({"training_hyperparams.ema=1"}), Catch::Contains("training_hyperparams.ema: expected a boolean"));
-  CHECK_THAT(error({"training_hyperparams.lr_updates=100"}),
-             Catch::Contains("training_hyperparams.lr_updates: expected a list, got '100'"));
-  CHECK_THAT(error({"training_hyperparams.optimizer_params=3"}),
-             Catch::Contains("training_hyperparams.optimizer_params: expected a mapping"));
-  CHECK_THAT(error({"training_hyperparams.max_epochs=[1"}), Catch::Contains("training_hyperparams.max_epochs=[1"));
+  // (override under training_hyperparams., what the message says after "training_hyperparams.")
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"max_epochs=abc", "max_epochs: expected an integer, got 'abc'"},
+      {"max_epochs=2.5", "max_epochs: expected an integer, got '2.5'"},
+      {"initial_lr=fast", "initial_lr: expected a number, got 'fast'"},
+      {"ema=yes", "ema: expected a boolean"},
+      {"ema=1", "ema: expected a boolean"},
+      {"lr_updates=100", "lr_updates: expected a list, got '100'"},
+      {"optimizer_params=3", "optimizer_params: expected a mapping"},
+      {"max_epochs=[1", "max_epochs=[1"},
+  };
+  for (const auto& [override_, message] : cases) {
+    CHECK_THAT(error({"training_hyperparams." + override_}), Catch::Contains("training_hyperparams." + message));
+  }
   // the recipe is named
   CHECK_THAT(error({"training_hyperparams.max_epochs=abc"}), Catch::Contains("recipe 'main'"));
 }

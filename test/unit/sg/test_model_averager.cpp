@@ -20,9 +20,8 @@ namespace {
 pth::Folder folder(const TempDir& dir) { return pth::Folder::open(dir.path().string()); }
 
 std::set<std::string> files_in(const TempDir& dir) {
-  std::set<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir.path())) names.insert(e.path().filename().string());
-  return names;
+  const std::vector<std::string> names = names_in(dir.path());
+  return {names.begin(), names.end()};
 }
 
 // A small state dict whose values depend on k: a float weight, a double buffer, an int64

@@ -30,6 +30,21 @@ bool has_key(const sg::NamedTensors& sd, const std::string& key) {
 
 using Shape = std::vector<int64_t>;
 
+// A model of `arch` with `num_classes` outputs over images of `in_channels` channels.
+std::shared_ptr<sg::Classifier> model(const std::string& arch, int64_t num_classes, int64_t in_channels = 3) {
+  sg::ModelOptions o;
+  o.num_classes = num_classes;
+  o.in_channels = in_channels;
+  return sg::create_model(arch, o);
+}
+
+// The output shape of `m` in eval mode, without autograd, for a random input of `input` shape.
+Shape eval_output_shape(sg::Classifier& m, const Shape& input) {
+  m.eval();
+  torch::NoGradGuard ng;
+  return m.forward(torch::randn(input)).sizes().vec();
+}
+
 }  // namespace
 
 TEST_CASE("model_names lists the registered architectures") {
@@ -52,9 +67,7 @@ TEST_CASE("unknown architecture throws naming the known ones") {
 }
 
 TEST_CASE("resnet18 has torchvision's state dict") {
-  sg::ModelOptions o;
-  o.num_classes = 7;
-  auto m = sg::create_model("resnet18", o);
+  auto m = model("resnet18", 7);
   const auto sd = sg::state_dict(*m);
   REQUIRE(sd.size() == 122);
   CHECK(sd.front().first == "conv1.weight");
@@ -82,14 +95,12 @@ TEST_CASE("resnet18 has torchvision's state dict") {
 }
 
 TEST_CASE("resnet34 and resnet50 key counts and shapes") {
-  sg::ModelOptions o;
-  o.num_classes = 10;
-  const auto sd34 = sg::state_dict(*sg::create_model("resnet34", o));
+  const auto sd34 = sg::state_dict(*model("resnet34", 10));
   CHECK(sd34.size() == 218);
   CHECK(shape_of(sd34, "layer3.5.conv2.weight") == Shape{256, 256, 3, 3});
   CHECK(sd34.back().first == "fc.bias");
 
-  const auto sd50 = sg::state_dict(*sg::create_model("resnet50", o));
+  const auto sd50 = sg::state_dict(*model("resnet50", 10));
   CHECK(sd50.size() == 320);
   CHECK(shape_of(sd50, "layer1.0.downsample.0.weight") == Shape{256, 64, 1, 1});
   CHECK(shape_of(sd50, "layer1.0.conv3.weight") == Shape{256, 64, 1, 1});
@@ -99,9 +110,7 @@ TEST_CASE("resnet34 and resnet50 key counts and shapes") {
 }
 
 TEST_CASE("resnet18_cifar has SuperGradients' names") {
-  sg::ModelOptions o;
-  o.num_classes = 10;
-  auto m = sg::create_model("resnet18_cifar", o);
+  auto m = model("resnet18_cifar", 10);
   const auto sd = sg::state_dict(*m);
   CHECK(sd.size() == 122);
   CHECK(shape_of(sd, "conv1.weight") == Shape{64, 3, 3, 3});
@@ -111,15 +120,11 @@ TEST_CASE("resnet18_cifar has SuperGradients' names") {
   CHECK(sd[sd.size() - 2].first == "linear.weight");
   CHECK(sd.back().first == "linear.bias");
   CHECK(m->head_name() == "linear");
-  m->eval();
-  CHECK(m->forward(torch::randn({2, 3, 32, 32})).sizes().vec() == Shape{2, 10});
+  CHECK(eval_output_shape(*m, {2, 3, 32, 32}) == Shape{2, 10});
 }
 
 TEST_CASE("resnet_mini: shapes, forward on 28x28 grayscale, train and eval") {
-  sg::ModelOptions o;
-  o.num_classes = 10;
-  o.in_channels = 1;
-  auto m = sg::create_model("resnet_mini", o);
+  auto m = model("resnet_mini", 10, 1);
   const auto sd = sg::state_dict(*m);
   CHECK(sd.size() == 6 + 3 * 18 + 2);
   CHECK(shape_of(sd, "conv1.weight") == Shape{16, 1, 3, 3});
@@ -133,31 +138,22 @@ TEST_CASE("resnet_mini: shapes, forward on 28x28 grayscale, train and eval") {
   CHECK(m->named_parameters()["conv1.weight"].grad().defined());
   CHECK(shape_of(sd, "bn1.num_batches_tracked") == Shape{});
   CHECK(sd[5].second.item<int64_t>() == 1);
-  m->eval();
-  torch::NoGradGuard ng;
-  CHECK(m->forward(torch::randn({1, 1, 28, 28})).sizes().vec() == Shape{1, 10});
+  CHECK(eval_output_shape(*m, {1, 1, 28, 28}) == Shape{1, 10});
 }
 
 TEST_CASE("in_channels replaces conv1's input channels") {
-  sg::ModelOptions o;
-  o.num_classes = 5;
-  o.in_channels = 1;
   for (const std::string arch : {"resnet18", "resnet50", "resnet18_cifar"}) {
-    auto m = sg::create_model(arch, o);
+    auto m = model(arch, 5, 1);
     const auto sd = sg::state_dict(*m);
     CHECK(shape_of(sd, "conv1.weight")[1] == 1);
-    m->eval();
-    torch::NoGradGuard ng;
-    CHECK(m->forward(torch::randn({2, 1, 32, 32})).sizes().vec() == Shape{2, 5});
+    CHECK(eval_output_shape(*m, {2, 1, 32, 32}) == Shape{2, 5});
   }
 }
 
 TEST_CASE("reset_head replaces only the head, in place in the state dict") {
-  sg::ModelOptions o;
-  o.num_classes = 10;
   for (const std::string arch : {"resnet18", "resnet18_cifar", "resnet_mini"}) {
-    o.in_channels = arch == "resnet_mini" ? 1 : 3;
-    auto m = sg::create_model(arch, o);
+    const int64_t in_channels = arch == "resnet_mini" ? 1 : 3;
+    auto m = model(arch, 10, in_channels);
     m->eval();
     const auto before = sg::state_dict(*m);
     std::vector<torch::Tensor> copies;
@@ -174,8 +170,7 @@ TEST_CASE("reset_head replaces only the head, in place in the state dict") {
     CHECK(shape_of(after, head + ".weight")[0] == 3);
     CHECK(shape_of(after, head + ".bias") == Shape{3});
     CHECK_FALSE(m->is_training());
-    torch::NoGradGuard ng;
-    CHECK(m->forward(torch::randn({2, o.in_channels, 32, 32})).sizes().vec() == Shape{2, 3});
+    CHECK(eval_output_shape(*m, {2, in_channels, 32, 32}) == Shape{2, 3});
     // The new head's parameters are the model's parameters (an optimizer would see them).
     bool found = false;
     for (const auto& p : m->parameters()) {
@@ -189,9 +184,7 @@ TEST_CASE("reset_head replaces only the head, in place in the state dict") {
 
 TEST_CASE("models run on CUDA when available") {
   if (!torch::cuda::is_available()) return;
-  sg::ModelOptions o;
-  o.in_channels = 1;
-  auto m = sg::create_model("resnet_mini", o);
+  auto m = model("resnet_mini", 10, 1);
   m->to(torch::kCUDA);
   m->train();
   auto y = m->forward(torch::randn({4, 1, 28, 28}, torch::kCUDA));

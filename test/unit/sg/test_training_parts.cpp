@@ -237,10 +237,7 @@ TEST_CASE("a run stores its recipe in .hydra atomically, and not through a link"
   const sg::RunDirectory run = sg::RunDirectory::create(dir.path().string(), "exp");
   const sg::Recipe recipe = sg::compose_recipe({"test_tiny", {sg::builtin_recipes_dir()}, {"epochs=3"}});
   run.store_recipe(recipe);
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(run.path() + "/.hydra")) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{"config.yaml", "overrides.yaml"});
+  CHECK(names_in(run.path() + "/.hydra") == std::vector<std::string>{"config.yaml", "overrides.yaml"});
   CHECK(sg::load_stored_recipe(run.path()).get<int>("training_hyperparams.max_epochs") == 3);
 
   fs::rename(run.path() + "/.hydra", run.path() + "/hydra.real");
