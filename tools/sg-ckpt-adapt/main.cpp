@@ -4,20 +4,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli.hpp"
+#include "common/exit_codes.hpp"
 #include "model_template.hpp"
 #include "pth/adapt.hpp"
 #include "pth/mapping_fault.hpp"
 #include "pth/termination.hpp"
-#include "pth/usage_error.hpp"
-
-namespace {
-
-constexpr int kOk = 0, kFailed = 1, kInputError = 2;
-
-}  // namespace
 
 int main(int argc, char** argv) {
-  pth::install_mapping_fault_handler("sg-ckpt-adapt", kInputError);
+  pth::install_mapping_fault_handler("sg-ckpt-adapt", common::kExitInputError);
   CLI::App app{"Convert PyTorch checkpoints: rename weights to a model's keys, take the EMA weights, change dtypes, "
                "edit keys, average checkpoints, write .pth or .safetensors. Without Python or LibTorch.",
                "sg-ckpt-adapt"};
@@ -54,11 +49,7 @@ int main(int argc, char** argv) {
       "Order: --ema/--weights-only or --average, then --strip-prefix, --rename, --drop, --keep, --add-prefix, then\n"
       "--like/--model matching, then --dtype, then writing (atomically).\n"
       "Exit status: 0 success, 1 the weights cannot be adapted under --strict, 2 usage error or unreadable input.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return pth::exit_for_parse_error(app, e, "sg-ckpt-adapt");  // --help: 0; usage errors: one line, 2
-  }
+  if (auto done = common::parse_command_line(app, argc, argv)) return *done;
   pth::end_cleanly_on_termination_signals();   // a stopped conversion leaves no temp file
   o.strict = *pth::strict_mode_from_name(strict);
   if (!dtype.empty()) o.dtype = pth::dtype_from_name(dtype);
@@ -69,8 +60,8 @@ int main(int argc, char** argv) {
   try {
     result = pth::adapt(o);
   } catch (const std::exception& e) {
-    std::cerr << "sg-ckpt-adapt: error: " << e.what() << "\n";
-    return kInputError;
+    common::print_error("sg-ckpt-adapt", e.what());
+    return common::kExitInputError;
   }
   if (json) {
     std::cout << pth::adapt_result_to_json(result).dump(2) << "\n";
@@ -82,8 +73,8 @@ int main(int argc, char** argv) {
     for (const std::string& n : result.notes) std::cerr << "sg-ckpt-adapt: note: " << n << "\n";
   }
   if (!result.ok) {
-    std::cerr << "sg-ckpt-adapt: error: " << result.failure << "\n";
-    return kFailed;
+    common::print_error("sg-ckpt-adapt", result.failure);
+    return common::kExitFailed;
   }
-  return kOk;
+  return common::kExitOk;
 }

@@ -20,3 +20,17 @@ inline std::string recipe_error(const std::function<void()>& f) { return error_m
 inline std::string compose_error(const TempDir& dir, const std::string& name, std::vector<std::string> overrides = {}) {
   return recipe_error([&] { sg::compose_recipe({name, {dir.path().string()}, std::move(overrides)}); });
 }
+
+// What SG's shortcuts (epochs=, lr=, batch_size=, val_batch_size=, ema=true, resume=true,
+// num_workers=) set in a composed recipe.
+inline void check_shortcut_targets(const sg::Recipe& r, int epochs, double lr, int batch_size, int val_batch_size,
+                                   int num_workers) {
+  CHECK(r.get<int>("training_hyperparams.max_epochs") == epochs);
+  CHECK(r.get<double>("training_hyperparams.initial_lr") == Approx(lr));
+  CHECK(r.get<int>("dataset_params.train_dataloader_params.batch_size") == batch_size);
+  CHECK(r.get<int>("dataset_params.val_dataloader_params.batch_size") == val_batch_size);
+  CHECK(r.get<bool>("training_hyperparams.ema"));
+  CHECK(r.get<bool>("training_hyperparams.resume"));
+  CHECK(r.get<int>("dataset_params.train_dataloader_params.num_workers") == num_workers);
+  CHECK(r.get<int>("dataset_params.val_dataloader_params.num_workers") == num_workers);
+}

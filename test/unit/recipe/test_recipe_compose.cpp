@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "recipe/recipe.hpp"
+#include "recipe_files.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -364,14 +365,7 @@ TEST_CASE("shipped recipes accept the SG shortcuts") {
     INFO(name);
     sg::Recipe r = shipped(name, {"epochs=3", "lr=0.01", "batch_size=32", "val_batch_size=64", "ema=true",
                                   "resume=true", "num_workers=2", "ckpt_root_dir=/tmp/x", "experiment_name=e"});
-    CHECK(r.get<int>("training_hyperparams.max_epochs") == 3);
-    CHECK(r.get<double>("training_hyperparams.initial_lr") == Approx(0.01));
-    CHECK(r.get<int>("dataset_params.train_dataloader_params.batch_size") == 32);
-    CHECK(r.get<int>("dataset_params.val_dataloader_params.batch_size") == 64);
-    CHECK(r.get<bool>("training_hyperparams.ema"));
-    CHECK(r.get<bool>("training_hyperparams.resume"));
-    CHECK(r.get<int>("dataset_params.train_dataloader_params.num_workers") == 2);
-    CHECK(r.get<int>("dataset_params.val_dataloader_params.num_workers") == 2);
+    check_shortcut_targets(r, 3, 0.01, 32, 64, 2);
     CHECK(r.get<std::string>("ckpt_root_dir") == "/tmp/x");
     CHECK(r.get<std::string>("experiment_name") == "e");
   }

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "recipe/recipe.hpp"
+#include "recipe_files.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -169,14 +170,7 @@ TEST_CASE_METHOD(Fixture, "a mapping override merges into the mapping") {
 TEST_CASE_METHOD(Fixture, "SG's top-level shortcuts") {
   sg::Recipe r = compose({"epochs=3", "lr=0.5", "batch_size=16", "val_batch_size=32", "ema=true", "resume=True",
                           "num_workers=4"});
-  CHECK(r.get<int>("training_hyperparams.max_epochs") == 3);
-  CHECK(r.get<double>("training_hyperparams.initial_lr") == Approx(0.5));
-  CHECK(r.get<int>("dataset_params.train_dataloader_params.batch_size") == 16);
-  CHECK(r.get<int>("dataset_params.val_dataloader_params.batch_size") == 32);
-  CHECK(r.get<bool>("training_hyperparams.ema"));
-  CHECK(r.get<bool>("training_hyperparams.resume"));
-  CHECK(r.get<int>("dataset_params.train_dataloader_params.num_workers") == 4);
-  CHECK(r.get<int>("dataset_params.val_dataloader_params.num_workers") == 4);
+  check_shortcut_targets(r, 3, 0.5, 16, 32, 4);
   CHECK_FALSE(r.has("epochs"));
   CHECK_FALSE(r.has("lr"));
   // shortcuts are typed like their target

@@ -107,8 +107,8 @@ std::string Trainer::train() {
   open_run();
   output_.open_events();
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_.size) +
-            " training and " + std::to_string(val_data_.size) + " validation images, " +
-            std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
+               " training and " + std::to_string(val_data_.size) + " validation images, " +
+               std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
   for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
     const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
     const int64_t finished = epoch + 1;
@@ -139,7 +139,7 @@ std::string Trainer::train() {
   }
   if (start_.epoch == config_.max_epochs)
     output_.line("the run already finished its " + std::to_string(config_.max_epochs) +
-              " epochs: nothing to train (raise training_hyperparams.max_epochs to continue it)");
+                 " epochs: nothing to train (raise training_hyperparams.max_epochs to continue it)");
   if (best_ && best_->valid.count(config_.metric_to_watch))
     output_.line("best " + config_.metric_to_watch + " " + std::to_string(best_->valid.at(config_.metric_to_watch)));
   validate_average();
@@ -181,7 +181,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     metrics.add(logits.detach().to(torch::kFloat32), labels, loss_value);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
-                  batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
+                     batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
     if (step_now && collective_->any(stop_requested()) && batch.index + 1 < batches) {
       output_.clear_progress();
       require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
@@ -278,7 +278,7 @@ void Trainer::validate_average() {
   averaged->to(device_);
   load_state_dict_into(*averaged, to_pth_state_dict(averager_->average()), pth::StrictMode::On);
   output_.line("average of the " + std::to_string(averager_->size()) + " best models, valid: " +
-            format_metrics(validate(*averaged)));
+               format_metrics(validate(*averaged)));
 }
 
 }  // namespace sg

@@ -146,7 +146,7 @@ void Trainer::open_run() {
   output_.line("run directory " + run_dir_);
   if (!resume_from_.empty())
     output_.line(std::string(branch_ ? "branched from " : "resumed from ") + resume_from_ + " at epoch " +
-              std::to_string(start_.epoch + 1) + (start_.batch ? ", batch " + std::to_string(start_.batch + 1) : ""));
+                 std::to_string(start_.epoch + 1) + (start_.batch ? ", batch " + std::to_string(start_.batch + 1) : ""));
 }
 
 void Trainer::restore(const pth::Checkpoint& ckpt) {

@@ -1,4 +1,6 @@
 #pragma once
+// Reading and writing torch.save checkpoints (zip and legacy). What is accepted, and what
+// is refused, is specified once in lib/pth/FORMAT.md.
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,4 +1,6 @@
 #pragma once
+// The safe pickle reader: the opcodes, the allow-list and the budgets it keeps are
+// specified in lib/pth/FORMAT.md.
 #include <cstdint>
 #include <string>
 

@@ -1,4 +1,5 @@
 #pragma once
+// Safetensors files, read and written; what is accepted is in lib/pth/FORMAT.md.
 #include <memory>
 #include <optional>
 #include <string>

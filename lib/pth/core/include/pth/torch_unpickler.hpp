@@ -1,4 +1,6 @@
 #pragma once
+// torch.save's pickle: persistent ids, storages and tensor rebuilds, as specified in
+// lib/pth/FORMAT.md.
 #include <functional>
 
 #include "pth/pickle_reader.hpp"

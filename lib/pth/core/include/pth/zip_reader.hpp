@@ -1,4 +1,5 @@
 #pragma once
+// The zip container of torch.save files; the rules and limits are in lib/pth/FORMAT.md.
 #include <cstdint>
 #include <memory>
 #include <string>
