@@ -4,19 +4,10 @@
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
-#include <torch/nn/init.h>
-#include <torch/utils.h>
+
+#include "models/layers.hpp"
 
 namespace sg::models {
-
-namespace {
-
-torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
-}
-
-}  // namespace
 
 ResidualBlockImpl::ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t planes, int64_t stride,
                                      const std::string& shortcut_name)
@@ -24,22 +15,22 @@ ResidualBlockImpl::ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t 
   const int64_t out_planes = planes * expansion(kind);
   // Registration order = attribute order in torchvision's / SG's __init__.
   if (kind == BlockKind::Basic) {
-    conv1_ = register_module("conv1", conv(in_planes, planes, 3, stride, 1));
+    conv1_ = register_module("conv1", conv_no_bias(in_planes, planes, 3, stride, 1));
     bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
-    conv2_ = register_module("conv2", conv(planes, planes, 3, 1, 1));
+    conv2_ = register_module("conv2", conv_no_bias(planes, planes, 3, 1, 1));
     bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
   } else {
     // ResNet v1.5: the stride sits on the 3x3 convolution.
-    conv1_ = register_module("conv1", conv(in_planes, planes, 1, 1, 0));
+    conv1_ = register_module("conv1", conv_no_bias(in_planes, planes, 1, 1, 0));
     bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
-    conv2_ = register_module("conv2", conv(planes, planes, 3, stride, 1));
+    conv2_ = register_module("conv2", conv_no_bias(planes, planes, 3, stride, 1));
     bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
-    conv3_ = register_module("conv3", conv(planes, out_planes, 1, 1, 0));
+    conv3_ = register_module("conv3", conv_no_bias(planes, out_planes, 1, 1, 0));
     bn3_ = register_module("bn3", torch::nn::BatchNorm2d(out_planes));
   }
   if (stride != 1 || in_planes != out_planes) {
     shortcut_ = register_module(
-        shortcut_name, torch::nn::Sequential(conv(in_planes, out_planes, 1, stride, 0),
+        shortcut_name, torch::nn::Sequential(conv_no_bias(in_planes, out_planes, 1, stride, 0),
                                              torch::nn::BatchNorm2d(out_planes)));
   }
 }
@@ -59,19 +50,14 @@ torch::Tensor ResidualBlockImpl::forward(torch::Tensor x) {
 }
 
 ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec) {
-  if (options.num_classes < 1) {
-    throw std::invalid_argument("num_classes must be at least 1, got " + std::to_string(options.num_classes));
-  }
-  if (options.in_channels < 1) {
-    throw std::invalid_argument("in_channels must be at least 1, got " + std::to_string(options.in_channels));
-  }
+  check_model_options(options);
   if (spec.blocks.size() != spec.widths.size() || spec.blocks.size() != spec.strides.size()) {
     throw std::logic_error("ResNetSpec: blocks, widths and strides differ in length");
   }
   if (spec.stem == Stem::ImageNet) {
-    conv1_ = register_module("conv1", conv(options.in_channels, spec.stem_width, 7, 2, 3));
+    conv1_ = register_module("conv1", conv_no_bias(options.in_channels, spec.stem_width, 7, 2, 3));
   } else {
-    conv1_ = register_module("conv1", conv(options.in_channels, spec.stem_width, 3, 1, 1));
+    conv1_ = register_module("conv1", conv_no_bias(options.in_channels, spec.stem_width, 3, 1, 1));
   }
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(spec.stem_width));
 
@@ -86,20 +72,9 @@ ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec
     }
     layers_.push_back(register_module("layer" + std::to_string(stage + 1), layer));
   }
-  features_ = in_planes;
-  head_ = register_module(spec.head_name, torch::nn::Linear(features_, options.num_classes));
+  head_ = register_module(spec.head_name, torch::nn::Linear(in_planes, options.num_classes));
 
-  if (spec.init == Init::TorchVision) {
-    torch::NoGradGuard no_grad;
-    for (const auto& module : modules(/*include_self=*/false)) {
-      if (auto* c = module->as<torch::nn::Conv2d>()) {
-        torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-      } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
-        torch::nn::init::ones_(bn->weight);
-        torch::nn::init::zeros_(bn->bias);
-      }
-    }
-  }
+  if (spec.init == Init::TorchVision) init_torchvision_style(*this);
 }
 
 torch::Tensor ResNet::forward(torch::Tensor images) {
@@ -116,15 +91,8 @@ torch::Tensor ResNet::forward(torch::Tensor images) {
 }
 
 void ResNet::reset_head(int64_t num_classes) {
-  if (num_classes < 1) {
-    throw std::invalid_argument("num_classes must be at least 1, got " + std::to_string(num_classes));
-  }
-  const auto& old = head_->weight;
-  torch::nn::Linear fresh(features_, num_classes);
-  fresh->to(old.device(), old.scalar_type());
-  fresh->train(is_training());
   // replace_module keeps the child's position, so the state dict order is unchanged.
-  head_ = replace_module(spec_.head_name, fresh);
+  head_ = replace_module(spec_.head_name, fresh_head(head_, num_classes));
 }
 
 ResNetSpec resnet18_spec() {

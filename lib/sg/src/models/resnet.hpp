@@ -71,7 +71,6 @@ class ResNet : public Classifier {
 
  private:
   ResNetSpec spec_;
-  int64_t features_ = 0;   // channels entering the head
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   std::vector<torch::nn::Sequential> layers_;
