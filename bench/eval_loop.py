@@ -13,7 +13,7 @@ plain PyTorch evaluation loop written the way a careful Python user would, and t
     Accuracy and Top5 from one topk(5);
   - torch.set_num_threads(--threads).
 
-Timing, as sg-eval's `seconds` (lib/sg/src/evaluator.cpp): from before the first batch is
+Timing, as sg-eval's `seconds` (lib/sg/src/eval/evaluator.cpp): from before the first batch is
 built to after the last batch's metrics, so per-batch data preparation (slicing,
 normalisation) counts; reading the files and loading the model come before and do not.
 

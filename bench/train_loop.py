@@ -45,7 +45,7 @@ MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4
 
 
 def lr_at(epoch, batch, batches, max_epochs):
-    """lib/sg/src/lr_schedule.cpp's LrSchedule::at for the recipe's CosineLRScheduler."""
+    """lib/sg/src/optim/lr_schedule.cpp's LrSchedule::at for the recipe's CosineLRScheduler."""
     total = max(1, max_epochs * batches)
     done = epoch * batches + batch
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, done / total)))
