@@ -107,23 +107,6 @@ TEST_CASE("ddp_prefix_length: every key a string under module., at least one") {
   CHECK(ddp_prefix_length(std::vector<std::string_view>{}) == 0);
 }
 
-TEST_CASE("strip_ddp_prefix: names without module., values shared, others as they are") {
-  const Value prefixed = state_dict({"module.conv.weight", "module.fc.bias"});
-  const Value stripped = strip_ddp_prefix(prefixed);
-  REQUIRE(stripped.is_dict());
-  const Dict& d = stripped.as_dict();
-  REQUIRE(d.items.size() == 2);
-  CHECK(d.items[0].first.as_string() == "conv.weight");
-  CHECK(d.items[1].first.as_string() == "fc.bias");
-  CHECK(d.ordered);
-  CHECK(prefixed.as_dict().items[0].first.as_string() == "module.conv.weight");
-
-  const Value mixed = state_dict({"module.a", "b"});
-  CHECK(strip_ddp_prefix(mixed).identity() == mixed.identity());
-  const Value none;
-  CHECK(strip_ddp_prefix(none).is_none());
-}
-
 TEST_CASE("make_average_checkpoint: net, acc, epoch, metrics in this order") {
   const Value avg = make_average_checkpoint(state_dict({"w"}), 0.5, 7, Value::dict());
   const Dict& d = avg.as_dict();

@@ -60,19 +60,6 @@ size_t ddp_prefix_length(const std::vector<std::string_view>& names) {
   return kDdpPrefix.size();
 }
 
-Value strip_ddp_prefix(const Value& state_dict) {
-  if (!state_dict.is_dict()) return state_dict;
-  const Dict& in = state_dict.as_dict();
-  const size_t n = ddp_prefix_length(in);
-  if (n == 0) return state_dict;
-  Value out = Value::dict(in.ordered);
-  Dict& d = out.as_dict();
-  d.metadata = in.metadata;
-  d.items.reserve(in.items.size());
-  for (const auto& [k, v] : in.items) d.items.emplace_back(Value::string(k.as_string().substr(n)), v);
-  return out;
-}
-
 Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics) {
   Value root = Value::dict();
   Dict& d = root.as_dict();

@@ -46,12 +46,13 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
   model_ = create_model(config_.architecture, config_.model);
   model_->to(device_);
   load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
+  parameters_ = model_->parameters();   // after load_initial_weights, which may replace the head
   {
-    std::vector<torch::Tensor> weights = model_->parameters();
+    std::vector<torch::Tensor> weights = parameters_;
     for (const torch::Tensor& buffer : model_->buffers()) weights.push_back(buffer);
     collective_->broadcast_weights(weights);
   }
-  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_->parameters());
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters_);
   train_data_ = load_dataset(config_.data, true);
   val_data_ = load_dataset(config_.data, false);
   if (train_data_.channels != config_.model.in_channels)
@@ -201,7 +202,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
 }
 
 void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
-  collective_->average_gradients(model_->parameters());
+  collective_->average_gradients(parameters_);
   if (config_.clip_grad_norm) {
     scaler_->unscale_(optimizer_->get());
     torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);

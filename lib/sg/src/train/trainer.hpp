@@ -63,6 +63,7 @@ class Trainer {
   TrainingConfig config_;
   torch::Device device_;
   std::shared_ptr<Classifier> model_;
+  std::vector<torch::Tensor> parameters_;   // model_'s, in optimizer order
   std::shared_ptr<Classifier> ema_model_;   // holds the EMA weights, validated when EMA is on
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrPolicy> lr_policy_;

@@ -50,10 +50,6 @@ constexpr std::string_view kDdpPrefix = "module.";
 size_t ddp_prefix_length(const Dict& state_dict);
 size_t ddp_prefix_length(const std::vector<std::string_view>& names);
 
-// `state_dict` with kDdpPrefix taken off every key when ddp_prefix_length says so, else
-// `state_dict` itself (a Value that is not a dict included). The values are shared.
-Value strip_ddp_prefix(const Value& state_dict);
-
 // average_model.pth: {net, acc, epoch, metrics} in this order.
 Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics);
 
