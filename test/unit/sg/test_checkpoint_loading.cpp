@@ -21,7 +21,7 @@ namespace {
 
 std::shared_ptr<sg::Classifier> make(int64_t num_classes, uint64_t seed) {
   torch::manual_seed(seed);
-  return sg::create_model("resnet_mini", {num_classes, 3});
+  return sg::create_model("resnet_mini", {num_classes, 3, {}});
 }
 
 // The model's state dict as a pth dict (cloned), names changed by `rename`.

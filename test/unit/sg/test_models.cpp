@@ -1,5 +1,5 @@
 // Models: names, state dict keys/shapes/order (torchvision's and SG's), forward shapes,
-// in_channels, head replacement, unknown names.
+// in_channels, head replacement, unknown names, arch_params (droppath_prob).
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -10,6 +10,7 @@
 
 #include "sg/checkpoint/tensor_convert.hpp"
 #include "sg/models/model.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -195,4 +196,76 @@ TEST_CASE("models run on CUDA when available") {
   auto z = m->forward(torch::randn({2, 1, 28, 28}, torch::kCUDA));
   CHECK(z.device().is_cuda());
   CHECK(z.sizes().vec() == Shape{2, 4});
+}
+
+namespace {
+
+std::shared_ptr<sg::Classifier> mini_with_droppath(double p) {
+  sg::ModelOptions o;
+  o.num_classes = 10;
+  o.in_channels = 1;
+  o.params["droppath_prob"] = p;
+  return sg::create_model("resnet_mini", o);
+}
+
+// Whether `m`'s forward in its current mode draws from the global generator.
+bool forward_draws_random_numbers(sg::Classifier& m, const torch::Tensor& x) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(5);
+  m.forward(x);
+  const torch::Tensor after_forward = torch::rand({4});
+  torch::manual_seed(5);
+  return !torch::equal(after_forward, torch::rand({4}));
+}
+
+}  // namespace
+
+TEST_CASE("arch_params an architecture does not read, or out of its range, are refused") {
+  sg::ModelOptions unknown;
+  unknown.params["width_mult"] = 2;
+  const std::string msg = error_message<std::invalid_argument>([&] { sg::create_model("resnet_mini", unknown); });
+  CHECK_THAT(msg, Catch::Contains("arch_params.width_mult") && Catch::Contains("resnet_mini") &&
+                      Catch::Contains("droppath_prob"));
+  CHECK_THROWS_WITH(sg::validate_model_options("resnet18", unknown), Catch::Contains("arch_params.width_mult"));
+  for (double p : {-0.1, 1.5}) {
+    CHECK_THROWS_WITH(mini_with_droppath(p), Catch::Contains("arch_params.droppath_prob") && Catch::Contains("[0, 1]"));
+  }
+  CHECK_NOTHROW(mini_with_droppath(1));
+  REQUIRE(sg::architecture_params("resnet50").size() == 1);
+  CHECK(sg::architecture_params("resnet50")[0].name == "droppath_prob");
+  CHECK_THROWS_WITH(sg::architecture_params("resnet7"), Catch::Contains("resnet7"));
+}
+
+TEST_CASE("droppath_prob drops residual branches while training only, and 0 changes nothing") {
+  const torch::Tensor x = torch::randn({6, 1, 28, 28});
+  torch::manual_seed(3);
+  auto absent = sg::create_model("resnet_mini", {10, 1, {}});
+  torch::manual_seed(3);
+  auto zero = mini_with_droppath(0);
+  absent->train();
+  zero->train();
+  {
+    torch::NoGradGuard ng;
+    CHECK(torch::equal(absent->forward(x), zero->forward(x)));
+  }
+  CHECK_FALSE(forward_draws_random_numbers(*zero, x));
+
+  auto half = mini_with_droppath(0.5);
+  half->train();
+  CHECK(forward_draws_random_numbers(*half, x));
+  half->eval();
+  CHECK_FALSE(forward_draws_random_numbers(*half, x));
+
+  // p = 1: every residual branch is dropped while training, so the blocks' convolutions
+  // do not reach the output; at evaluation they do.
+  auto all = mini_with_droppath(1);
+  torch::NoGradGuard ng;
+  all->train();
+  const torch::Tensor before = all->forward(x);
+  all->named_parameters()["layer1.0.conv1.weight"].add_(1);
+  CHECK(torch::allclose(all->forward(x), before));
+  all->eval();
+  const torch::Tensor eval_before = all->forward(x);
+  all->named_parameters()["layer2.0.conv2.weight"].add_(1);
+  CHECK_FALSE(torch::allclose(all->forward(x), eval_before));
 }

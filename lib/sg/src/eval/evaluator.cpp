@@ -113,11 +113,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
     result.loss_name = config.loss_name;
     result.device = device.str();
 
-    try {
-      model = create_model(config.architecture, config.model);
-    } catch (const std::invalid_argument& e) {
-      throw EvalError(std::string("architecture: ") + e.what());
-    }
+    model = create_model(config.architecture, config.model);   // its options were checked with the recipe
 
     if (checkpoint_path.empty()) {
       try {

@@ -3,6 +3,7 @@
 // initialisations the Python references use, the checks of ModelOptions and a fresh head.
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -34,12 +35,17 @@ inline void init_torchvision_style(torch::nn::Module& model) {
   }
 }
 
-// Throws std::invalid_argument for a class or channel count below 1.
-inline void check_model_options(const ModelOptions& options) {
-  if (options.num_classes < 1)
-    throw std::invalid_argument("num_classes must be at least 1, got " + std::to_string(options.num_classes));
-  if (options.in_channels < 1)
-    throw std::invalid_argument("in_channels must be at least 1, got " + std::to_string(options.in_channels));
+// Stochastic depth as SuperGradients' DropPath (scale_by_keep): while training, each
+// sample's residual branch is zeroed with probability p and the kept ones are scaled by
+// 1 / (1 - p). p = 0 (the default) draws no random numbers, so the run is unchanged.
+inline torch::Tensor drop_path(const torch::Tensor& branch, double p, bool training) {
+  if (p == 0 || !training) return branch;
+  const double keep = 1 - p;
+  std::vector<int64_t> shape(size_t(branch.dim()), 1);
+  shape[0] = branch.size(0);
+  torch::Tensor mask = torch::empty(shape, branch.options()).bernoulli_(keep);
+  if (keep > 0) mask.div_(keep);
+  return branch * mask;
 }
 
 // A freshly initialised linear head for `num_classes` on `old`'s device, dtype and mode.

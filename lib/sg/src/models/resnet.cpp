@@ -10,8 +10,8 @@
 namespace sg::models {
 
 ResidualBlockImpl::ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t planes, int64_t stride,
-                                     const std::string& shortcut_name)
-    : kind_(kind) {
+                                     const std::string& shortcut_name, double droppath_prob)
+    : kind_(kind), droppath_prob_(droppath_prob) {
   const int64_t out_planes = planes * expansion(kind);
   // Registration order = attribute order in torchvision's / SG's __init__.
   if (kind == BlockKind::Basic) {
@@ -45,12 +45,12 @@ torch::Tensor ResidualBlockImpl::forward(torch::Tensor x) {
     out = bn2_->forward(conv2_->forward(out)).relu_();
     out = bn3_->forward(conv3_->forward(out));
   }
+  out = drop_path(out, droppath_prob_, is_training());
   out.add_(shortcut_ ? shortcut_->forward(x) : x);
   return out.relu_();
 }
 
 ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec) {
-  check_model_options(options);
   if (spec.blocks.size() != spec.widths.size() || spec.blocks.size() != spec.strides.size()) {
     throw std::logic_error("ResNetSpec: blocks, widths and strides differ in length");
   }
@@ -61,13 +61,15 @@ ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec
   }
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(spec.stem_width));
 
+  const double droppath_prob = options.params.at("droppath_prob");
   const int64_t expansion = ResidualBlockImpl::expansion(spec.block);
   int64_t in_planes = spec.stem_width;
   for (size_t stage = 0; stage < spec.blocks.size(); ++stage) {
     torch::nn::Sequential layer;
     for (int64_t b = 0; b < spec.blocks[stage]; ++b) {
       const int64_t stride = b == 0 ? spec.strides[stage] : 1;
-      layer->push_back(ResidualBlock(spec.block, in_planes, spec.widths[stage], stride, spec.shortcut_name));
+      layer->push_back(ResidualBlock(spec.block, in_planes, spec.widths[stage], stride, spec.shortcut_name,
+                                      droppath_prob));
       in_planes = spec.widths[stage] * expansion;
     }
     layers_.push_back(register_module("layer" + std::to_string(stage + 1), layer));

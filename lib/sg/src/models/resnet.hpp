@@ -48,13 +48,14 @@ struct ResNetSpec {
 class ResidualBlockImpl : public torch::nn::Module {
  public:
   ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t planes, int64_t stride,
-                    const std::string& shortcut_name);
+                    const std::string& shortcut_name, double droppath_prob);
   torch::Tensor forward(torch::Tensor x);
 
   static int64_t expansion(BlockKind kind) { return kind == BlockKind::Bottleneck ? 4 : 1; }
 
  private:
   BlockKind kind_;
+  double droppath_prob_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};   // null: identity (no state)
@@ -63,6 +64,7 @@ TORCH_MODULE(ResidualBlock);
 
 class ResNet : public Classifier {
  public:
+  // options.params: droppath_prob (every residual block's, as in SG's ResNet).
   ResNet(const ResNetSpec& spec, const ModelOptions& options);
 
   torch::Tensor forward(torch::Tensor images) override;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <stdexcept>
 
 #include "pth/folder.hpp"
 #include "recipe/run_dir.hpp"
@@ -128,14 +129,32 @@ LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
   return s;
 }
 
+// arch_params: the class and channel counts every architecture reads, and the ones of
+// `architecture` (a key it does not read is an error, a null value is left out).
+ModelOptions read_model_options(const Recipe& r, const std::string& architecture) {
+  ModelOptions m;
+  m.num_classes = r.get<int64_t>("arch_params.num_classes");
+  m.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
+  for (const auto& entry : r.node("arch_params")) {
+    const std::string key = entry.first.as<std::string>();
+    if (key == "num_classes" || key == "in_channels" || entry.second.IsNull()) continue;
+    m.params[key] = r.get<double>("arch_params." + key);
+  }
+  try {
+    validate_model_options(architecture, m);
+  } catch (const std::invalid_argument& e) {
+    throw RecipeError(e.what());
+  }
+  return m;
+}
+
 }  // namespace
 
 TrainingConfig read_training_config(const Recipe& r) {
   const std::string p = "training_hyperparams.";
   TrainingConfig c;
   c.architecture = r.get<std::string>("architecture");
-  c.model.num_classes = r.get<int64_t>("arch_params.num_classes");
-  c.model.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
+  c.model = read_model_options(r, c.architecture);
   c.checkpoint = read_checkpoint_params(r);
   c.experiment_name = checked_name("experiment_name", r.get<std::string>("experiment_name"));
   c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
