@@ -2,14 +2,12 @@
 // model's state dict (torch.save layout, PyTorch's key order), the template that
 // `sg-ckpt-adapt --model ARCH` matches checkpoints against.
 #include <CLI/CLI.hpp>
-#include <torch/torch.h>
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/termination.hpp"
-#include "sg/checkpoint/tensor_convert.hpp"
-#include "sg/models/model.hpp"
+#include "sg/models/model_template.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write the state dict of a freshly built model (a key/shape template for sg-ckpt-adapt --model).",
@@ -25,16 +23,15 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 written, 1 the file could not be written, 2 bad usage or unknown architecture.");
   if (auto done = common::parse_command_line(app, argc, argv)) return *done;
   pth::end_cleanly_on_termination_signals();
-  std::shared_ptr<sg::Classifier> model;
+  pth::Value state_dict;
   try {
-    torch::manual_seed(seed);
-    model = sg::create_model(arch, options);
+    state_dict = sg::model_template(arch, options, seed);
   } catch (const std::exception& e) {
     common::print_error("sg-model-template", e.what());
     return common::kExitInputError;
   }
   try {
-    pth::write_checkpoint(out, sg::to_pth_state_dict(sg::state_dict(*model)));
+    pth::write_checkpoint(out, state_dict);
   } catch (const std::exception& e) {
     common::print_error("sg-model-template", "cannot write " + out + ": " + e.what());
     return common::kExitFailed;

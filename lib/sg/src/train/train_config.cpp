@@ -7,7 +7,7 @@
 #include "pth/folder.hpp"
 #include "recipe/run_dir.hpp"
 
-#include "sg/eval/metrics.hpp"
+#include "sg/eval/metric_values.hpp"
 
 namespace sg {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "recipe/recipe.hpp"
-#include "sg/eval/metrics.hpp"
+#include "sg/eval/metric_values.hpp"
 
 namespace sg {
 

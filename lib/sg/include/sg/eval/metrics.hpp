@@ -1,15 +1,14 @@
 #pragma once
 // Classification metrics accumulated over an epoch: SG's Accuracy and Top5, plus the
 // mean loss under the loss's name.
-#include <map>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
-namespace sg {
+#include "sg/eval/metric_values.hpp"
 
-using MetricValues = std::map<std::string, double>;
+namespace sg {
 
 class MetricAccumulator {
  public:
@@ -32,8 +31,5 @@ class MetricAccumulator {
   std::string loss_name_;
   Counts counts_;
 };
-
-// Throws std::invalid_argument for a metric name we do not implement.
-void check_metric_names(const std::vector<std::string>& names);
 
 }  // namespace sg

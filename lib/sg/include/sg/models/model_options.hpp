@@ -1,0 +1,42 @@
+#pragma once
+// What a model is built from (the recipe's arch_params), and the registered architectures'
+// names and parameters. No LibTorch: programs that only name or check models include this.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+struct ModelOptions {
+  int64_t num_classes = 10;
+  int64_t in_channels = 3;
+  // The architecture's own arch_params (e.g. "droppath_prob"), each one declared by the
+  // architecture (architecture_params()); create_model rejects any other and fills the
+  // defaults of those left out.
+  std::map<std::string, double> params;
+};
+
+// One architecture-specific arch_params entry: a number within [min, max].
+struct ArchParamSpec {
+  std::string name;
+  double default_value = 0;
+  double min = 0;
+  double max = 0;
+  std::string meaning;
+};
+
+// Registered names: "resnet18", "resnet34", "resnet50" (torchvision's keys and shapes),
+// "resnet18_cifar" (SuperGradients' CIFAR ResNet keys), "resnet_mini" (the small default).
+std::vector<std::string> model_names();
+
+// Throws what create_model(name, options) would (std::invalid_argument naming the unknown
+// architecture and the known ones, or the parameter the architecture does not read or
+// that is out of its range), without building the model.
+void validate_model_options(const std::string& name, const ModelOptions& options);
+
+// The arch_params `name` reads besides num_classes and in_channels; throws
+// std::invalid_argument for an unknown architecture.
+const std::vector<ArchParamSpec>& architecture_params(const std::string& name);
+
+}  // namespace sg
