@@ -2,7 +2,8 @@
 
   - SG's ModelA/ModelB example: a Python-saved ModelA checkpoint adapted --like a ModelB
     template loads into ModelB with strict=True and identical weights; --strict on refuses
-    with a report (exit 1, nothing written); off keeps only conv1; --model through a
+    with a report (exit 1, nothing written); off keeps only conv1, so does key_matching
+    against a template whose conv2 has another shape; --model through a
     stand-in sg-model-template (SG_MODEL_TEMPLATE), and the error when there is none.
   - --average of three Python-written checkpoints equals torch's mean (1e-6), integer
     entries from the first; --dtype float16/bfloat16 equal tensor.half()/.bfloat16() bit
@@ -157,6 +158,17 @@ def main():
     res = b.load_state_dict(net, strict=False)
     ck.eq(sorted(res.missing_keys), ["CONV2.0.bias", "CONV2.0.weight"], "--strict off: ModelB missing keys")
     ck.check(torch.equal(b.conv1.weight, a.conv1.weight), "--strict off: conv1 weight")
+
+    # --strict key_matching (SG's transfer_weights): conv1 by name, conv2 skipped for its shape
+    narrow = ModelA()
+    narrow.conv2 = torch.nn.Conv2d(6, 8, 5)
+    torch.save(narrow.state_dict(), P("narrow_template.pth"))
+    r = run(P("a.pth"), "-o", P("km.pth"), "--like", P("narrow_template.pth"), "--strict", "key_matching", "--report")
+    ck.eq(list(torch.load(P("km.pth"))["net"].keys()), ["conv1.weight", "conv1.bias"], "--strict key_matching keys")
+    ck.check("conv2.weight" in r.out and "skipped" in r.out, "--strict key_matching reports the skipped: %r" % r.out)
+    res = narrow.load_state_dict(torch.load(P("km.pth"))["net"], strict=False)
+    ck.eq(sorted(res.missing_keys), ["conv2.bias", "conv2.weight"], "--strict key_matching: what the model keeps")
+    ck.check(torch.equal(narrow.conv1.weight, a.conv1.weight), "--strict key_matching: conv1 weight")
 
     # --model: the error when sg-model-template is not there, then a stand-in for it
     env_backup = os.environ.pop("SG_MODEL_TEMPLATE", None)

@@ -28,13 +28,15 @@ TEST_CASE("strict mode names") {
   CHECK(strict_mode_from_name("on") == StrictMode::On);
   CHECK(strict_mode_from_name("off") == StrictMode::Off);
   CHECK(strict_mode_from_name("no_key_matching") == StrictMode::NoKeyMatching);
+  CHECK(strict_mode_from_name("key_matching") == StrictMode::KeyMatching);
+  CHECK(strict_mode_name(StrictMode::KeyMatching) == "key_matching");
   CHECK(strict_mode_from_name("True") == StrictMode::On);
   CHECK_FALSE(strict_mode_from_name("sometimes"));
   CHECK(strict_mode_name(StrictMode::NoKeyMatching) == "no_key_matching");
 }
 
 TEST_CASE("identical state dicts match in every mode") {
-  for (StrictMode m : {StrictMode::On, StrictMode::Off, StrictMode::NoKeyMatching}) {
+  for (StrictMode m : {StrictMode::On, StrictMode::Off, StrictMode::NoKeyMatching, StrictMode::KeyMatching}) {
     MatchReport r = match_keys(model_a(), model_a(), m);
     CHECK(r.ok);
     CHECK_FALSE(r.by_position);
@@ -100,14 +102,52 @@ TEST_CASE("off with no common name loads nothing but says so") {
   CHECK(r.notes.size() == 1);
 }
 
-TEST_CASE("no_key_matching: counts must be equal") {
-  auto source = model_a();
-  source.push_back(e("fc.weight", {10, 16}));
-  MatchReport r = match_keys(source, model_b(), StrictMode::NoKeyMatching);
-  CHECK_FALSE(r.ok);
-  CHECK(r.failure.find("source has 5 entries, target 4") != std::string::npos);
-  CHECK(r.unexpected.size() == 3);
-  CHECK(r.missing.size() == 2);
+TEST_CASE("no_key_matching pairs by position up to the target's length, as SG's zip() does") {
+  auto longer = model_a();
+  longer.push_back(e("fc.weight", {10, 16}));
+  MatchReport r = match_keys(longer, model_b(), StrictMode::NoKeyMatching);
+  CHECK(r.ok);
+  CHECK(r.by_position);
+  CHECK(r.mapping.size() == 4);
+  CHECK(r.missing.empty());
+  CHECK(r.unexpected == std::vector<std::string>{"fc.weight"});
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("1 trailing source entries left out") != std::string::npos);
+
+  // Fewer source entries than target ones: the target would keep entries it did not get.
+  auto shorter = model_a();
+  shorter.pop_back();
+  MatchReport s = match_keys(shorter, model_b(), StrictMode::NoKeyMatching);
+  CHECK_FALSE(s.ok);
+  CHECK(s.failure.find("source has 3 entries, target 4") != std::string::npos);
+  CHECK_FALSE(s.by_position);
+}
+
+TEST_CASE("key_matching loads what matches by name and shape and skips the rest (SG's transfer_weights)") {
+  std::vector<KeyEntry> source = {e("conv.weight", {8, 3, 3, 3}), e("fc.weight", {1000, 8}), e("fc.bias", {1000}),
+                                  e("aux.weight", {4})};
+  std::vector<KeyEntry> target = {e("conv.weight", {8, 3, 3, 3}), e("fc.weight", {10, 8}), e("fc.bias", {10}),
+                                  e("bn.weight", {8})};
+  MatchReport r = match_keys(source, target, StrictMode::KeyMatching);
+  CHECK(r.ok);
+  CHECK_FALSE(r.by_position);
+  CHECK(targets(r) == std::vector<std::string>{"conv.weight<-conv.weight"});
+  CHECK(r.mismatched.size() == 2);
+  CHECK(r.missing == std::vector<std::string>{"bn.weight"});
+  CHECK(r.unexpected == std::vector<std::string>{"aux.weight"});
+  CHECK(match_report_to_text(r).find("2 entries whose names match with another shape skipped") != std::string::npos);
+  CHECK(match_report_to_json(r)["mode"] == "key_matching");
+
+  // Exact fit: a plain strict load.
+  MatchReport exact = match_keys(target, target, StrictMode::KeyMatching);
+  CHECK(exact.ok);
+  CHECK(exact.mapping.size() == 4);
+  CHECK(exact.notes.empty());
+  // Nothing in common: ok, but said.
+  MatchReport none = match_keys({e("x", {1})}, {e("y", {2})}, StrictMode::KeyMatching);
+  CHECK(none.ok);
+  CHECK(none.mapping.empty());
+  CHECK(none.notes.back().find("nothing is loaded") != std::string::npos);
 }
 
 TEST_CASE("no_key_matching: a shape mismatch by position names both keys and shapes") {

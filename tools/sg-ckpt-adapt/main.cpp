@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   auto* model = app.add_option("--model", o.model, "Rename the weights to this architecture's keys (needs sg-model-template)");
   like->excludes(model);
   app.add_option("--num-classes", o.num_classes, "Class count for --model (default 1000)")->needs(model);
-  app.add_option("--strict", strict, "Key matching for --like/--model: on, off, no_key_matching (default)")
-      ->check(CLI::IsMember({"on", "off", "no_key_matching"}));
+  app.add_option("--strict", strict, "Key matching for --like/--model: on, off, no_key_matching (default), key_matching")
+      ->check(CLI::IsMember({"on", "off", "no_key_matching", "key_matching"}));
   app.add_flag("--report", report, "Print the key mapping and every missing, unexpected and mismatched key");
   app.add_flag("--json", json, "Print one JSON document on stdout (the report and what was written)");
   app.add_flag("--ema", o.ema, "Use ema_net as net (error if absent)");

@@ -166,6 +166,23 @@ TEST_CASE("another class count: the error names the head's keys and both shapes"
   }
 }
 
+TEST_CASE("key_matching: another class count loads the backbone and keeps the model's head (SG's transfer_weights)") {
+  TempDir dir;
+  auto source = make(5, 1);
+  const std::string path = dir.file("five.pth");
+  pth::write_checkpoint(path, sg_checkpoint(state_value(*source)));
+  auto model = make(10, 2);
+  const torch::Tensor head = entry(*model, head_weight(*model)).clone();
+  const auto report = sg::load_checkpoint_weights(*model, path, pth::StrictMode::KeyMatching);
+  CHECK(report.ok);
+  CHECK(report.mismatched.size() == 2);   // the head's weight and bias
+  CHECK(same_weights(*model, *source, /*backbone_only=*/true));
+  CHECK(torch::equal(entry(*model, head_weight(*model)), head));
+
+  sg::Recipe r(YAML::Load("checkpoint_params: {strict_load: StrictLoad.KEY_MATCHING}"));
+  CHECK(sg::read_checkpoint_params(r).strict_load == pth::StrictMode::KeyMatching);
+}
+
 TEST_CASE("checkpoint_num_classes: the backbone is loaded, the head replaced with a fresh one") {
   TempDir dir;
   auto source = make(5, 1);

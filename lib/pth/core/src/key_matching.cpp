@@ -12,6 +12,7 @@ std::string_view strict_mode_name(StrictMode m) {
     case StrictMode::On: return "on";
     case StrictMode::Off: return "off";
     case StrictMode::NoKeyMatching: return "no_key_matching";
+    case StrictMode::KeyMatching: return "key_matching";
   }
   return "?";
 }
@@ -20,6 +21,7 @@ std::optional<StrictMode> strict_mode_from_name(std::string_view name) {
   if (name == "on" || name == "true" || name == "True") return StrictMode::On;
   if (name == "off" || name == "false" || name == "False") return StrictMode::Off;
   if (name == "no_key_matching") return StrictMode::NoKeyMatching;
+  if (name == "key_matching") return StrictMode::KeyMatching;
   return std::nullopt;
 }
 
@@ -76,6 +78,45 @@ std::string by_name_failure(const MatchReport& r) {
   return why;
 }
 
+// no_key_matching after the names failed: SG pairs source[i] with target[i] for i below
+// the shorter length, each pair needing equal shapes.
+void pair_by_position(const std::vector<KeyEntry>& source, const std::vector<KeyEntry>& target, MatchReport& r) {
+  if (source.size() < target.size()) {
+    r.ok = false;
+    r.failure = "names differ (" + by_name_failure(r) + ") and pairing by position needs a source entry for every " +
+                "target entry: source has " + std::to_string(source.size()) + " entries, target " +
+                std::to_string(target.size());
+    return;
+  }
+  std::vector<KeyPair> mapping;
+  std::vector<ShapeMismatch> mismatched;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (source[i].shape == target[i].shape) mapping.push_back({target[i].name, source[i].name});
+    else mismatched.push_back({target[i].name, source[i].name, target[i].shape, source[i].shape});
+  }
+  r.by_position = true;
+  if (mismatched.empty()) {
+    r.ok = true;
+    r.missing.clear();
+    r.unexpected.clear();
+    r.mapping = std::move(mapping);
+    r.mismatched.clear();
+    for (size_t i = target.size(); i < source.size(); ++i) r.unexpected.push_back(source[i].name);
+    if (!r.unexpected.empty())
+      r.notes.push_back(count_text(r.unexpected.size(), "trailing source entries") +
+                        " left out: pairing by position stops at the target's length, as SG's does");
+    return;
+  }
+  r.ok = false;
+  r.mapping.clear();
+  r.mismatched = std::move(mismatched);
+  const ShapeMismatch& m = r.mismatched.front();
+  r.failure = "names differ and pairing by position fails: " +
+              count_text(r.mismatched.size(), r.mismatched.size() == 1 ? "shape mismatch" : "shape mismatches") +
+              ", first target " + pth::quoted(m.target) + " " + shape_text(m.target_shape) + " vs source " +
+              pth::quoted(m.source) + " " + shape_text(m.source_shape);
+}
+
 }  // namespace
 
 MatchReport match_keys(const std::vector<KeyEntry>& source, const std::vector<KeyEntry>& target, StrictMode mode) {
@@ -111,42 +152,17 @@ MatchReport match_keys(const std::vector<KeyEntry>& source, const std::vector<Ke
         r.notes.push_back("no source name matches a target name: nothing is loaded");
       }
       break;
-    case StrictMode::NoKeyMatching: {
-      if (strict_ok) {
-        r.ok = true;
-        break;
-      }
-      if (source.size() != target.size()) {
-        r.ok = false;
-        r.failure = "names differ (" + by_name_failure(r) + ") and pairing by position needs equal counts: source has " +
-                    std::to_string(source.size()) + " entries, target " + std::to_string(target.size());
-        break;
-      }
-      // Pair by position; every pair must have the same shape.
-      MatchReport positional;
-      for (size_t i = 0; i < target.size(); ++i) {
-        if (source[i].shape == target[i].shape) positional.mapping.push_back({target[i].name, source[i].name});
-        else positional.mismatched.push_back({target[i].name, source[i].name, target[i].shape, source[i].shape});
-      }
-      r.by_position = true;
-      if (positional.mismatched.empty()) {
-        r.ok = true;
-        r.mapping = std::move(positional.mapping);
-        r.missing.clear();
-        r.unexpected.clear();
-        r.mismatched.clear();
-      } else {
-        r.ok = false;
-        r.mapping.clear();
-        r.mismatched = std::move(positional.mismatched);
-        const ShapeMismatch& m = r.mismatched.front();
-        r.failure = "names differ and pairing by position fails: " +
-                    count_text(r.mismatched.size(), r.mismatched.size() == 1 ? "shape mismatch" : "shape mismatches") +
-                    ", first target " + pth::quoted(m.target) + " " + shape_text(m.target_shape) + " vs source " +
-                    pth::quoted(m.source) + " " + shape_text(m.source_shape);
-      }
+    case StrictMode::NoKeyMatching:
+      if (strict_ok) r.ok = true;
+      else pair_by_position(source, target, r);
       break;
-    }
+    case StrictMode::KeyMatching:
+      r.ok = true;
+      if (!r.mismatched.empty())
+        r.notes.push_back(count_text(r.mismatched.size(), "entries") +
+                          " whose names match with another shape skipped, as SG's key_matching does");
+      if (r.mapping.empty() && !target.empty()) r.notes.push_back("no source entry matches a target entry: nothing is loaded");
+      break;
   }
   return r;
 }

@@ -62,7 +62,7 @@ CheckpointParams read_checkpoint_params(const Recipe& r) {
     mode = pth::strict_mode_from_name(lower);
   }
   if (!mode)
-    throw RecipeError(p + "strict_load: unknown '" + strict + "' (known: on/True, off/False, no_key_matching)");
+    throw RecipeError(p + "strict_load: unknown '" + strict + "' (known: on/True, off/False, no_key_matching, key_matching)");
   c.strict_load = *mode;
   c.pretrained_weights = r.get_or<std::string>(p + "pretrained_weights", "");
   if (!c.pretrained_weights.empty() && !pretrained_num_classes(c.pretrained_weights)) {

@@ -17,11 +17,19 @@ namespace pth {
 //                 ignored (reported as missing/unexpected); a matching name with another
 //                 shape is still an error, as in load_state_dict.
 //   NoKeyMatching SG's default: strict first; if that fails, pair the entries by
-//                 position in state-dict order (equal counts, every pair the same shape).
-enum class StrictMode { On, Off, NoKeyMatching };
+//                 position in state-dict order, every pair the same shape. As SG's
+//                 zip(), pairing stops at the shorter of the two: a source with more
+//                 entries loads (its trailing ones are reported as unexpected), one with
+//                 fewer fails (the target would keep entries it did not get).
+//   KeyMatching   SG's transfer_weights: strict first; if that fails, every entry whose
+//                 name matches with the same shape is loaded and the rest skipped (names
+//                 that match with another shape are reported as mismatched, not an error).
+enum class StrictMode { On, Off, NoKeyMatching, KeyMatching };
 
-std::string_view strict_mode_name(StrictMode m);                        // "on", "off", "no_key_matching"
-std::optional<StrictMode> strict_mode_from_name(std::string_view name); // also true/false
+// "on", "off", "no_key_matching", "key_matching"
+std::string_view strict_mode_name(StrictMode m);
+// The names above, and True/true/False/false as SG's recipes write on/off.
+std::optional<StrictMode> strict_mode_from_name(std::string_view name);
 
 // One entry of a state dict, in state-dict order.
 struct KeyEntry {

@@ -27,7 +27,8 @@ void copy_tensor_into(torch::Tensor& target, const pth::Tensor& source);
 // Copies `state_dict` (name -> tensor; a DDP "module." prefix on every key is ignored,
 // pth/sg_layout.hpp) into `model` under `mode` (pth::match_keys: on = strict, exact names
 // and shapes as torch's load_state_dict(strict=True); off = what matches by name, the rest
-// left as it is; no_key_matching = by name, else paired by position with equal shapes).
+// left as it is; no_key_matching = by name, else paired by position with equal shapes;
+// key_matching = by name, else every entry whose name and shape match, the rest as it is).
 // `backbone_only`: entries under head_name() are left out on both sides. Nothing is
 // copied unless the match succeeds. Throws CheckpointLoadError, one line: how the match
 // failed, then "shape mismatch: ...; missing: ...; unexpected: ..." (callers say what
