@@ -6,8 +6,12 @@
 
 #include "bounds.hpp"
 #include "pth/message.hpp"
+#include "hydra_block.hpp"
+#include "origins.hpp"
 #include "recipe_detail.hpp"
 #include "recipe_folders.hpp"
+#include "shortcuts.hpp"
+#include "targets.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,6 +39,15 @@ std::string trim(const std::string& s) {
 
 const char* const kStayInside = "; names must stay inside the recipe folders";
 
+// The values an override sets were not written by a recipe file.
+void forget_overridden(recipe_detail::Origins& origins, const std::string& override_text) {
+  std::string key = override_text.substr(0, override_text.find('='));
+  key.erase(0, key.find_first_not_of("+~"));
+  origins.forget(key);
+  if (const recipe_detail::Shortcut* s = recipe_detail::find_shortcut(key))
+    for (const char* target : s->targets) origins.forget(target);
+}
+
 // A `group=option` override that may select a defaults option.
 struct Choice {
   std::string option;
@@ -54,11 +67,14 @@ class Composer {
       throw RecipeError("recipe '" + name_ + "': " + e.what());
     }
     if (file_.empty()) throw RecipeError("recipe '" + name_ + "' not found in " + folders_.list() + " (looked for " + rel + ")");
-    return compose_file(file_, "", 0, true);
+    origins_ = recipe_detail::Origins(file_);
+    return compose_file(file_, "", 0, true, origins_);
   }
 
   const std::string& file() const { return file_; }
   const std::set<std::string>& used_choices() const { return used_; }
+  // Where the values evaluated after composition were written.
+  recipe_detail::Origins& origins() { return origins_; }
 
  private:
   // `name`, written in `file` as (part of) defaults entry `entry`, names a path inside the
@@ -99,8 +115,9 @@ class Composer {
 
   // Composes one file. `group` is the file's config group ("" for a primary config,
   // "training_hyperparams" for a group option) and `depth` how many keys deep its result is
-  // placed in the recipe; the result is relative to that package.
-  YAML::Node compose_file(const std::string& file, const std::string& group, std::size_t depth, bool primary) {
+  // placed in the recipe; the result, and the `origins` recorded, are relative to that package.
+  YAML::Node compose_file(const std::string& file, const std::string& group, std::size_t depth, bool primary,
+                          recipe_detail::Origins& origins) {
     const std::string what = "recipe file '" + file + "'";
     if (++loads_ > kMaxComposedFiles)
       throw RecipeError(what + ": the defaults lists load more than " + std::to_string(kMaxComposedFiles) +
@@ -139,6 +156,7 @@ class Composer {
           if (name == "_self_") {
             if (self_done) throw RecipeError(what + ": '_self_' listed twice in defaults");
             deep_merge(result, own);
+            origins.record("", own, file);
             self_done = true;
             continue;
           }
@@ -149,8 +167,10 @@ class Composer {
           if (sub_file.empty())
             throw RecipeError((group.empty() ? "recipe '" : group + " '") + name + "' not found in " + folders_.list() +
                               " (looked for " + rel + ", listed in defaults of " + file + ")");
-          YAML::Node sub = compose_file(sub_file, group, depth, false);
+          recipe_detail::Origins sub_origins;
+          YAML::Node sub = compose_file(sub_file, group, depth, false, sub_origins);
           deep_merge(result, sub);
+          origins.merge("", sub_origins);
         } else if (entry.IsMap() && entry.size() == 1) {
           auto kv = entry.begin();
           const YAML::Node value = kv->second;  // a copy: kv-> is a temporary proxy
@@ -175,7 +195,8 @@ class Composer {
                               ", listed in defaults of " + file + ")");
           }
           const std::vector<std::string> parts = split_path(key, '/');
-          YAML::Node sub = compose_file(sub_file, group_path, depth + parts.size(), false);
+          recipe_detail::Origins sub_origins;
+          YAML::Node sub = compose_file(sub_file, group_path, depth + parts.size(), false, sub_origins);
           // Place under the group's key (a nested group path "a/b" becomes a.b).
           YAML::Node placed = sub;
           for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
@@ -184,12 +205,16 @@ class Composer {
             placed.reset(wrapper);  // rebind; `placed = wrapper` would write through
           }
           deep_merge(result, placed);
+          origins.merge(recipe_detail::join_path(parts), sub_origins);
         } else {
           throw RecipeError(what + ": bad defaults entry (expected 'name', '_self_' or 'group: option')");
         }
       }
     }
-    if (!self_done) deep_merge(result, own);  // Hydra >= 1.1: _self_ last by default
+    if (!self_done) {  // Hydra >= 1.1: _self_ last by default
+      deep_merge(result, own);
+      origins.record("", own, file);
+    }
     stack_.pop_back();
     return result;
   }
@@ -201,6 +226,7 @@ class Composer {
   std::set<std::string> used_;
   std::vector<std::string> stack_;
   std::size_t loads_ = 0;
+  recipe_detail::Origins origins_;
   recipe_detail::SizeBudget budget_;  // of every file composed: at least what the recipe holds
 };
 
@@ -237,8 +263,13 @@ Recipe compose_recipe(const RecipeRequest& request) {
     remaining.push_back(o);
   }
   const std::string context = "recipe '" + name + "' (" + composer.file() + ")";
-  recipe_detail::apply_overrides(root, remaining, context);
-  recipe_detail::resolve_interpolations(root, context);
+  recipe_detail::Origins& origins = composer.origins();
+  recipe_detail::evaluate_targets(root, origins, context, false);
+  for (const std::string& o : remaining) forget_overridden(origins, o);
+  recipe_detail::apply_overrides(root, remaining, context, recipe_detail::lists_shortcuts_callback(root));
+  if (recipe_detail::check_hydra_block(root, origins, context)) recipe_detail::apply_sg_shortcuts(root, context);
+  recipe_detail::resolve_interpolations(root, context, &origins);
+  recipe_detail::evaluate_targets(root, origins, context, true);
   return Recipe(root, request.overrides);
 }
 

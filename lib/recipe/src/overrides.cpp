@@ -4,28 +4,10 @@
 
 #include "bounds.hpp"
 #include "recipe_detail.hpp"
+#include "shortcuts.hpp"
 
 namespace sg::recipe_detail {
 namespace {
-
-struct Shortcut {
-  const char* name;
-  std::vector<const char*> targets;
-};
-
-const std::vector<Shortcut>& shortcuts() {
-  static const std::vector<Shortcut> table = {
-      {"epochs", {"training_hyperparams.max_epochs"}},
-      {"lr", {"training_hyperparams.initial_lr"}},
-      {"batch_size", {"dataset_params.train_dataloader_params.batch_size"}},
-      {"val_batch_size", {"dataset_params.val_dataloader_params.batch_size"}},
-      {"ema", {"training_hyperparams.ema"}},
-      {"resume", {"training_hyperparams.resume"}},
-      {"num_workers",
-       {"dataset_params.train_dataloader_params.num_workers", "dataset_params.val_dataloader_params.num_workers"}},
-  };
-  return table;
-}
 
 YAML::Node parse_value(const std::string& text, const std::string& override_text) {
   if (text.empty()) return make_string("");  // Hydra: `key=` is the empty string
@@ -71,6 +53,8 @@ YAML::Node typed_value(const YAML::Node& existing, const YAML::Node& value, cons
                        const std::string& raw) {
   Kind old_kind = kind_of(existing), new_kind = kind_of(value);
   if (old_kind == Kind::Null || new_kind == Kind::Null) return value;
+  // A reference's type is known only once it is resolved.
+  if (old_kind == Kind::String && existing.Scalar().find("${") != std::string::npos) return value;
   auto fail = [&]() -> RecipeError {
     return RecipeError(key + ": expected " + kind_name(old_kind) + ", got '" + raw + "'");
   };
@@ -138,7 +122,7 @@ void check_key(const std::string& key, const std::string& override_text) {
 
 // `budget` holds the recipe's size so far; each value set counts as added (what it
 // replaces is not subtracted: a bound on the growth, not the exact size).
-void apply_one(YAML::Node& root, const std::string& text, SizeBudget& budget) {
+void apply_one(YAML::Node& root, const std::string& text, SizeBudget& budget, bool sg_shortcuts) {
   require_utf8(text, "override");
   std::string body = text;
   enum { kSet, kAdd, kForce, kDelete } op = kSet;
@@ -188,17 +172,19 @@ void apply_one(YAML::Node& root, const std::string& text, SizeBudget& budget) {
     return;
   }
 
-  // Plain set: the key must exist (directly, or through an SG shortcut).
+  // Plain set: the key must exist (directly, or through an SG shortcut). A shortcut sets the
+  // keys it stands for; a top-level key of its name wins, unless SG's shortcuts are on: then
+  // both are set.
   std::vector<std::vector<std::string>> targets;
-  if (segs.size() == 1 && !lookup(root, segs).IsDefined()) {
-    for (const Shortcut& s : shortcuts()) {
-      if (key != s.name) continue;
-      for (const char* t : s.targets) {
-        std::vector<std::string> tsegs = split_path(t);
-        if (lookup(root, tsegs).IsDefined()) targets.push_back(tsegs);
-      }
-      if (targets.empty()) unknown_key(root, split_path(s.targets.front()), s.targets.front());
+  const Shortcut* shortcut = segs.size() == 1 ? find_shortcut(key) : nullptr;
+  const bool at_top = lookup(root, segs).IsDefined();
+  if (shortcut && (!at_top || sg_shortcuts)) {
+    if (at_top) targets.push_back(segs);
+    for (const char* t : shortcut->targets) {
+      std::vector<std::string> tsegs = split_path(t);
+      if (lookup(root, tsegs).IsDefined()) targets.push_back(tsegs);
     }
+    if (targets.empty()) unknown_key(root, split_path(shortcut->targets.front()), shortcut->targets.front());
   }
   if (targets.empty()) targets.push_back(segs);
   for (const auto& tsegs : targets) {
@@ -212,14 +198,15 @@ void apply_one(YAML::Node& root, const std::string& text, SizeBudget& budget) {
 
 }  // namespace
 
-void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context) {
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context,
+                     bool sg_shortcuts) {
   if (overrides.size() > kMaxOverrides)
     throw RecipeError((context.empty() ? "" : context + ": ") + "more than " + std::to_string(kMaxOverrides) +
                       " overrides");
   SizeBudget budget(measure(root));
   for (const std::string& o : overrides) {
     try {
-      apply_one(root, o, budget);
+      apply_one(root, o, budget, sg_shortcuts);
     } catch (const RecipeError& e) {
       std::string msg = e.what();
       if (msg.find("override '") == std::string::npos) msg += " (override '" + o + "')";

@@ -11,7 +11,10 @@
 #include "bounds.hpp"
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
+#include "hydra_block.hpp"
+#include "origins.hpp"
 #include "recipe_detail.hpp"
+#include "targets.hpp"
 
 namespace sg {
 
@@ -202,8 +205,12 @@ Recipe load_stored_recipe(const std::string& run_dir, const std::vector<std::str
     }
   }
   const std::string context = "stored recipe '" + config + "'";
-  recipe_detail::apply_overrides(root, overrides, context);
+  // SG's shortcuts were copied when the recipe was composed; an override of one sets both.
+  const recipe_detail::Origins none;
+  recipe_detail::apply_overrides(root, overrides, context, recipe_detail::lists_shortcuts_callback(root));
+  recipe_detail::check_hydra_block(root, none, context);
   recipe_detail::resolve_interpolations(root, context);
+  recipe_detail::evaluate_targets(root, none, context, true);
   all.insert(all.end(), overrides.begin(), overrides.end());
   return Recipe(root, all);
 }

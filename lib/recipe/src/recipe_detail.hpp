@@ -1,5 +1,6 @@
 #pragma once
 // Private helpers of the recipe layer (sg_recipe). Not installed, not part of the API.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@ Kind kind_of(const YAML::Node& node);
 Kind infer_plain(const std::string& text);
 const char* kind_name(Kind kind);  // "an integer", "a list", ...
 bool is_int_text(const std::string& text);
+
+// Numbers of YAML 1.2 spellings ("0x1f", "0o17", "1e-3", "-.inf"). int_value is false when
+// the text is no integer or out of range for int64.
+bool int_value(const std::string& text, std::int64_t& out);
+double float_value(std::string text);
+// Scalars that read back as the number; a float is written as Python's repr writes it
+// (shortest text that reads back exactly, "2.0" rather than "2").
+YAML::Node int_node(std::int64_t value);
+YAML::Node float_node(double value);
 
 // YAML is Unicode text: yaml-cpp keeps invalid UTF-8 bytes when it reads but writes them
 // as U+FFFD, so a recipe holding them would not survive being stored. Throws RecipeError
@@ -59,11 +69,15 @@ YAML::Node load_yaml_file(const std::string& path, const std::string& what);
 std::string emit_yaml(const YAML::Node& root);
 
 // Overrides ("a.b=1", "+a.c=2", "~a.d", SG shortcuts) applied in order. `context` prefixes
-// error messages ("recipe 'x'").
-void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context);
+// error messages ("recipe 'x'"). With `sg_shortcuts` (the recipe lists SG's shortcuts
+// callback), a shortcut sets the top-level key of its name as well as the keys it stands for.
+void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides, const std::string& context,
+                     bool sg_shortcuts = false);
 
-// Replaces `${a.b}` references in place.
-void resolve_interpolations(YAML::Node& root, const std::string& context);
+class Origins;
+// Replaces `${a.b}` references and resolver calls (`${add:${a},1}`) in place; an error names
+// the file the failing value was written in when `origins` knows it.
+void resolve_interpolations(YAML::Node& root, const std::string& context, const Origins* origins = nullptr);
 
 // Closest candidate by edit distance, or "" when none is close enough.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);

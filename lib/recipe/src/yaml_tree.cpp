@@ -1,6 +1,8 @@
 // Typed view of yaml-cpp trees: kinds, dotted paths, copy-merge, equality, emission.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
@@ -26,16 +28,6 @@ bool any_of_words(const std::string& text, std::initializer_list<const char*> wo
 bool yaml11_special(const std::string& text) {
   return any_of_words(text, {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
                              "y", "Y", "n", "N", "="});
-}
-
-// The value of a YAML 1.2 float spelling ("1e-3", "-.inf", ".nan").
-double float_value(std::string text) {
-  const bool negative = !text.empty() && text[0] == '-';
-  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.erase(0, 1);
-  if (any_of_words(text, {".inf", ".Inf", ".INF"})) return negative ? -HUGE_VAL : HUGE_VAL;
-  if (any_of_words(text, {".nan", ".NaN", ".NAN"})) return std::nan("");
-  const double v = std::strtod(text.c_str(), nullptr);
-  return negative ? -v : v;
 }
 
 void emit_node(YAML::Emitter& out, const YAML::Node& node);
@@ -114,6 +106,40 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node) {
 }
 
 }  // namespace
+
+double float_value(std::string text) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.erase(0, 1);
+  if (any_of_words(text, {".inf", ".Inf", ".INF"})) return negative ? -HUGE_VAL : HUGE_VAL;
+  if (any_of_words(text, {".nan", ".NaN", ".NAN"})) return std::nan("");
+  const double v = std::strtod(text.c_str(), nullptr);
+  return negative ? -v : v;
+}
+
+bool int_value(const std::string& text, std::int64_t& out) {
+  if (!is_int_text(text)) return false;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = text.rfind("0o", 0) == 0 ? std::strtoll(text.c_str() + 2, &end, 8) : std::strtoll(text.c_str(), &end, 0);
+  if (errno == ERANGE || !end || *end) return false;
+  out = static_cast<std::int64_t>(v);
+  return true;
+}
+
+YAML::Node int_node(std::int64_t value) { return YAML::Node(std::to_string(value)); }
+
+YAML::Node float_node(double value) {
+  if (std::isnan(value)) return YAML::Node(".nan");
+  if (std::isinf(value)) return YAML::Node(value < 0 ? "-.inf" : ".inf");
+  char text[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  std::string out = text;
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return YAML::Node(out);
+}
 
 bool is_int_text(const std::string& text) {
   static const std::regex re("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");

@@ -1,6 +1,7 @@
 #pragma once
 // SuperGradients-layout YAML recipes: Hydra-style `defaults:` composition, `a.b=c`
-// overrides with SG's top-level shortcuts, and `${a.b}` references. No LibTorch here.
+// overrides with SG's top-level shortcuts, `${a.b}` references and SG's resolvers, and the
+// `_target_` values SG's recipes use. No LibTorch here, and no Python: nothing is imported.
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -49,8 +50,29 @@ class Recipe {
 // Composes the recipe: loads <name>.yaml from the first config dir that has it, applies
 // its defaults list (groups arch_params, checkpoint_params, dataset_params,
 // training_hyperparams, conversion_params; nested defaults inside group files; `_self_`
-// ordering), applies overrides (unknown keys and wrong types are errors; `+key=value`
-// adds a key), then resolves `${a.b}` references.
+// ordering), evaluates `_target_` values, applies overrides (unknown keys and wrong types
+// are errors; `+key=value` adds a key), checks Hydra's `hydra:` block, copies SG's
+// shortcuts, then resolves `${a.b}` references and resolver calls. SuperGradients' own
+// recipe folder composes unchanged:
+// - `hydra:` is checked and left out, but for `hydra.callbacks` (SG's shortcuts callback,
+//   kept so that a stored recipe's overrides still set shortcuts with their keys);
+//   `hydra.run.dir` must be SG's experiment folder and `hydra.searchpath` SG's recipes
+//   (`pkg://super_gradients.recipes`, given here as a --config-dir); anything else there is
+//   an error (src/hydra_block.hpp).
+// - Resolvers: SG's add, mul, div, cond, getitem, first, last, len and OmegaConf's oc.env,
+//   with SG's meaning and expressions nested in their arguments; `class`,
+//   `roboflow_dataset_num_classes` and `hydra_output_dir` have no meaning here and are errors
+//   naming the key and the file, as is any other resolver. Every value is resolved at
+//   composition, as SG's trainer resolves the whole recipe before it starts
+//   (src/resolvers.hpp).
+// - `_target_`: StrictLoad, numpy.arange and empty_list become their values, SG's
+//   CollateMixup stays a mapping for the program; any other target is an error naming the
+//   key, the target and the file. Nothing is imported or run (src/targets.hpp).
+// - Shortcuts: with SG's RecipeShortcutsCallback listed, `lr`, `batch_size`,
+//   `val_batch_size`, `resume`, `epochs`, `ema` and `num_workers` at the top level are copied
+//   to their keys, or filled from them when unset, as SG does (src/shortcuts.hpp); an
+//   override of one sets both. Without it, an override of a shortcut name sets its keys
+//   unless the recipe has a top-level key of that name.
 Recipe compose_recipe(const RecipeRequest& request);
 
 // The built-in recipes folder (compiled-in source path, or SG_RECIPES_DIR if set).
