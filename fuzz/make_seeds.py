@@ -3,7 +3,7 @@
     /usr/bin/python3 fuzz/make_seeds.py --out DIR [--max-len NAME=BYTES ...]
 
 writes DIR/<target>/<file> for the targets zip, pickle, checkpoint, legacy, safetensors
-and recipe, from:
+and recipe (image has only its committed fuzz/seeds/image), from:
   - test/python/make_fixtures.py's torch.save fixtures (made once into DIR/fixtures);
   - test/python/test_hostile_files.py's hostile files (its build_cases(), unchanged);
   - small torch.save files made here, zip and legacy (_use_new_zipfile_serialization=False),
@@ -36,7 +36,7 @@ import sgtest  # noqa: E402
 
 torch = sgtest.import_torch()
 
-TARGETS = ("zip", "pickle", "checkpoint", "legacy", "safetensors", "recipe")
+TARGETS = ("zip", "pickle", "checkpoint", "legacy", "safetensors", "recipe", "image")   # image: fuzz/seeds only
 
 
 class Seeds:
