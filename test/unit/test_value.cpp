@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 #include "pth/dtype.hpp"
 #include "pth/error.hpp"
+#include "pth/float_text.hpp"
 #include "pth/tensor_walk.hpp"
 #include "pth/value.hpp"
 
@@ -122,4 +125,13 @@ TEST_CASE("Dict::set with a plain string key replaces a str key, not a bytes one
   CHECK(d.items[0].second.as_int() == 1);
   CHECK(d.items[1].first.is_string());
   CHECK(d.items[1].second.as_int() == 3);
+}
+
+TEST_CASE("shortest_float_text reads back to the same double, as Python's repr") {
+  CHECK(pth::shortest_float_text(0.1) == "0.1");
+  CHECK(pth::shortest_float_text(3.0) == "3");
+  CHECK(pth::shortest_float_text(1e-05) == "1e-05");
+  CHECK(pth::shortest_float_text(1e16) == "1e+16");
+  CHECK(pth::shortest_float_text(0.1 + 0.2) == "0.30000000000000004");
+  for (double v : {1.0 / 3.0, 2.5e-300, -123456.789, 5e-324}) CHECK(std::strtod(pth::shortest_float_text(v).c_str(), nullptr) == v);
 }

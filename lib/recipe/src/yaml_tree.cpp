@@ -2,13 +2,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
 
+#include "pth/float_text.hpp"
 #include "pth/utf8.hpp"
 #include "recipe_detail.hpp"
 
@@ -131,12 +131,7 @@ YAML::Node int_node(std::int64_t value) { return YAML::Node(std::to_string(value
 YAML::Node float_node(double value) {
   if (std::isnan(value)) return YAML::Node(".nan");
   if (std::isinf(value)) return YAML::Node(value < 0 ? "-.inf" : ".inf");
-  char text[40];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  std::string out = text;
+  std::string out = pth::shortest_float_text(value);
   if (out.find_first_of(".e") == std::string::npos) out += ".0";
   return YAML::Node(out);
 }

@@ -1,14 +1,13 @@
 #include "write_output.hpp"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "data_error.hpp"
 #include "pth/checkpoint.hpp"
+#include "pth/float_text.hpp"
 #include "pth/message.hpp"
 #include "pth/safetensors.hpp"
 #include "pth/sg_layout.hpp"
@@ -20,13 +19,8 @@ namespace {
 std::string python_float(double d) {
   if (std::isnan(d)) return "nan";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  char buf[40];
-  for (int p = 1; p <= 17; ++p) {
-    std::snprintf(buf, sizeof buf, "%.*g", p, d);
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-  std::string s = buf;
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  std::string s = shortest_float_text(d);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
 }
 
