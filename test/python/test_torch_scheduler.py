@@ -12,7 +12,8 @@ For each scheduler and a few parameter sets, with a reference Python run of N+K 
      reference's state.
   3. Python's state dict after N steps, torch.save'd, loads into ours (`--load`) and ours
      continues with the reference's rates and ends with the reference's state.
-  4. Bad parameters are refused (exit 1), as PyTorch raises.
+  4. Bad parameters are refused (exit 1) with a message naming the argument, and PyTorch
+     raises for the same ones (but where we are stricter, marked in the table).
 """
 
 import collections
@@ -20,6 +21,7 @@ import copy
 import json
 import math
 import os
+import re
 import sys
 import warnings
 
@@ -53,6 +55,22 @@ CASES = [
     ("onecycle_adam_ctx", "OneCycleLR",
      {"max_momentum": 0.9, "base_momentum": 0.8, "pct_start": 0.4}, 0.02, 10, 15,
      {"betas": True, "ctx_total": 25, "py_only": {"max_lr": 0.02}}),
+    ("exponential", "ExponentialLR", {"gamma": 0.9}, 0.1, 10, 15, {}),
+    ("exponential_int_gamma", "ExponentialLR", {"gamma": 1}, 0.3, 3, 3, {}),
+    ("constant", "ConstantLR", {"factor": 0.5, "total_iters": 4}, 0.05, 3, 6, {}),
+    ("constant_default", "ConstantLR", {}, 0.1, 6, 4, {}),
+    ("linear_warmup", "LinearLR", {"start_factor": 0.25, "total_iters": 6}, 0.1, 4, 8, {}),
+    ("linear_decay", "LinearLR", {"start_factor": 1.0, "end_factor": 0.1, "total_iters": 5}, 0.2, 2, 6, {}),
+    ("warm_restarts", "CosineAnnealingWarmRestarts", {"T_0": 5}, 0.1, 7, 13, {}),
+    ("warm_restarts_mult", "CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.001},
+     0.1, 10, 20, {}),
+    ("cyclic_triangular", "CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}, 0.1, 6, 14, {}),
+    ("cyclic_triangular2_nomom", "CyclicLR",
+     {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 3, "step_size_down": 5, "mode": "triangular2",
+      "cycle_momentum": False}, 0.1, 9, 20, {}),
+    ("cyclic_exp_range", "CyclicLR",
+     {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 2.5, "mode": "exp_range", "gamma": 0.9,
+      "base_momentum": 0.85, "max_momentum": 0.95}, 0.1, 7, 11, {}),
     ("plateau_min", "ReduceLROnPlateau", {"patience": 2, "factor": 0.5}, 0.1, 9, 9,
      {"metrics": [1.0, 0.9, 0.95, 0.92, 0.91, 0.9, 0.8, 0.85, 0.85, 0.85, 0.7, 0.7, 0.71, 0.72,
                   0.73, 0.74, 0.75, 0.76]}),
@@ -83,17 +101,22 @@ def py_kwargs(params, extras):
     return kw
 
 
+CYCLES_MOMENTUM = ("OneCycleLR", "CyclicLR")
+
+
 def momentum_of(name, sched, opt):
-    if name != "OneCycleLR" or not sched.cycle_momentum:
+    if name not in CYCLES_MOMENTUM or not sched.cycle_momentum:
         return None
     g = opt.param_groups[0]
     return g["betas"][0] if "betas" in g else g["momentum"]
 
 
 def ours_form(sd):
-    """Python's state dict as we write it (the two documented differences)."""
+    """Python's state dict as we write it (the documented differences)."""
     out = collections.OrderedDict()
     for k, v in sd.items():
+        if k == "_scale_fn_ref":
+            continue
         if k == "anneal_func":
             out["_anneal_func_type"] = {"_annealing_cos": "cos", "_annealing_linear": "linear"}[v.__name__]
         elif k == "milestones":
@@ -194,7 +217,8 @@ def check_case(c, args, case):
     compare_seq(c, ours["momentums"], ref_moms[:n + 1], label + ": momentum")
     sd = ours["state_dict"]
     c.eq(sd, dict(ref_sds[n]), label + ": state_dict after %d steps" % n)
-    expected_order = [("_anneal_func_type" if key == "anneal_func" else key) for key in ref_keys[n]]
+    expected_order = [("_anneal_func_type" if key == "anneal_func" else key) for key in ref_keys[n]
+                      if key != "_scale_fn_ref"]
     c.check(list(sd.keys()) == expected_order, "%s: state_dict key order %s, PyTorch %s" % (
         label, list(sd.keys()), expected_order))
     c.eq(dict(ours["param_group_entries"]), ref_added, label + ": param group entries")
@@ -216,7 +240,7 @@ def check_case(c, args, case):
             lrs.append(opt.param_groups[0]["lr"])
             moms.append(momentum_of(name, sched, opt))
     compare_seq(c, lrs, ref_lrs[n:], label + ": Python continuing from ours: lrs")
-    if name == "OneCycleLR":
+    if name in CYCLES_MOMENTUM:
         compare_seq(c, moms[1:], ref_moms[n + 1:], label + ": Python continuing from ours: momentum")
     c.eq(dict(ours_form(sched.state_dict())), dict(ref_sds[n + k]), label + ": Python continuing from ours: final state")
 
@@ -230,10 +254,12 @@ def check_case(c, args, case):
             py_step(name, sched, opt, metrics[i] if metrics else None)
         saved = dict(sched.state_dict())
     # Our reader is safe: it refuses collections.Counter and a bound method (which pickles
-    # the whole scheduler and optimizer), so a Python user saves these two as we write them.
+    # the whole scheduler and optimizer), so a Python user saves these two as we write them;
+    # CyclicLR's weak method cannot be pickled at all in PyTorch 1.13.
     if "milestones" in saved:
         saved["milestones"] = dict(saved["milestones"])
     saved.pop("anneal_func", None)
+    saved.pop("_scale_fn_ref", None)
     torch.save(saved, py_path)
     # (Ours continuing from our own state is covered by test_torch_scheduler.cpp.)
     for what, src in (("from Python's state", py_path),):
@@ -243,27 +269,57 @@ def check_case(c, args, case):
         if cont is None:
             continue
         compare_seq(c, cont["lrs"], ref_lrs[n:], "%s: ours continuing %s: lrs" % (label, what))
-        if name == "OneCycleLR":
+        if name in CYCLES_MOMENTUM:
             compare_seq(c, cont["momentums"][1:], ref_moms[n + 1:], "%s: ours continuing %s: momentum" % (label, what))
         c.eq(cont["state_dict"], dict(ref_sds[n + k]), "%s: ours continuing %s: final state" % (label, what))
 
 
 def check_refusals(c, args):
     out = os.path.join(args.workdir, "refused.pth")
+    # (what, name, params, metrics, betas, PyTorch 1.13 raises too)
     bad = [
-        ("unknown parameter", "StepLR", {"step_size": 3, "gammma": 0.1}, None),
-        ("missing step_size", "StepLR", {}, None),
-        ("factor >= 1", "ReduceLROnPlateau", {"factor": 1.0}, [1.0]),
-        ("bad mode", "ReduceLROnPlateau", {"mode": "median"}, [1.0]),
-        ("bad anneal_strategy", "OneCycleLR", {"max_lr": 0.1, "total_steps": 5, "anneal_strategy": "exp"}, None),
-        ("OneCycleLR past total_steps", "OneCycleLR", {"max_lr": 0.1, "total_steps": 5}, None),
-        ("unknown scheduler", "CyclicLR", {}, None),
+        ("unknown parameter", "StepLR", {"step_size": 3, "gammma": 0.1}, None, False, True),
+        ("missing step_size", "StepLR", {}, None, False, True),
+        ("factor >= 1", "ReduceLROnPlateau", {"factor": 1.0}, [1.0], False, True),
+        ("bad mode", "ReduceLROnPlateau", {"mode": "median"}, [1.0], False, True),
+        ("bad anneal_strategy", "OneCycleLR", {"max_lr": 0.1, "total_steps": 5, "anneal_strategy": "exp"}, None,
+         False, True),
+        ("OneCycleLR past total_steps", "OneCycleLR", {"max_lr": 0.1, "total_steps": 5}, None, False, False),
+        ("unknown scheduler", "LambdaLR", {}, None, False, False),
+        ("missing gamma", "ExponentialLR", {}, None, False, True),
+        ("ConstantLR factor > 1", "ConstantLR", {"factor": 1.5}, None, False, True),
+        ("ConstantLR factor < 0", "ConstantLR", {"factor": -0.1}, None, False, True),
+        ("LinearLR start_factor > 1", "LinearLR", {"start_factor": 1.5}, None, False, True),
+        ("LinearLR start_factor 0", "LinearLR", {"start_factor": 0.0}, None, False, False),  # 1.13 divides by 0
+        ("LinearLR end_factor < 0", "LinearLR", {"end_factor": -0.5}, None, False, True),
+        ("missing T_0", "CosineAnnealingWarmRestarts", {}, None, False, True),
+        ("T_0 0", "CosineAnnealingWarmRestarts", {"T_0": 0}, None, False, True),
+        ("T_0 not an int", "CosineAnnealingWarmRestarts", {"T_0": 2.5}, None, False, True),
+        ("T_mult 0", "CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 0}, None, False, True),
+        ("missing max_lr", "CyclicLR", {"base_lr": 0.01}, None, False, True),
+        ("CyclicLR bad mode", "CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "mode": "sine"}, None, False, True),
+        ("CyclicLR max_lr per group", "CyclicLR", {"base_lr": 0.01, "max_lr": [0.1, 0.2]}, None, False, True),
+        ("CyclicLR step_size_up 0", "CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 0}, None,
+         False, True),
+        ("CyclicLR scale_mode without scale_fn", "CyclicLR",
+         {"base_lr": 0.01, "max_lr": 0.1, "scale_mode": "iterations"}, None, False, False),
+        ("CyclicLR momentum with betas", "CyclicLR", {"base_lr": 0.01, "max_lr": 0.1}, None, True, True),
     ]
-    for what, name, params, metrics in bad:
+    for what, name, params, metrics, betas, py_raises in bad:
         steps = 6 if "past" in what else 1
-        r = dump(c, args, "refuses %s" % what, name, params, 0.1, steps, out, {}, metrics, expect_rc=1)
+        r = dump(c, args, "refuses %s" % what, name, params, 0.1, steps, out, {"betas": betas}, metrics, expect_rc=1)
         if r is not None:
             c.check("sg_scheduler_dump:" in r.err, "refuses %s: no message: %s" % (what, r.describe()))
+            c.check("past" in what or re.search(r"'\w+'", r.err) is not None,
+                    "refuses %s: the message names no argument: %s" % (what, r.err))
+        if py_raises:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    getattr(L, name)(make_optimizer(0.1, betas), **params)
+                c.fail("refuses %s: PyTorch accepts it" % what)
+            except (ValueError, TypeError, ZeroDivisionError):
+                pass
     # PyTorch refuses the same (and steps OneCycleLR exactly total_steps times after the first).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

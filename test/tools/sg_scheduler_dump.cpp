@@ -1,11 +1,10 @@
 // sg_scheduler_dump: our PyTorch-style LR schedulers, for test/python/test_torch_scheduler.py.
 //
 //   sg_scheduler_dump NAME PARAMS_JSON STEPS OUT.pth [options]
-//       Builds scheduler NAME (StepLR, MultiStepLR, CosineAnnealingLR, OneCycleLR,
-//       ReduceLROnPlateau) with the constructor arguments PARAMS_JSON (a JSON object, as
-//       Python's kwargs), steps it STEPS times and writes OUT.pth =
+//       Builds scheduler NAME (one of sg::torch_scheduler_names()) with the constructor
+//       arguments PARAMS_JSON (a JSON object, as Python's kwargs), steps it STEPS times and writes OUT.pth =
 //         {"lrs": [lr after construction (or after --load), then after each step],
-//          "momentums": [the same for OneCycleLR's cycled momentum, or None each],
+//          "momentums": [the same for OneCycleLR's or CyclicLR's cycled momentum, or None each],
 //          "state_dict": the scheduler's state_dict() after the last step,
 //          "param_group_entries": what the scheduler adds to param group 0}.
 //   Options:

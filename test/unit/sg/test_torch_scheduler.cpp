@@ -183,6 +183,104 @@ TEST_CASE("ReduceLROnPlateau reduces after patience bad epochs, honours cooldown
                   std::invalid_argument);
 }
 
+TEST_CASE("ExponentialLR, ConstantLR and LinearLR follow PyTorch's chainable forms") {
+  auto e = sg::make_torch_scheduler("ExponentialLR", Params{{"gamma", 0.5}}, 0.8);
+  CHECK(run(*e, 3) == std::vector<double>{0.8, 0.4, 0.2, 0.1});
+  CHECK(keys(e->state_dict()).at(0) == "gamma");
+  CHECK_THROWS_AS(sg::make_torch_scheduler("ExponentialLR", Params{}, 0.1), std::invalid_argument);
+
+  // ConstantLR: lr * factor until total_iters, then lr * (1 / factor) once.
+  auto c = sg::make_torch_scheduler("ConstantLR", Params{{"factor", 0.5}, {"total_iters", int64_t(2)}}, 0.1);
+  CHECK(run(*c, 4) == std::vector<double>{0.1 * 0.5, 0.1 * 0.5, 0.1 * 0.5 * (1.0 / 0.5), 0.1, 0.1});
+  CHECK(keys(c->state_dict()).at(0) == "factor");
+  CHECK(field_of(c->state_dict(), "total_iters").is_int());
+  CHECK_THROWS_AS(sg::make_torch_scheduler("ConstantLR", Params{{"factor", 1.5}}, 0.1), std::invalid_argument);
+  auto zero = sg::make_torch_scheduler("ConstantLR", Params{{"factor", 0.0}, {"total_iters", int64_t(1)}}, 0.1);
+  CHECK_THROWS_AS(zero->step(), std::runtime_error);   // PyTorch: ZeroDivisionError
+
+  // LinearLR reaches end_factor * lr at total_iters and stays there.
+  auto l = sg::make_torch_scheduler("LinearLR", Params{{"start_factor", 0.5}, {"total_iters", int64_t(4)}}, 0.05);
+  const std::vector<double> lrs = run(*l, 6);
+  CHECK(lrs[0] == 0.025);
+  CHECK(lrs[2] == Approx(0.0375));
+  CHECK(lrs[4] == Approx(0.05));
+  CHECK(lrs[5] == lrs[4]);
+  CHECK(lrs[6] == lrs[4]);
+  CHECK(keys(l->state_dict()).at(1) == "end_factor");
+  CHECK_THROWS_AS(sg::make_torch_scheduler("LinearLR", Params{{"start_factor", 0.0}}, 0.1), std::invalid_argument);
+  CHECK_THROWS_AS(sg::make_torch_scheduler("LinearLR", Params{{"end_factor", 1.5}}, 0.1), std::invalid_argument);
+}
+
+TEST_CASE("CosineAnnealingWarmRestarts restarts at T_i, growing it by T_mult, and keeps _step_count 0") {
+  auto s = sg::make_torch_scheduler("CosineAnnealingWarmRestarts",
+                                    Params{{"T_0", int64_t(2)}, {"T_mult", int64_t(2)}, {"eta_min", 0.0}}, 1.0);
+  const std::vector<double> lrs = run(*s, 7);
+  // T_cur 0 1 | 0 1 2 3 | 0 1, T_i 2 then 4 then 8
+  CHECK(lrs[0] == 1.0);
+  CHECK(lrs[1] == Approx(0.5));
+  CHECK(lrs[2] == 1.0);
+  CHECK(lrs[4] == Approx(0.5));
+  CHECK(lrs[6] == 1.0);
+  CHECK(lrs[7] == Approx((1 + std::cos(kPi / 8)) / 2));
+  const pth::Value sd = s->state_dict();
+  CHECK(keys(sd) == std::vector<std::string>{"T_0", "T_i", "T_mult", "eta_min", "T_cur", "base_lrs", "last_epoch",
+                                             "verbose", "_step_count", "_get_lr_called_within_step", "_last_lr"});
+  CHECK(field_of(sd, "T_i").as_int() == 8);
+  CHECK(field_of(sd, "T_cur").as_int() == 1);
+  CHECK(field_of(sd, "_step_count").as_int() == 0);
+  CHECK(field_of(sd, "last_epoch").as_int() == 7);
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CosineAnnealingWarmRestarts", Params{{"T_0", int64_t(0)}}, 0.1),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CosineAnnealingWarmRestarts", Params{{"T_0", 2.5}}, 0.1),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      sg::make_torch_scheduler("CosineAnnealingWarmRestarts", Params{{"T_0", int64_t(2)}, {"T_mult", int64_t(0)}}, 0.1),
+      std::invalid_argument);
+}
+
+TEST_CASE("CyclicLR cycles the rate between base_lr and max_lr per batch and the momentum inversely") {
+  Params p{{"base_lr", 0.1}, {"max_lr", 1.0}, {"step_size_up", int64_t(2)}};
+  auto s = sg::make_torch_scheduler("CyclicLR", p, 0.5);
+  CHECK(s->steps_per_batch());
+  CHECK(sg::steps_per_batch("CyclicLR"));
+  REQUIRE(s->momentum());
+  CHECK(*s->momentum() == 0.9);   // max_momentum at the cycle's start
+  std::vector<double> moms;
+  std::vector<double> lrs{s->lr()};
+  for (int i = 0; i < 4; ++i) {
+    s->step();
+    lrs.push_back(s->lr());
+    moms.push_back(*s->momentum());
+  }
+  CHECK(lrs[0] == 0.1);   // the optimizer's lr becomes base_lr
+  CHECK(lrs[1] == Approx(0.55));
+  CHECK(lrs[2] == 1.0);
+  CHECK(lrs[4] == Approx(0.1));
+  CHECK(moms[1] == Approx(0.8));   // base_momentum at the peak
+  CHECK(s->param_group_entries(0).at(0).second.as_number() == 0.1);   // initial_lr: base_lr
+  const std::vector<std::string> k = keys(s->state_dict());
+  CHECK(std::find(k.begin(), k.end(), "_scale_fn_ref") == k.end());
+  CHECK(k.at(0) == "max_lrs");
+
+  // triangular2 halves the amplitude each cycle; no momentum without cycle_momentum.
+  auto t = sg::make_torch_scheduler("CyclicLR",
+                                    Params{{"base_lr", 0.0}, {"max_lr", 1.0}, {"step_size_up", int64_t(1)},
+                                           {"mode", std::string("triangular2")}, {"cycle_momentum", false}},
+                                    0.5);
+  CHECK_FALSE(t->momentum());
+  CHECK(run(*t, 5) == std::vector<double>{0.0, 1.0, 0.0, 0.5, 0.0, 0.25});
+
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CyclicLR", Params{{"base_lr", 0.1}}, 0.1), std::invalid_argument);
+  Params bad_mode = p;
+  bad_mode["mode"] = std::string("sine");
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CyclicLR", bad_mode, 0.1), std::invalid_argument);
+  Params bad_scale = p;
+  bad_scale["scale_mode"] = std::string("iterations");
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CyclicLR", bad_scale, 0.1), std::invalid_argument);
+  // PyTorch 1.13's CyclicLR cycles only a `momentum`, never Adam's beta1.
+  CHECK_THROWS_AS(sg::make_torch_scheduler("CyclicLR", p, 0.1, 0, true), std::invalid_argument);
+}
+
 TEST_CASE("state_dict / load_state_dict (through a .pth file) continues exactly like an uninterrupted run") {
   struct Case {
     std::string name;
@@ -198,6 +296,12 @@ TEST_CASE("state_dict / load_state_dict (through a .pth file) continues exactly 
        {{"max_lr", 0.8}, {"total_steps", int64_t(30)}, {"three_phase", true}, {"anneal_strategy", std::string("linear")}},
        12, 18, false},
       {"ReduceLROnPlateau", {{"patience", int64_t(1)}, {"threshold_mode", std::string("abs")}}, 5, 7, true},
+      {"ExponentialLR", {{"gamma", 0.8}}, 3, 4, false},
+      {"ConstantLR", {{"factor", 0.25}, {"total_iters", int64_t(4)}}, 2, 5, false},
+      {"LinearLR", {{"start_factor", 0.2}, {"total_iters", int64_t(5)}}, 3, 5, false},
+      {"CosineAnnealingWarmRestarts", {{"T_0", int64_t(3)}, {"T_mult", int64_t(2)}}, 4, 9, false},
+      {"CyclicLR", {{"base_lr", 0.01}, {"max_lr", 0.1}, {"step_size_up", int64_t(3)}, {"mode", std::string("exp_range")},
+                    {"gamma", 0.9}}, 5, 9, false},
   };
   const std::vector<double> metrics = {3, 2, 2, 2, 1.9, 1.9, 1.9, 1.9, 1, 1, 1, 1};
   TempDir dir;
@@ -255,8 +359,10 @@ TEST_CASE("load_state_dict takes stored hyperparameters, ignores unknown keys, n
 TEST_CASE("make_torch_scheduler refuses unknown names and parameters and YAML params keep ints and floats apart") {
   CHECK(sg::is_torch_scheduler("CosineAnnealingLR"));
   CHECK_FALSE(sg::is_torch_scheduler("CosineLRScheduler"));
-  CHECK(sg::torch_scheduler_names() == "StepLR, MultiStepLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau");
-  CHECK_THROWS_AS(sg::make_torch_scheduler("CyclicLR", Params{}, 0.1), std::invalid_argument);
+  CHECK(sg::torch_scheduler_names() ==
+        "StepLR, MultiStepLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau, ExponentialLR, ConstantLR, LinearLR, "
+        "CosineAnnealingWarmRestarts, CyclicLR");
+  CHECK_THROWS_AS(sg::make_torch_scheduler("LambdaLR", Params{}, 0.1), std::invalid_argument);
   CHECK_THROWS_AS(sg::make_torch_scheduler("StepLR", Params{{"step_size", int64_t(3)}, {"gama", 0.1}}, 0.1),
                   std::invalid_argument);
   CHECK_THROWS_AS(sg::make_torch_scheduler("StepLR", Params{}, 0.1), std::invalid_argument);

@@ -1,5 +1,8 @@
 #include "sg/optim/lr_policy.hpp"
 
+#include <stdexcept>
+#include <string>
+
 namespace sg {
 namespace {
 
@@ -21,30 +24,42 @@ class SgLrPolicy final : public LrPolicy {
 
 class TorchLrPolicy final : public LrPolicy {
  public:
+  // As PyTorch's constructors, the scheduler sets the rates (and OneCycleLR's or CyclicLR's
+  // momentum) of every group at once.
   TorchLrPolicy(std::unique_ptr<TorchScheduler> scheduler, Optimizer& optimizer) : scheduler_(std::move(scheduler)) {
-    optimizer.set_lr(scheduler_->lr());
-    optimizer.set_group_extras(scheduler_->param_group_entries(0));
+    if (scheduler_->lrs().size() != optimizer.group_count())
+      throw std::invalid_argument(scheduler_->name() + ": made for " + std::to_string(scheduler_->lrs().size()) +
+                                  " param groups, the optimizer has " + std::to_string(optimizer.group_count()));
+    for (size_t g = 0; g < optimizer.group_count(); ++g)
+      optimizer.set_group_extras(g, scheduler_->param_group_entries(g));
+    apply(optimizer);
   }
 
   void before_batch(Optimizer&, int64_t, int64_t, int64_t) override {}
   void after_step(Optimizer& optimizer) override {
     if (!scheduler_->steps_per_batch()) return;
     scheduler_->step();
-    optimizer.set_lr(scheduler_->lr());
-    if (auto momentum = scheduler_->momentum()) optimizer.set_momentum(*momentum);
+    apply(optimizer);
   }
   void after_epoch(Optimizer& optimizer, std::optional<double> watched) override {
     if (scheduler_->steps_per_batch() || (scheduler_->steps_on_metric() && !watched)) return;
     scheduler_->step(watched);
-    optimizer.set_lr(scheduler_->lr());
+    apply(optimizer);
   }
   std::optional<pth::Value> state_dict() const override { return scheduler_->state_dict(); }
+  // The momentum stays as the optimizer's state restored it.
   void load_state_dict(const pth::Value& state, Optimizer& optimizer) override {
     scheduler_->load_state_dict(state);
-    optimizer.set_lr(scheduler_->lr());
+    optimizer.set_lrs(scheduler_->lrs());
   }
 
  private:
+  void apply(Optimizer& optimizer) {
+    optimizer.set_lrs(scheduler_->lrs());
+    for (size_t g = 0; g < optimizer.group_count(); ++g)
+      if (auto momentum = scheduler_->momentum(g)) optimizer.set_momentum(g, *momentum);
+  }
+
   std::unique_ptr<TorchScheduler> scheduler_;
 };
 

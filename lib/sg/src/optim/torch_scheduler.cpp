@@ -29,6 +29,11 @@ const std::vector<Registered>& registry() {
       {"CosineAnnealingLR", &schedulers::make_cosine_annealing_lr, false},
       {"OneCycleLR", &schedulers::make_one_cycle_lr, true},
       {"ReduceLROnPlateau", &schedulers::make_reduce_lr_on_plateau, false},
+      {"ExponentialLR", &schedulers::make_exponential_lr, false},
+      {"ConstantLR", &schedulers::make_constant_lr, false},
+      {"LinearLR", &schedulers::make_linear_lr, false},
+      {"CosineAnnealingWarmRestarts", &schedulers::make_cosine_annealing_warm_restarts, false},
+      {"CyclicLR", &schedulers::make_cyclic_lr, true},
   };
   return entries;
 }

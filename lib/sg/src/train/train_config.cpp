@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <set>
 #include <stdexcept>
 
 #include "pth/folder.hpp"
@@ -88,27 +89,53 @@ DataConfig read_data(const Recipe& r, uint64_t seed) {
   return d;
 }
 
-OptimizerConfig read_optimizer(const Recipe& r) {
+}  // namespace
+
+// SG's build_optimizer: the optimizer's defaults (SG's for SGD, Adam, RMSprop, RMSpropTF,
+// PyTorch's otherwise), then the recipe's optimizer_params over them.
+OptimizerConfig read_optimizer_config(const Recipe& r) {
   const std::string p = "training_hyperparams.optimizer_params.";
-  OptimizerConfig o;
-  o.name = r.get<std::string>("training_hyperparams.optimizer");
+  const std::string name = r.get<std::string>("training_hyperparams.optimizer");
+  if (!is_optimizer(name))
+    throw RecipeError("training_hyperparams.optimizer: unknown optimizer '" + name + "' (known: " + optimizer_names() + ")");
+  OptimizerConfig o = optimizer_defaults(name);
+  // Keys of the other optimizers are accepted and have no effect (default_train_params lists
+  // them all); a key no optimizer knows is refused.
+  static const std::set<std::string> known = {"momentum", "dampening",    "nesterov",        "weight_decay",
+                                              "betas",    "eps",          "amsgrad",         "alpha",
+                                              "centered", "decoupled_decay", "lr_in_momentum"};
+  if (r.has("training_hyperparams.optimizer_params"))
+    for (const auto& entry : r.node("training_hyperparams.optimizer_params")) {
+      const std::string key = entry.first.as<std::string>();
+      if (known.count(key) == 0)
+        throw RecipeError(p + key + ": unknown optimizer parameter (known: momentum, dampening, nesterov, "
+                          "weight_decay, betas, eps, amsgrad, alpha, centered, decoupled_decay, lr_in_momentum)");
+    }
   o.lr = r.get<double>("training_hyperparams.initial_lr");
-  o.momentum = r.get_or<double>(p + "momentum", 0.0);
-  o.dampening = r.get_or<double>(p + "dampening", 0.0);
-  o.nesterov = r.get_or<bool>(p + "nesterov", false);
-  o.weight_decay = r.get_or<double>(p + "weight_decay", 0.0);
-  o.eps = r.get_or<double>(p + "eps", 1e-8);
-  o.amsgrad = r.get_or<bool>(p + "amsgrad", false);
-  const auto betas = r.get_or<std::vector<double>>(p + "betas", {0.9, 0.999});
+  o.momentum = r.get_or<double>(p + "momentum", o.momentum);
+  o.dampening = r.get_or<double>(p + "dampening", o.dampening);
+  o.nesterov = r.get_or<bool>(p + "nesterov", o.nesterov);
+  o.weight_decay = r.get_or<double>(p + "weight_decay", o.weight_decay);
+  o.eps = r.get_or<double>(p + "eps", o.eps);
+  o.amsgrad = r.get_or<bool>(p + "amsgrad", o.amsgrad);
+  o.alpha = r.get_or<double>(p + "alpha", o.alpha);
+  o.centered = r.get_or<bool>(p + "centered", o.centered);
+  o.decoupled_decay = r.get_or<bool>(p + "decoupled_decay", o.decoupled_decay);
+  o.lr_in_momentum = r.get_or<bool>(p + "lr_in_momentum", o.lr_in_momentum);
+  const auto betas = r.get_or<std::vector<double>>(p + "betas", {o.beta1, o.beta2});
   if (betas.size() != 2) throw RecipeError(p + "betas: expected two numbers");
   o.beta1 = betas[0];
   o.beta2 = betas[1];
-  if (o.name != "SGD" && o.name != "Adam" && o.name != "AdamW")
-    throw RecipeError("training_hyperparams.optimizer: unknown optimizer '" + o.name + "' (known: SGD, Adam, AdamW)");
+  o.zero_weight_decay_on_bias_and_bn = r.get_or<bool>("training_hyperparams.zero_weight_decay_on_bias_and_bn", false);
   if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
     throw RecipeError(p + "nesterov: needs momentum > 0 and dampening 0");
+  for (const auto& [key, value] : {std::pair<const char*, double>{"momentum", o.momentum}, {"weight_decay", o.weight_decay},
+                                   {"eps", o.eps}, {"alpha", o.alpha}})
+    if (value < 0) throw RecipeError(p + key + ": must be >= 0");
   return o;
 }
+
+namespace {
 
 LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
   const std::string p = "training_hyperparams.";
@@ -160,7 +187,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
   c.seed = uint64_t(r.get_or<int64_t>(p + "seed", 42));
   c.data = read_data(r, c.seed);
-  c.optimizer = read_optimizer(r);
+  c.optimizer = read_optimizer_config(r);
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");
   c.lr = read_schedule(r, c.max_epochs);

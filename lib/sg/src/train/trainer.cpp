@@ -52,7 +52,8 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     for (const torch::Tensor& buffer : model_->buffers()) weights.push_back(buffer);
     collective_->broadcast_weights(weights);
   }
-  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters_);
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer,
+                                           sg_param_groups(*model_, config_.optimizer.zero_weight_decay_on_bias_and_bn));
   train_data_ = load_dataset(config_.data, true);
   val_data_ = load_dataset(config_.data, false);
   if (train_data_.channels != config_.model.in_channels)
@@ -67,7 +68,7 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     std::unique_ptr<TorchScheduler> scheduler;
     try {
       scheduler = make_torch_scheduler(config_.torch_scheduler, config_.torch_scheduler_params,
-                                       TorchSchedulerContext{{config_.optimizer.lr}, total_steps, config_.optimizer.name != "SGD"});
+                                       TorchSchedulerContext{optimizer_->lrs(), total_steps, optimizer_->has_betas()});
     } catch (const std::invalid_argument& e) {
       throw RecipeError(std::string("training_hyperparams.torch_scheduler_params: ") + e.what());
     }

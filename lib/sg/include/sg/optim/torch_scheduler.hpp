@@ -1,6 +1,7 @@
 #pragma once
 // PyTorch's own learning-rate schedulers (torch.optim.lr_scheduler, as in PyTorch 1.13):
-// StepLR, MultiStepLR, CosineAnnealingLR, OneCycleLR and ReduceLROnPlateau.
+// StepLR, MultiStepLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau, ExponentialLR,
+// ConstantLR, LinearLR, CosineAnnealingWarmRestarts and CyclicLR.
 //
 // Each class computes its rates with PyTorch's formulas and in PyTorch's floating-point
 // order (the chainable/recursive forms: StepLR multiplies the current rate by gamma at
@@ -19,6 +20,10 @@
 //     `_anneal_func_type` ("cos" / "linear"), the key PyTorch >= 2.2 uses instead.
 //     Python 1.13's load_state_dict then keeps the anneal function of the scheduler it
 //     built, and PyTorch >= 2.2 reads the key. We read `_anneal_func_type` if present.
+//   - CyclicLR `_scale_fn_ref`: a weakref.WeakMethod (PyTorch 1.13 cannot even pickle it).
+//     We leave it out, as PyTorch >= 2.0 does; `_scale_fn_custom` is None.
+//   - LinearLR refuses start_factor 0 (PyTorch 1.13 accepts it and divides by zero at the
+//     first step; later versions refuse it too).
 //
 // Like PyTorch, a scheduler is "stepped" once when it is made (last_epoch becomes 0 and
 // lr() is the rate for epoch/step 0). Call step() once per epoch (or per batch, see
@@ -64,7 +69,8 @@ struct TorchSchedulerContext {
   // epochs + steps_per_epoch (e.g. max_epochs * batches per epoch). 0: not known.
   int64_t total_steps = 0;
   // OneCycleLR with cycle_momentum: true when the optimizer has `betas` (Adam, AdamW:
-  // beta1 is cycled), false when it has `momentum` (SGD).
+  // beta1 is cycled), false when it has `momentum` (SGD, RMSprop). CyclicLR refuses
+  // cycle_momentum with betas, as PyTorch 1.13 does.
   bool optimizer_has_betas = false;
 };
 
@@ -90,11 +96,12 @@ class TorchScheduler {
   // continue from group['lr']. load_state_dict() already takes `_last_lr` when present.
   void set_lrs(std::vector<double> lrs);
 
-  // OneCycleLR with cycle_momentum: the momentum (SGD) or beta1 (Adam/AdamW) to set in
-  // the optimizer after each step; nullopt when this scheduler does not touch momentum.
+  // OneCycleLR or CyclicLR with cycle_momentum: the momentum (SGD, RMSprop) or beta1
+  // (Adam/AdamW, OneCycleLR only) to set in the optimizer after each step; nullopt when this
+  // scheduler does not touch momentum.
   virtual std::optional<double> momentum(size_t group = 0) const;
 
-  // True when PyTorch users step it per batch (OneCycleLR), false per epoch.
+  // True when PyTorch users step it per batch (OneCycleLR, CyclicLR), false per epoch.
   virtual bool steps_per_batch() const { return false; }
   // True when each step needs the watched metric (ReduceLROnPlateau): it is stepped only
   // after epochs that were validated.
@@ -125,7 +132,7 @@ class TorchScheduler {
 // The names make_torch_scheduler knows, for messages: "StepLR, MultiStepLR, ...".
 std::string torch_scheduler_names();
 bool is_torch_scheduler(const std::string& name);
-// OneCycleLR steps per batch; the others per epoch.
+// OneCycleLR and CyclicLR step per batch; the others per epoch.
 bool steps_per_batch(const std::string& name);
 
 // Builds a scheduler as PyTorch's constructor would (`name(optimizer, **params)`),

@@ -76,5 +76,8 @@ ImageDataset load_dataset(const DataConfig& config, bool train);
 
 // Throws RecipeError naming the key for a missing or invalid value.
 TrainingConfig read_training_config(const Recipe& recipe);
+// Its optimizer part alone: training_hyperparams.optimizer, initial_lr, optimizer_params
+// over SG's defaults, zero_weight_decay_on_bias_and_bn.
+OptimizerConfig read_optimizer_config(const Recipe& recipe);
 
 }  // namespace sg

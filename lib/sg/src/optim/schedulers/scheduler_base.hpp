@@ -175,5 +175,10 @@ std::unique_ptr<TorchScheduler> make_multi_step_lr(Args& args, const TorchSchedu
 std::unique_ptr<TorchScheduler> make_cosine_annealing_lr(Args& args, const TorchSchedulerContext& context);
 std::unique_ptr<TorchScheduler> make_one_cycle_lr(Args& args, const TorchSchedulerContext& context);
 std::unique_ptr<TorchScheduler> make_reduce_lr_on_plateau(Args& args, const TorchSchedulerContext& context);
+std::unique_ptr<TorchScheduler> make_exponential_lr(Args& args, const TorchSchedulerContext& context);
+std::unique_ptr<TorchScheduler> make_constant_lr(Args& args, const TorchSchedulerContext& context);
+std::unique_ptr<TorchScheduler> make_linear_lr(Args& args, const TorchSchedulerContext& context);
+std::unique_ptr<TorchScheduler> make_cosine_annealing_warm_restarts(Args& args, const TorchSchedulerContext& context);
+std::unique_ptr<TorchScheduler> make_cyclic_lr(Args& args, const TorchSchedulerContext& context);
 
 }  // namespace sg::schedulers
