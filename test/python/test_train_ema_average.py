@@ -11,12 +11,14 @@ saves an empty scaler state.
 
 import glob
 import os
+import re
 import sys
 
 import sgtest
 from test_train_run import tensorboard_scalars
 
-SG_KEYS = {"net", "acc", "epoch", "metrics", "_best_ckpt_metrics", "optimizer_state_dict", "scaler_state_dict"}
+SG_KEYS = {"net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics", "optimizer_state_dict",
+           "scaler_state_dict"}
 
 
 def train(args, workdir, *overrides):
@@ -44,8 +46,15 @@ def check_ema_average(args, checker, torch, torchvision):
     on_disk = sorted(os.listdir(os.path.join(run_dir, "averaging")))
     checker.check(record["format"] == "sg-averaging" and record["capacity"] == 10 and len(kept) == 3 and kept == on_disk,
                   "averaging record %s, files %s" % (record, on_disk))
+    latest = load("ckpt_latest.pth")
+    packages = latest["packages"]
+    checker.check(sorted(packages) == ["libtorch", "sg-train"] and
+                  all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in packages.values()), "packages %s" % packages)
     average = load("average_model.pth")
-    checker.check(set(average) == {"net", "acc", "epoch", "metrics"}, "average_model.pth keys %s" % sorted(average))
+    checker.eq(list(average), ["net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics"],
+               "average_model.pth keys (SG's, in SG's order)")
+    for key in ("acc", "epoch", "metrics", "packages", "_best_ckpt_metrics"):
+        checker.eq(average[key], latest[key], "average_model.pth %s as the epoch's checkpoint" % key)
 
     model = torchvision.models.resnet18(num_classes=10)
     model.load_state_dict(load("ckpt_latest.pth")["ema_net"], strict=True)

@@ -121,8 +121,8 @@ def check_run(args, checker, torch, torchvision, optimizer):
     ckpts = {n: torch.load(os.path.join(run_dir, n), weights_only=False)
              for n in ["ckpt_latest.pth", "ckpt_best.pth", "ckpt_epoch_2.pth"]}
     # SG's keys, plus our exact-continuation state under a key SG and PyTorch ignore.
-    keys = {"net", "acc", "epoch", "metrics", "_best_ckpt_metrics", "optimizer_state_dict", "scaler_state_dict",
-            "sg_cpp_state"}
+    keys = {"net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics", "optimizer_state_dict",
+            "scaler_state_dict", "sg_cpp_state"}
     for name, c in ckpts.items():
         checker.check(set(c.keys()) == keys, "%s keys %s" % (name, sorted(c.keys())))
         checker.check(type(c["acc"]) is float and type(c["epoch"]) is int, "%s acc/epoch types" % name)

@@ -107,17 +107,29 @@ TEST_CASE("ddp_prefix_length: every key a string under module., at least one") {
   CHECK(ddp_prefix_length(std::vector<std::string_view>{}) == 0);
 }
 
-TEST_CASE("make_average_checkpoint: net, acc, epoch, metrics in this order") {
-  const Value avg = make_average_checkpoint(state_dict({"w"}), 0.5, 7, Value::dict());
+TEST_CASE("make_average_checkpoint: the epoch's checkpoint in its order, net averaged, training state left out") {
+  Value ckpt = Value::dict();
+  Dict& c = ckpt.as_dict();
+  c.set(sg_keys::kNet, state_dict({"w"}));
+  c.set(sg_keys::kAcc, Value::floating(0.5));
+  c.set(sg_keys::kEpoch, Value::integer(7));
+  c.set(sg_keys::kMetrics, Value::dict());
+  c.set(sg_keys::kPackages, Value::dict());
+  c.set(sg_keys::kBestCkptMetrics, Value::none());
+  c.set(sg_keys::kOptimizerStateDict, Value::dict());
+  c.set(sg_keys::kScalerStateDict, Value::dict());
+  c.set(sg_keys::kEmaNet, state_dict({"w"}));
+  c.set(sg_keys::kTorchSchedulerStateDict, Value::dict());
+  c.set(sg_keys::kSgCppState, Value::dict());
+  const Value avg = make_average_checkpoint(ckpt, state_dict({"averaged"}));
   const Dict& d = avg.as_dict();
-  REQUIRE(d.items.size() == 4);
-  CHECK(d.items[0].first.as_string() == "net");
-  CHECK(d.items[1].first.as_string() == "acc");
-  CHECK(d.items[1].second.as_number() == 0.5);
-  CHECK(d.items[1].second.is_float());
-  CHECK(d.items[2].first.as_string() == "epoch");
-  CHECK(d.items[2].second.as_int() == 7);
-  CHECK(d.items[3].first.as_string() == "metrics");
-  CHECK(d.items[3].second.is_dict());
+  std::vector<std::string> keys;
+  for (const auto& item : d.items) keys.push_back(item.first.as_string());
+  CHECK(keys == std::vector<std::string>{"net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics",
+                                         "torch_scheduler_state_dict"});
+  CHECK(d.find("net")->as_dict().find("averaged") != nullptr);
+  CHECK(d.find("acc")->as_number() == 0.5);
+  CHECK(d.find("epoch")->as_int() == 7);
   CHECK_FALSE(d.ordered);
+  CHECK(ckpt.as_dict().find("net")->as_dict().find("w") != nullptr);   // the checkpoint itself is unchanged
 }

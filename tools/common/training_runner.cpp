@@ -22,7 +22,9 @@ int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::Train
   sg::keep_freed_memory_for_reuse();
   std::unique_ptr<sg::Training> training;
   try {
-    training = std::make_unique<sg::Training>(make_recipe(), options);
+    sg::TrainingOptions named = options;
+    named.program = program;
+    training = std::make_unique<sg::Training>(make_recipe(), named);
   } catch (const std::exception& e) {
     print_error(program, e.what());
     return kExitInputError;

@@ -190,8 +190,8 @@ TEST_CASE("SG checkpoint keys") {
   pth::Value v = sg::make_sg_checkpoint(c);
   std::vector<std::string> keys;
   for (const auto& [k, _] : v.as_dict().items) keys.push_back(k.as_string());
-  CHECK(keys == std::vector<std::string>{"net", "acc", "epoch", "metrics", "_best_ckpt_metrics", "optimizer_state_dict",
-                                         "scaler_state_dict"});
+  CHECK(keys == std::vector<std::string>{"net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics",
+                                         "optimizer_state_dict", "scaler_state_dict"});
   CHECK(v.as_dict().find("_best_ckpt_metrics")->is_none());
   CHECK(v.as_dict().find("net")->as_dict().ordered);
 }

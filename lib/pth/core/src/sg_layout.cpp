@@ -60,14 +60,16 @@ size_t ddp_prefix_length(const std::vector<std::string_view>& names) {
   return kDdpPrefix.size();
 }
 
-Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics) {
+Value make_average_checkpoint(const Value& checkpoint, Value averaged_net) {
+  auto is = [](const Value& key, const char* name) { return key.is_string() && key.as_string() == name; };
   Value root = Value::dict();
-  Dict& d = root.as_dict();
-  d.items.reserve(4);
-  d.items.emplace_back(Value::string(sg_keys::kNet), std::move(net));
-  d.items.emplace_back(Value::string(sg_keys::kAcc), Value::floating(acc));
-  d.items.emplace_back(Value::string(sg_keys::kEpoch), Value::integer(epoch));
-  d.items.emplace_back(Value::string(sg_keys::kMetrics), std::move(metrics));
+  Dict& out = root.as_dict();
+  for (const auto& [key, value] : checkpoint.as_dict().items) {
+    if (is(key, sg_keys::kOptimizerStateDict) || is(key, sg_keys::kScalerStateDict) || is(key, sg_keys::kEmaNet) ||
+        is(key, sg_keys::kSgCppState))
+      continue;
+    out.items.emplace_back(key, is(key, sg_keys::kNet) ? std::move(averaged_net) : value);
+  }
   return root;
 }
 

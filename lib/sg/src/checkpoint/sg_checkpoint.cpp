@@ -28,6 +28,7 @@ pth::Value make_sg_checkpoint(const CheckpointContents& c) {
   d.set(pth::sg_keys::kAcc, pth::Value::floating(c.acc));
   d.set(pth::sg_keys::kEpoch, pth::Value::integer(c.epoch));
   d.set(pth::sg_keys::kMetrics, metrics_to_pth(c.metrics));
+  d.set(pth::sg_keys::kPackages, c.packages);
   d.set(pth::sg_keys::kBestCkptMetrics, c.best_metrics ? metrics_to_pth(*c.best_metrics) : pth::Value::none());
   d.set(pth::sg_keys::kOptimizerStateDict, c.optimizer_state);
   d.set(pth::sg_keys::kScalerStateDict, c.scaler_state);

@@ -12,6 +12,7 @@
 #include "pth/sg_layout.hpp"
 #include "recipe/run_dir.hpp"
 #include "sg/checkpoint/load_weights.hpp"
+#include "sg/checkpoint/packages.hpp"
 #include "sg/eval/validation.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/runtime/device.hpp"
@@ -41,6 +42,7 @@ bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
 Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     : recipe_(std::move(recipe)), config_(read_training_config(recipe_)), device_(pick_device(config_.device)) {
   config_.checkpoint.zoo = options.zoo;
+  packages_ = packages_entry(options.program);
   set_threads(config_.num_threads);
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
@@ -263,10 +265,9 @@ void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& met
   if (averager_) {
     // SG: snapshots of the EMA model when EMA is on; average_model.pth rewritten each time.
     averager_->add(ema_ ? ema_->state() : sg::state_dict(*model_), watched);
-    output_.write_checkpoint("average_model.pth",
-          pth::make_average_checkpoint(to_pth_state_dict(averager_->average()), watched, finished, metrics_to_pth(metrics)));
   }
   const pth::Value ckpt = checkpoint(finished, 0, metrics);
+  if (averager_) output_.write_checkpoint("average_model.pth", pth::make_average_checkpoint(ckpt, to_pth_state_dict(averager_->average())));
   if (is_best) output_.write_checkpoint(config_.ckpt_best_name, ckpt);
   if (listed(config_.save_ckpt_epoch_list, finished)) output_.write_checkpoint("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
   output_.write_checkpoint("ckpt_latest.pth", ckpt);

@@ -75,6 +75,7 @@ class Trainer {
 
   std::string resume_from_;     // checkpoint file to continue from, if any
   pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
+  pth::Value packages_;            // the checkpoints' `packages` entry
   bool branch_ = false;         // resume_path: a new run directory
   std::string run_dir_;          // its path, for messages
   std::optional<RunDirectory> run_;   // held (locked) from the moment it is known

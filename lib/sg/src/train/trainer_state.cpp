@@ -206,6 +206,7 @@ pth::Value Trainer::checkpoint(int64_t finished_epochs, int64_t next_batch, cons
   c.net = sg::state_dict(*model_);
   c.epoch = finished_epochs;
   c.metrics = metrics;
+  c.packages = packages_;
   const auto watched = metrics.valid.find(config_.metric_to_watch);
   c.acc = watched == metrics.valid.end() ? 0.0 : watched->second;
   c.best_metrics = best_;

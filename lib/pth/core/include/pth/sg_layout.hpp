@@ -17,6 +17,7 @@ constexpr const char* kEmaNet = "ema_net";
 constexpr const char* kAcc = "acc";
 constexpr const char* kEpoch = "epoch";
 constexpr const char* kMetrics = "metrics";
+constexpr const char* kPackages = "packages";
 constexpr const char* kBestCkptMetrics = "_best_ckpt_metrics";
 constexpr const char* kOptimizerStateDict = "optimizer_state_dict";
 constexpr const char* kScalerStateDict = "scaler_state_dict";
@@ -50,7 +51,10 @@ constexpr std::string_view kDdpPrefix = "module.";
 size_t ddp_prefix_length(const Dict& state_dict);
 size_t ddp_prefix_length(const std::vector<std::string_view>& names);
 
-// average_model.pth: {net, acc, epoch, metrics} in this order.
-Value make_average_checkpoint(Value net, double acc, int64_t epoch, Value metrics);
+// average_model.pth as SG writes it: the epoch's checkpoint (a dict) with `net` replaced
+// by the averaged weights, in the same key order, without optimizer_state_dict,
+// scaler_state_dict and ema_net (SG pops them) nor our sg_cpp_state (nothing resumes from
+// an average).
+Value make_average_checkpoint(const Value& checkpoint, Value averaged_net);
 
 }  // namespace pth

@@ -22,12 +22,14 @@ struct CheckpointContents {
   double acc = 0;                          // the watched metric of this epoch
   int64_t epoch = 0;                       // finished epochs
   EpochMetrics metrics;
+  pth::Value packages;                     // packages_entry()
   std::optional<EpochMetrics> best_metrics;
   pth::Value optimizer_state;              // Optimizer::state_dict()
   pth::Value scaler_state = pth::Value::dict();
 };
 
-// net, acc, epoch, metrics, _best_ckpt_metrics, optimizer_state_dict, scaler_state_dict.
+// net, acc, epoch, metrics, packages, _best_ckpt_metrics, optimizer_state_dict,
+// scaler_state_dict (SG's order).
 pth::Value make_sg_checkpoint(const CheckpointContents& c);
 
 }  // namespace sg

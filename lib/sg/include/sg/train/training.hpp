@@ -14,6 +14,7 @@ class Trainer;
 
 struct TrainingOptions {
   std::string zoo;   // model zoo for checkpoint_params.pretrained_weights; "": $SG_MODEL_ZOO, else ~/.cache/sg-models
+  std::string program = "sg-train";   // named in the checkpoints' `packages` entry
 };
 
 class Training {
