@@ -1,4 +1,6 @@
 // What sg-ckpt-adapt prints: the result as text (the match reports and a summary line) or JSON.
+#include <nlohmann/json.hpp>
+
 #include "pth/adapt.hpp"
 
 namespace pth {

@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "pth/message.hpp"
 #include "pth/sg_layout.hpp"
 
