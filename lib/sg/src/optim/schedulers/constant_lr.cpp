@@ -18,16 +18,11 @@ class ConstantLR final : public EpochScheduler {
 
  protected:
   std::vector<double> get_lr() override {
-    std::vector<double> out;
-    if (last_epoch_ == 0) {
-      for (double lr : lrs_) out.push_back(lr * factor_.v());
-      return out;
-    }
+    if (last_epoch_ == 0) return scaled_lrs(factor_.v());
     if (last_epoch_ != total_iters_) return lrs_;
     if (factor_.v() == 0)
       throw std::runtime_error("ConstantLR: 'factor' 0 cannot be undone at total_iters (ZeroDivisionError in PyTorch)");
-    for (double lr : lrs_) out.push_back(lr * (1.0 / factor_.v()));
-    return out;
+    return scaled_lrs(1.0 / factor_.v());
   }
   void write_fields(pth::Value& d) const override {
     put(d, "factor", factor_.value());

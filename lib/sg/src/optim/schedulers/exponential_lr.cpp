@@ -15,9 +15,7 @@ class ExponentialLR final : public EpochScheduler {
  protected:
   std::vector<double> get_lr() override {
     if (last_epoch_ == 0) return lrs_;
-    std::vector<double> out;
-    for (double lr : lrs_) out.push_back(lr * gamma_.v());
-    return out;
+    return scaled_lrs(gamma_.v());
   }
   void write_fields(pth::Value& d) const override { put(d, "gamma", gamma_.value()); }
   void read_fields(const pth::Value& s) override { gamma_ = read_num(name_, s, "gamma", gamma_); }

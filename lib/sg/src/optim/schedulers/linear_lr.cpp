@@ -20,16 +20,11 @@ class LinearLR final : public EpochScheduler {
 
  protected:
   std::vector<double> get_lr() override {
-    std::vector<double> out;
-    if (last_epoch_ == 0) {
-      for (double lr : lrs_) out.push_back(lr * start_.v());
-      return out;
-    }
+    if (last_epoch_ == 0) return scaled_lrs(start_.v());
     if (last_epoch_ > total_iters_) return lrs_;
     const double span = end_.v() - start_.v();
     const double factor = 1. + span / (double(total_iters_) * start_.v() + double(last_epoch_ - 1) * span);
-    for (double lr : lrs_) out.push_back(lr * factor);
-    return out;
+    return scaled_lrs(factor);
   }
   void write_fields(pth::Value& d) const override {
     put(d, "start_factor", start_.value());

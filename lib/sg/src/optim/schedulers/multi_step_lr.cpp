@@ -20,10 +20,7 @@ class MultiStepLR final : public EpochScheduler {
     for (const auto& [m, c] : milestones_)
       if (m == last_epoch_) count = c;
     if (count == 0) return lrs_;  // `last_epoch not in milestones` (a Counter never holds 0 counts here)
-    std::vector<double> out;
-    const double factor = std::pow(gamma_.v(), double(count));  // gamma ** count
-    for (double lr : lrs_) out.push_back(lr * factor);
-    return out;
+    return scaled_lrs(std::pow(gamma_.v(), double(count)));  // gamma ** count
   }
   void write_fields(pth::Value& d) const override {
     // PyTorch: a collections.Counter; a plain dict holds the same and loads everywhere.

@@ -127,6 +127,13 @@ class EpochScheduler : public TorchScheduler {
 
  protected:
   virtual std::vector<double> get_lr() = 0;
+  // The current rates, each times `factor` (PyTorch's chainable `group["lr"] * factor`).
+  std::vector<double> scaled_lrs(double factor) const {
+    std::vector<double> out;
+    out.reserve(lrs_.size());
+    for (double lr : lrs_) out.push_back(lr * factor);
+    return out;
+  }
   virtual void check_can_step() const {}
   virtual void write_fields(pth::Value& d) const = 0;
   virtual void read_fields(const pth::Value& state) = 0;

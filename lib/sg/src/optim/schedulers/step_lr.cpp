@@ -15,9 +15,7 @@ class StepLR final : public PeriodicScheduler {
     const int64_t step_size = period_;
     const double gamma = number_.v();
     if (last_epoch_ == 0 || py_mod(last_epoch_, step_size) != 0) return lrs_;
-    std::vector<double> out;
-    for (double lr : lrs_) out.push_back(lr * gamma);
-    return out;
+    return scaled_lrs(gamma);
   }
 };
 
