@@ -70,7 +70,14 @@ RandomCrop::RandomCrop(int height, int width, Options options) : height_(height)
   for (int p : options.padding) require(p >= 0, "RandomCrop: padding must not be negative");
 }
 
+RandomCrop RandomCrop::same_size(Options options) {
+  RandomCrop c(1, 1, options);
+  c.height_ = c.width_ = 0;
+  return c;
+}
+
 Image RandomCrop::apply(const Image& in, Rng& rng) const {
+  if (height_ == 0) return RandomCrop(in.height, in.width, options_).apply(in, rng);
   const auto& o = options_;
   Image img = in;
   if (o.padding != std::array<int, 4>{0, 0, 0, 0})
@@ -197,9 +204,13 @@ std::array<int, 3> Pipeline::run(const Image& in, std::uint64_t seed, float* out
     throw std::invalid_argument("transformed image " + std::to_string(img.channels) + "x" + std::to_string(img.height) +
                                 "x" + std::to_string(img.width) + " does not fit the buffer of " +
                                 std::to_string(capacity) + " floats");
-  to_tensor_normalize(img, mean, std, out);
-  for (const RandomErasing& e : tensor_steps) e.apply(out, img.channels, img.height, img.width, rng);
+  write_tensor(img, rng, out);
   return {img.channels, img.height, img.width};
+}
+
+void Pipeline::write_tensor(const Image& transformed, Rng& rng, float* out) const {
+  to_tensor_normalize(transformed, mean, std, out);
+  for (const RandomErasing& e : tensor_steps) e.apply(out, transformed.channels, transformed.height, transformed.width, rng);
 }
 
 }  // namespace sg::image

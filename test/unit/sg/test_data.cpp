@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "sg/data/data.hpp"
+#include "sg/data/transform_list.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -82,7 +84,30 @@ sg::ImageDataset index_dataset(int64_t size, int64_t channels = 1, int64_t heigh
   return d;
 }
 
-std::vector<sg::Batch> run_epoch(sg::DataLoader& loader, int64_t epoch, int64_t first = 0) {
+// The built-in recipes' transforms block.
+struct Aug {
+  int crop_padding = 0;
+  bool horizontal_flip = false;
+  std::vector<float> mean = {0.0f}, std = {1.0f};
+};
+
+// A loader over an in-memory copy of `d` with the built-in transforms `a`.
+class TestLoader {
+ public:
+  TestLoader(const sg::ImageDataset& d, const Aug& a, sg::LoaderOptions o)
+      : source_(sg::memory_source(d, "test set")),
+        loader_(*source_, sg::builtin_transforms(a.crop_padding, a.horizontal_flip, a.mean, a.std), o) {}
+  int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
+  void start_epoch(int64_t epoch, int64_t first = 0) { loader_.start_epoch(epoch, first); }
+  bool next(sg::Batch& b) { return loader_.next(b); }
+
+ private:
+  std::unique_ptr<sg::SampleSource> source_;
+  sg::DataLoader loader_;
+};
+
+template <typename Loader>
+std::vector<sg::Batch> run_epoch(Loader& loader, int64_t epoch, int64_t first = 0) {
   loader.start_epoch(epoch, first);
   std::vector<sg::Batch> batches;
   sg::Batch b;
@@ -347,7 +372,7 @@ TEST_CASE("loader batches: shapes, dtypes, counts", "[data][loader]") {
   sg::LoaderOptions o;
   o.batch_size = 4;
   SECTION("last partial batch kept") {
-    sg::DataLoader loader(d, {}, o);
+    TestLoader loader(d, {}, o);
     CHECK(loader.batches_per_epoch() == 3);
     const auto batches = run_epoch(loader, 0);
     REQUIRE(batches.size() == 3);
@@ -368,54 +393,60 @@ TEST_CASE("loader batches: shapes, dtypes, counts", "[data][loader]") {
   }
   SECTION("drop_last") {
     o.drop_last = true;
-    sg::DataLoader loader(d, {}, o);
+    TestLoader loader(d, {}, o);
     CHECK(loader.batches_per_epoch() == 2);
     CHECK(run_epoch(loader, 0).size() == 2);
   }
   SECTION("max_batches") {
     o.max_batches = 1;
-    sg::DataLoader loader(d, {}, o);
+    TestLoader loader(d, {}, o);
     CHECK(loader.batches_per_epoch() == 1);
     CHECK(run_epoch(loader, 0).size() == 1);
     o.max_batches = 0;
-    sg::DataLoader none(d, {}, o);
+    TestLoader none(d, {}, o);
     CHECK(none.batches_per_epoch() == 0);
     CHECK(run_epoch(none, 0).empty());
     o.max_batches = 100;
-    sg::DataLoader many(d, {}, o);
+    TestLoader many(d, {}, o);
     CHECK(many.batches_per_epoch() == 3);
   }
   SECTION("next before any epoch") {
-    sg::DataLoader loader(d, {}, o);
+    TestLoader loader(d, {}, o);
     sg::Batch b;
     CHECK_FALSE(loader.next(b));
   }
   SECTION("first batch out of range") {
-    sg::DataLoader loader(d, {}, o);
+    TestLoader loader(d, {}, o);
     CHECK_THROWS_AS(loader.start_epoch(0, 4), std::out_of_range);
     CHECK(run_epoch(loader, 0, 3).empty());  // starting at the end: an empty epoch
   }
   SECTION("bad options") {
     o.batch_size = 0;
-    CHECK_THROWS_AS(sg::DataLoader(d, {}, o), std::invalid_argument);
+    CHECK_THROWS_AS(TestLoader(d, {}, o), std::invalid_argument);
     o.batch_size = 4;
-    sg::Augmentation a;
-    a.mean = {0.1f, 0.2f};
-    CHECK_THROWS_AS(sg::DataLoader(d, a, o), std::invalid_argument);
-    a.mean = {0.5f};
-    a.std = {0.0f};
-    CHECK_THROWS_AS(sg::DataLoader(d, a, o), std::invalid_argument);
+    o.num_workers = -1;
+    CHECK_THROWS_AS(TestLoader(d, {}, o), std::invalid_argument);
+    o.num_workers = 2;
+    o.prefetch = 0;
+    CHECK_THROWS_AS(TestLoader(d, {}, o), std::invalid_argument);
+    o.prefetch = 2;
+    Aug a;
+    a.mean = {0.1f, 0.2f};   // two values for three channels: refused when the first batch is made
+    TestLoader loader(d, a, o);
+    loader.start_epoch(0);
+    sg::Batch b;
+    CHECK_THAT(error_of([&] { loader.next(b); }), Catch::Contains("2 values for 3 channels"));
   }
 }
 
 TEST_CASE("loader shuffling is a pure function of seed and epoch", "[data][loader]") {
   const auto d = index_dataset(103);
   sg::LoaderOptions o = shuffled_options(8, 7);
-  sg::Augmentation a;
+  Aug a;
   a.crop_padding = 2;
   a.horizontal_flip = true;
-  sg::DataLoader loader(d, a, o);
-  sg::DataLoader twin(d, a, o);
+  TestLoader loader(d, a, o);
+  TestLoader twin(d, a, o);
 
   std::vector<int64_t> all(103);
   std::iota(all.begin(), all.end(), 0);
@@ -438,7 +469,7 @@ TEST_CASE("loader shuffling is a pure function of seed and epoch", "[data][loade
   CHECK(seen4 == all);
 
   o.seed = 8;
-  sg::DataLoader other_seed(d, a, o);
+  TestLoader other_seed(d, a, o);
   CHECK(labels_of(run_epoch(other_seed, 3)) != labels_of(e3));
 
   // The same loader, re-run: the same epoch again, bit for bit.
@@ -450,17 +481,17 @@ TEST_CASE("start_epoch(e, k) yields exactly batches k.. of epoch e", "[data][loa
   const auto d = sg::make_synthetic(300, 3, 12, 12, 4, 5);
   sg::LoaderOptions o = shuffled_options(16, 1234);
   o.prefetch = 2;
-  sg::Augmentation a;
+  Aug a;
   a.crop_padding = 3;
   a.horizontal_flip = true;
   a.mean = {0.5f, 0.4f, 0.3f};
   a.std = {0.2f, 0.25f, 0.3f};
-  sg::DataLoader full(d, a, o);
+  TestLoader full(d, a, o);
   const auto reference = run_epoch(full, 2);
   REQUIRE(reference.size() == 19);
 
   for (int64_t k : {0, 1, 7, 18, 19}) {
-    sg::DataLoader resumed(d, a, o);
+    TestLoader resumed(d, a, o);
     const auto rest = run_epoch(resumed, 2, k);
     REQUIRE(int64_t(rest.size()) == 19 - k);
     for (size_t i = 0; i < rest.size(); ++i) {
@@ -471,7 +502,7 @@ TEST_CASE("start_epoch(e, k) yields exactly batches k.. of epoch e", "[data][loa
   }
 
   // Abandoning an epoch midway (the worker blocked on a full queue) and restarting is clean.
-  sg::DataLoader loader(d, a, o);
+  TestLoader loader(d, a, o);
   loader.start_epoch(5);
   sg::Batch b;
   REQUIRE(loader.next(b));
@@ -488,7 +519,7 @@ TEST_CASE("normalisation is exact and augmentation only when enabled", "[data][l
   const std::vector<float> mean = {0.5f, 0.4f, 0.3f}, stdev = {0.2f, 0.25f, 0.3f};
   d.pixels[1 * 90 + 2 * 9 + 5] = 200;  // image 0, channel 1, (2, 5)
   sg::LoaderOptions o = shuffled_options(64, 3);
-  sg::Augmentation a;
+  Aug a;
   a.mean = mean;
   a.std = stdev;
 
@@ -502,26 +533,26 @@ TEST_CASE("normalisation is exact and augmentation only when enabled", "[data][l
 
   SECTION("no augmentation: equal to ToTensor + Normalize") {
     o.shuffle = false;
-    sg::DataLoader loader(di, a, o);
+    TestLoader loader(di, a, o);
     const auto batches = run_epoch(loader, 0);
     REQUIRE(batches.size() == 1);
     const float expected = (200.0f / 255.0f - 0.4f) / 0.25f;
     CHECK(batches[0].images[0][1][2][5].item<float>() == expected);
     CHECK(torch::equal(batches[0].images, reference_images(di, order_of(batches[0]), mean, stdev)));
     // Defaults: no normalisation, plain pixels/255.
-    sg::DataLoader plain(di, {}, o);
+    TestLoader plain(di, {}, o);
     const auto p = run_epoch(plain, 0);
     CHECK(p[0].images[0][1][2][5].item<float>() == 200.0f / 255.0f);
     CHECK(torch::equal(p[0].images, reference_images(di, order_of(p[0]), {0, 0, 0}, {1, 1, 1})));
     // Shuffled but not augmented: still the plain images, in the shuffled order.
     o.shuffle = true;
-    sg::DataLoader shuffled(di, a, o);
+    TestLoader shuffled(di, a, o);
     const auto s = run_epoch(shuffled, 1);
     CHECK(torch::equal(s[0].images, reference_images(di, order_of(s[0]), mean, stdev)));
   }
   SECTION("flip only: each image is itself or its mirror, both occur") {
     a.horizontal_flip = true;
-    sg::DataLoader loader(di, a, o);
+    TestLoader loader(di, a, o);
     const auto b = run_epoch(loader, 0)[0];
     const auto ref = reference_images(di, order_of(b), mean, stdev);
     int flipped = 0, kept = 0;
@@ -534,7 +565,7 @@ TEST_CASE("normalisation is exact and augmentation only when enabled", "[data][l
     }
     CHECK(flipped > 10);
     CHECK(kept > 10);
-    sg::DataLoader twin(di, a, o);
+    TestLoader twin(di, a, o);
     CHECK(torch::equal(run_epoch(twin, 0)[0].images, b.images));
   }
   SECTION("crop (and flip): a shifted window of the zero-padded image") {
@@ -542,7 +573,7 @@ TEST_CASE("normalisation is exact and augmentation only when enabled", "[data][l
     a.crop_padding = pad;
     for (bool flip : {false, true}) {
       a.horizontal_flip = flip;
-      sg::DataLoader loader(di, a, o);
+      TestLoader loader(di, a, o);
       const auto b = run_epoch(loader, 4)[0];
       // Pad in pixel space (zeros), crop, flip, then normalise: torchvision's RandomCrop order.
       auto all = torch::from_blob(di.pixels.data(), {64, 3, 10, 9}, torch::kUInt8).to(torch::kFloat32);
@@ -571,39 +602,106 @@ TEST_CASE("normalisation is exact and augmentation only when enabled", "[data][l
       }
       CHECK(offsets.size() > 10);  // 25 possible windows, 64 images
       if (flip) CHECK(mirrored > 10);
-      sg::DataLoader twin(di, a, o);
+      TestLoader twin(di, a, o);
       CHECK(torch::equal(run_epoch(twin, 4)[0].images, b.images));
       CHECK_FALSE(torch::equal(run_epoch(twin, 5)[0].images, b.images));
     }
   }
 }
 
-TEST_CASE("worker errors reach next()", "[data][loader]") {
-  auto d = index_dataset(20);
-  sg::LoaderOptions o;
-  o.batch_size = 4;
-  sg::DataLoader loader(d, {}, o);
-  d.pixels.pop_back();  // the loader holds a reference: the worker now finds the data inconsistent
-  loader.start_epoch(0);
-  sg::Batch b;
-  CHECK_THROWS_AS(loader.next(b), std::runtime_error);
-  CHECK_FALSE(loader.next(b));  // reported once
-  d.pixels.push_back(0);
-  CHECK(run_epoch(loader, 0).size() == 5);  // and the loader recovers
+// A source whose sample `bad` fails the first time it is read (as a file that cannot be read).
+class FailingOnce : public sg::SampleSource {
+ public:
+  FailingOnce(const sg::ImageDataset& d, int64_t bad) : inner_(sg::memory_source(d, "test set")), bad_(bad) {}
+  int64_t size() const override { return inner_->size(); }
+  int64_t num_classes() const override { return inner_->num_classes(); }
+  int64_t channels() const override { return inner_->channels(); }
+  int64_t label(int64_t i) const override { return inner_->label(i); }
+  std::string describe(int64_t i) const override { return inner_->describe(i); }
+  sg::image::Image image(int64_t i) const override {
+    if (i == bad_ && !failed_.exchange(true)) throw std::runtime_error(describe(i) + ": cannot read");
+    return inner_->image(i);
+  }
+
+ private:
+  std::unique_ptr<sg::SampleSource> inner_;
+  int64_t bad_;
+  mutable std::atomic<bool> failed_{false};
+};
+
+TEST_CASE("a worker's error reaches next() in place of its batch, once", "[data][loader]") {
+  const auto d = index_dataset(20);
+  for (int64_t workers : {0, 1, 3}) {
+    FailingOnce source(d, 13);
+    sg::LoaderOptions o;
+    o.batch_size = 4;
+    o.num_workers = workers;
+    sg::DataLoader loader(source, {}, o);
+    loader.start_epoch(0);
+    sg::Batch b;
+    for (int64_t k = 0; k < 3; ++k) {   // the batches before the failing one arrive
+      REQUIRE(loader.next(b));
+      CHECK(b.index == k);
+    }
+    CHECK_THAT(error_of([&] { loader.next(b); }), Catch::Equals("test set sample 13: cannot read"));
+    CHECK_FALSE(loader.next(b));   // reported once; the epoch has ended
+    CHECK(run_epoch(loader, 0).size() == 5);   // and the next epoch runs whole
+  }
+}
+
+TEST_CASE("batches are the same whatever the number of workers", "[data][loader][workers]") {
+  const auto d = sg::make_synthetic(203, 3, 12, 12, 4, 5);
+  Aug a;
+  a.crop_padding = 3;
+  a.horizontal_flip = true;
+  sg::LoaderOptions o = shuffled_options(16, 99);
+  TestLoader one(d, a, o);
+  const auto reference = run_epoch(one, 1);
+  REQUIRE(reference.size() == 13);
+  for (int64_t workers : {0, 2, 4}) {
+    o.num_workers = workers;
+    TestLoader loader(d, a, o);
+    const auto got = run_epoch(loader, 1);
+    REQUIRE(got.size() == reference.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      CHECK(torch::equal(got[i].images, reference[i].images));
+      CHECK(torch::equal(got[i].labels, reference[i].labels));
+    }
+  }
+}
+
+TEST_CASE("a sample's augmentation depends on its index, not on its batch", "[data][loader][workers]") {
+  const auto d = index_dataset(60, 3, 8, 8);
+  Aug a;
+  a.crop_padding = 2;
+  a.horizontal_flip = true;
+  auto by_sample = [&](int64_t batch_size, bool shuffle) {
+    sg::LoaderOptions o = shuffled_options(batch_size, 5);
+    o.shuffle = shuffle;
+    TestLoader loader(d, a, o);
+    std::map<int64_t, torch::Tensor> out;
+    for (const auto& b : run_epoch(loader, 2))
+      for (int64_t i = 0; i < b.labels.size(0); ++i) out[b.labels[i].item<int64_t>()] = b.images[i];
+    return out;
+  };
+  const auto reference = by_sample(7, true);
+  REQUIRE(reference.size() == 60);
+  for (const auto& other : {by_sample(16, true), by_sample(5, false)})
+    for (const auto& [sample, image] : reference) CHECK(torch::equal(other.at(sample), image));
 }
 
 TEST_CASE("loader throughput on Fashion-MNIST-sized data", "[data][loader][benchmark]") {
   const auto d = sg::make_synthetic(60000, 1, 28, 28, 10, 1);
   sg::LoaderOptions o = shuffled_options(128, 1);
   for (int aug = 0; aug < 2; ++aug) {
-    sg::Augmentation a;
+    Aug a;
     a.mean = {0.2860f};
     a.std = {0.3530f};
     if (aug) {
       a.crop_padding = 4;
       a.horizontal_flip = true;
     }
-    sg::DataLoader loader(d, a, o);
+    TestLoader loader(d, a, o);
     const auto t0 = std::chrono::steady_clock::now();
     loader.start_epoch(0);
     sg::Batch b;

@@ -57,7 +57,8 @@ class CenterCrop : public ImageTransform {
   int height_, width_;
 };
 
-// RandomCrop(size, padding, pad_if_needed, fill, padding_mode).
+// RandomCrop(size, padding, pad_if_needed, fill, padding_mode). same_size() crops the padded
+// image back to the size of its input (the built-in recipes' crop_padding).
 class RandomCrop : public ImageTransform {
  public:
   struct Options {
@@ -67,10 +68,11 @@ class RandomCrop : public ImageTransform {
     PadMode padding_mode = PadMode::constant;
   };
   RandomCrop(int height, int width, Options options);
+  static RandomCrop same_size(Options options);
   Image apply(const Image& in, Rng& rng) const override;
 
  private:
-  int height_, width_;
+  int height_, width_;   // 0, 0: the input's size
   Options options_;
 };
 
@@ -122,13 +124,17 @@ class ColorJitter : public ImageTransform {
 // A transform list: image steps, then ToTensor + Normalize (mean 0, std 1 for a plain
 // ToTensor), then RandomErasing steps on the floats.
 struct Pipeline {
-  std::vector<std::shared_ptr<const ImageTransform>> image_steps;
+  using Step = std::shared_ptr<const ImageTransform>;
+  std::vector<Step> image_steps;
   std::vector<float> mean = {0.0f};
   std::vector<float> std = {1.0f};
   std::vector<RandomErasing> tensor_steps;
 
   // The transformed image of one sample (before ToTensor), all randomness from `rng`.
   Image transform_image(const Image& in, Rng& rng) const;
+  // ToTensor + Normalize of a transformed image into `out` (channels * height * width floats),
+  // then the RandomErasing steps, drawing from the same `rng`.
+  void write_tensor(const Image& transformed, Rng& rng, float* out) const;
   // All of it: CHW floats into `out` (room for `capacity` floats; a larger result is an
   // error). Returns {channels, height, width}.
   std::array<int, 3> run(const Image& in, std::uint64_t seed, float* out, std::size_t capacity) const;

@@ -14,18 +14,33 @@ ImageDataset slice(const ImageDataset& all, int64_t first, int64_t count) {
   return part;
 }
 
-}  // namespace
-
-ImageDataset load_dataset(const DataConfig& c, bool train) {
+ImageDataset load_in_memory(const SplitConfig& c, const SyntheticConfig& s) {
   if (c.dataset == "synthetic") {
     // One stream of images with shared class patterns: training first, validation after.
-    const ImageDataset all =
-        make_synthetic(c.synthetic_train_size + c.synthetic_val_size, c.synthetic_channels, c.synthetic_image_size,
-                       c.synthetic_image_size, c.synthetic_num_classes, c.synthetic_seed);
-    return train ? slice(all, 0, c.synthetic_train_size) : slice(all, c.synthetic_train_size, c.synthetic_val_size);
+    const ImageDataset all = make_synthetic(s.train_size + s.val_size, s.channels, s.image_size, s.image_size,
+                                            s.num_classes, s.seed);
+    return c.train ? slice(all, 0, s.train_size) : slice(all, s.train_size, s.val_size);
   }
-  if (c.dataset == "cifar10") return load_cifar10(c.root, train);
-  return train ? load_idx(c.train_images, c.train_labels) : load_idx(c.val_images, c.val_labels);
+  if (c.dataset == "cifar10") return load_cifar10(c.root, c.train);
+  return load_idx(c.images, c.labels);
+}
+
+}  // namespace
+
+std::unique_ptr<SampleSource> load_dataset(const DataConfig& config, bool train) {
+  const SplitConfig& c = train ? config.train : config.val;
+  if (c.dataset == "image_folder") return image_folder_source(c.root);
+  const std::string name = c.dataset + (c.train ? " training set" : " validation set");
+  return memory_source(load_in_memory(c, config.synthetic), name);
+}
+
+void check_dataset_fits(const SampleSource& data, const ModelOptions& model) {
+  if (data.channels() != model.in_channels)
+    throw RecipeError("arch_params.in_channels: " + std::to_string(model.in_channels) + " but the dataset's images have " +
+                      std::to_string(data.channels()) + " channels");
+  if (data.num_classes() > model.num_classes)
+    throw RecipeError("arch_params.num_classes: " + std::to_string(model.num_classes) + " but the dataset has " +
+                      std::to_string(data.num_classes()) + " classes");
 }
 
 }  // namespace sg

@@ -19,7 +19,7 @@
 #include "data/random.hpp"
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
-#include "sg/data/data.hpp"
+#include "sg/data/datasets.hpp"
 
 namespace sg {
 namespace {

@@ -1,45 +1,25 @@
-// The data loader: batches built on a background thread, each a pure function of
-// (seed, epoch, batch index), so that a resumed run sees exactly the batches an
-// uninterrupted one would, however often or late they are produced.
+// The data loader. What a batch holds depends only on (seed, epoch, batch index):
 //
-//   order(seed, epoch)       Fisher-Yates over a splitmix64 stream keyed by (seed, epoch)
-//   batch b                  positions [b*batch_size, (b+1)*batch_size) of that order
-//   augmentation of pos p    one 64-bit draw keyed by (seed, epoch, p): crop offsets, flip
+//   order(seed, epoch)     Fisher-Yates over a splitmix64 stream keyed by (seed, epoch)
+//   batch b                positions [b*batch_size, (b+1)*batch_size) of that order
+//   sample i's transforms  image::Rng(image::sample_seed(seed, epoch, i)), i its dataset index
 //
-// Pixels go through a per-channel lookup table (v/255 - mean)/std computed in float32
-// exactly as torchvision's ToTensor + Normalize do, written straight into the batch tensor.
+// Workers claim batch indices in order, at most prefetch * workers ahead of the consumer,
+// and build each batch whole; next() hands them out by index, so the number of workers and
+// their timing change nothing in what the training loop sees. With no workers, next() builds
+// each batch itself, as PyTorch's DataLoader does with num_workers=0.
 #include <algorithm>
-#include <cmath>
+#include <array>
 #include <numeric>
 #include <stdexcept>
 #include <string>
 
 #include "data/random.hpp"
+#include "image/random.hpp"
 #include "sg/data/data.hpp"
 
 namespace sg {
 namespace {
-
-void check_dataset(const ImageDataset& data) {
-  if (data.size < 0 || data.channels <= 0 || data.height <= 0 || data.width <= 0)
-    throw std::invalid_argument("DataLoader: dataset has no valid shape");
-  const auto pixels = static_cast<uint64_t>(data.size) * data.channels * data.height * data.width;
-  if (data.pixels.size() != pixels || data.labels.size() != static_cast<uint64_t>(data.size))
-    throw std::runtime_error("DataLoader: dataset holds " + std::to_string(data.pixels.size()) + " pixels and " +
-                             std::to_string(data.labels.size()) + " labels, expected " + std::to_string(pixels) +
-                             " and " + std::to_string(data.size));
-}
-
-std::vector<float> per_channel(const std::vector<float>& values, int64_t channels, float fallback,
-                               const char* name) {
-  if (values.empty()) return std::vector<float>(channels, fallback);
-  if (values.size() == 1) return std::vector<float>(channels, values[0]);
-  if (static_cast<int64_t>(values.size()) != channels)
-    throw std::invalid_argument(std::string("DataLoader: normalisation ") + name + " has " +
-                                std::to_string(values.size()) + " values for " + std::to_string(channels) +
-                                " channels");
-  return values;
-}
 
 std::vector<int64_t> epoch_order(int64_t size, bool shuffle, uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(static_cast<size_t>(size));
@@ -54,26 +34,25 @@ std::vector<int64_t> epoch_order(int64_t size, bool shuffle, uint64_t seed, int6
   return order;
 }
 
+std::string shape_text(const std::array<int, 3>& chw) {
+  return std::to_string(chw[0]) + "x" + std::to_string(chw[1]) + "x" + std::to_string(chw[2]);
+}
+
+
 }  // namespace
 
-DataLoader::DataLoader(const ImageDataset& data, Augmentation augmentation, LoaderOptions options)
-    : data_(data), augmentation_(std::move(augmentation)), options_(options) {
-  check_dataset(data_);
+DataLoader::DataLoader(const SampleSource& source, image::Pipeline transforms, LoaderOptions options)
+    : source_(source), transforms_(std::move(transforms)), options_(options) {
   if (options_.batch_size <= 0) throw std::invalid_argument("DataLoader: batch_size must be positive");
-  if (options_.prefetch < 1) options_.prefetch = 1;
-  if (augmentation_.crop_padding < 0) throw std::invalid_argument("DataLoader: crop_padding must not be negative");
-  augmentation_.mean = per_channel(augmentation_.mean, data_.channels, 0.0f, "mean");
-  augmentation_.std = per_channel(augmentation_.std, data_.channels, 1.0f, "std");
-  for (float s : augmentation_.std)
-    if (s == 0.0f || !std::isfinite(s))
-      throw std::invalid_argument("DataLoader: normalisation std must be finite and non-zero");
+  if (options_.num_workers < 0) throw std::invalid_argument("DataLoader: num_workers must not be negative");
+  if (options_.prefetch < 1) throw std::invalid_argument("DataLoader: prefetch must be at least 1");
 }
 
 DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t bs = options_.batch_size;
-  int64_t n = options_.drop_last ? data_.size / bs : (data_.size + bs - 1) / bs;
+  const int64_t bs = options_.batch_size, size = source_.size();
+  int64_t n = options_.drop_last ? size / bs : (size + bs - 1) / bs;
   if (options_.max_batches >= 0) n = std::min(n, options_.max_batches);
   return n;
 }
@@ -84,27 +63,47 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   if (first_batch < 0 || first_batch > n)
     throw std::out_of_range("DataLoader::start_epoch: first batch " + std::to_string(first_batch) +
                             " outside 0.." + std::to_string(n));
+  order_ = epoch_order(source_.size(), options_.shuffle, options_.seed, epoch);
+  epoch_ = epoch;
+  const int64_t workers = options_.num_workers;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    finished_ = false;
-    stopping_ = false;
-    error_ = nullptr;
+    next_to_take_ = next_to_build_ = first_batch;
+    end_ = n;
+    running_ = workers;
   }
-  worker_ = std::thread(&DataLoader::produce, this, epoch, first_batch);
+  for (int64_t w = 0; w < workers; ++w) workers_.emplace_back(&DataLoader::work, this, epoch, &order_);
 }
 
 bool DataLoader::next(Batch& batch) {
+  if (options_.num_workers == 0) {
+    if (next_to_take_ >= end_) return false;
+    const int64_t b = next_to_take_++;
+    try {
+      batch = make_batch(epoch_, b, order_);
+    } catch (...) {
+      next_to_take_ = end_;
+      throw;
+    }
+    return true;
+  }
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return !ready_.empty() || finished_; });
-  if (!ready_.empty()) {
-    batch = std::move(ready_.front());
-    ready_.pop_front();
+  changed_.wait(lock, [&] {
+    return next_to_take_ >= end_ || ready_.count(next_to_take_) || (error_ && error_batch_ == next_to_take_) ||
+           running_ == 0;
+  });
+  if (auto it = ready_.find(next_to_take_); it != ready_.end()) {
+    batch = std::move(it->second);
+    ready_.erase(it);
+    ++next_to_take_;
     changed_.notify_all();
     return true;
   }
-  if (error_) {
+  if (error_ && error_batch_ == next_to_take_) {
     std::exception_ptr error = error_;
     error_ = nullptr;
+    next_to_take_ = end_;   // the epoch ends at the failed batch
+    changed_.notify_all();
     std::rethrow_exception(error);
   }
   return false;
@@ -116,118 +115,85 @@ void DataLoader::stop() {
     stopping_ = true;
   }
   changed_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   ready_.clear();
-  finished_ = true;
+  next_to_take_ = next_to_build_ = end_ = 0;
   stopping_ = false;
   error_ = nullptr;
 }
 
-void DataLoader::produce(int64_t epoch, int64_t first_batch) {
-  try {
-    const std::vector<int64_t> order = epoch_order(data_.size, options_.shuffle, options_.seed, epoch);
-    const int64_t n = batches_per_epoch();
-    const auto prefetch = static_cast<size_t>(options_.prefetch);
-    for (int64_t b = first_batch; b < n; ++b) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [&] { return stopping_ || ready_.size() < prefetch; });
-        if (stopping_) break;
-      }
-      Batch batch = make_batch(epoch, b, order);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) break;
-      ready_.push_back(std::move(batch));
-      changed_.notify_all();
+void DataLoader::work(int64_t epoch, const std::vector<int64_t>* order) {
+  const int64_t ahead = options_.prefetch * options_.num_workers;
+  for (;;) {
+    int64_t b = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] {
+        return stopping_ || error_ || next_to_build_ >= end_ || next_to_build_ < next_to_take_ + ahead;
+      });
+      if (stopping_ || error_ || next_to_build_ >= end_) break;
+      b = next_to_build_++;
     }
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    error_ = std::current_exception();
+    try {
+      Batch batch = make_batch(epoch, b, *order);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.emplace(b, std::move(batch));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // Of several failures, the first in batch order is the one reported.
+      if (!error_ || b < error_batch_) {
+        error_ = std::current_exception();
+        error_batch_ = b;
+      }
+    }
+    changed_.notify_all();
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    finished_ = true;
+    --running_;
   }
   changed_.notify_all();
 }
 
 Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const {
-  check_dataset(data_);  // the loader holds a reference: refuse a dataset changed under it
-  const int64_t C = data_.channels, H = data_.height, W = data_.width, HW = H * W, CHW = C * HW;
   const int64_t begin = index * options_.batch_size;
-  const int64_t end = std::min(begin + options_.batch_size, data_.size);
-  if (begin < 0 || begin >= end || static_cast<int64_t>(order.size()) != data_.size)
-    throw std::out_of_range("DataLoader: batch " + std::to_string(index) + " outside the epoch");
+  const int64_t end = std::min(begin + options_.batch_size, static_cast<int64_t>(order.size()));
+  if (begin < 0 || begin >= end) throw std::out_of_range("DataLoader: batch " + std::to_string(index) + " outside the epoch");
   const int64_t n = end - begin;
-
-  // (v/255 - mean)/std for every byte value, in float32 as torchvision computes it.
-  std::vector<float> lut(static_cast<size_t>(C * 256));
-  for (int64_t c = 0; c < C; ++c)
-    for (int v = 0; v < 256; ++v)
-      lut[c * 256 + v] = (static_cast<float>(v) / 255.0f - augmentation_.mean[c]) / augmentation_.std[c];
 
   Batch batch;
   batch.index = index;
-  batch.images = torch::empty({n, C, H, W}, torch::kFloat32);
   batch.labels = torch::empty({n}, torch::kInt64);
-  float* out = batch.images.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
-
-  const int64_t pad = augmentation_.crop_padding;
-  const bool flip_enabled = augmentation_.horizontal_flip;
-  const bool augment = pad > 0 || flip_enabled;
-  const auto span = static_cast<uint64_t>(2 * pad + 1);
-
+  std::array<int, 3> shape{};   // of the batch's first sample
+  int64_t first_sample = 0;
+  float* out = nullptr;
+  size_t per_sample = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t position = begin + i;
-    const int64_t image = order[position];
-    labels[i] = data_.labels[image];
-    const uint8_t* src = data_.pixels.data() + image * CHW;
-    float* dst = out + i * CHW;
-    if (!augment) {
-      for (int64_t c = 0; c < C; ++c) {
-        const float* table = lut.data() + c * 256;
-        const uint8_t* s = src + c * HW;
-        float* d = dst + c * HW;
-        for (int64_t k = 0; k < HW; ++k) d[k] = table[s[k]];
-      }
-      continue;
+    const int64_t sample = order[begin + i];
+    image::Rng rng(image::sample_seed(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(sample)));
+    image::Image img;
+    try {
+      img = transforms_.transform_image(source_.image(sample), rng);
+    } catch (const std::invalid_argument& e) {   // a transform's parameters do not fit this image
+      throw std::runtime_error(source_.describe(sample) + ": " + e.what());
     }
-    const uint64_t r = data_detail::key(options_.seed, data_detail::kAugmentStream, static_cast<uint64_t>(epoch),
-                                        static_cast<uint64_t>(position));
-    // Offsets of the crop window in the zero-padded image, shifted so that 0 means "no shift":
-    // output (y, x) reads source (y + dy, x + dx), zero outside the image.
-    const int64_t dy = static_cast<int64_t>(((r & 0xffffffffull) * span) >> 32) - pad;
-    const int64_t dx = static_cast<int64_t>((((r >> 32) & 0x7fffffffull) * span) >> 31) - pad;
-    const bool flip = flip_enabled && (r >> 63) != 0;
-    // Output columns whose source column lies inside the image.
-    const int64_t x_begin = flip ? std::max<int64_t>(0, dx) : std::max<int64_t>(0, -dx);
-    const int64_t x_end = flip ? std::min<int64_t>(W, W + dx) : std::min<int64_t>(W, W - dx);
-    for (int64_t c = 0; c < C; ++c) {
-      const float* table = lut.data() + c * 256;
-      const float zero = table[0];
-      const uint8_t* s = src + c * HW;
-      float* d = dst + c * HW;
-      for (int64_t y = 0; y < H; ++y) {
-        float* row = d + y * W;
-        const int64_t sy = y + dy;
-        if (sy < 0 || sy >= H || x_begin >= x_end) {
-          std::fill(row, row + W, zero);
-          continue;
-        }
-        const uint8_t* srow = s + sy * W;
-        std::fill(row, row + x_begin, zero);
-        if (flip) {
-          // Flip after the crop: output x shows cropped column W-1-x, i.e. source W-1-x+dx.
-          const int64_t last = W - 1 + dx;
-          for (int64_t x = x_begin; x < x_end; ++x) row[x] = table[srow[last - x]];
-        } else {
-          for (int64_t x = x_begin; x < x_end; ++x) row[x] = table[srow[x + dx]];
-        }
-        std::fill(row + x_end, row + W, zero);
-      }
+    if (i == 0) {
+      batch.images = torch::empty({n, img.channels, img.height, img.width}, torch::kFloat32);
+      out = batch.images.data_ptr<float>();
+      per_sample = static_cast<size_t>(img.channels) * img.height * img.width;
+      shape = {img.channels, img.height, img.width};
+      first_sample = sample;
+    } else if (std::array<int, 3>{img.channels, img.height, img.width} != shape) {
+      throw std::runtime_error(source_.describe(sample) + ": transformed to " +
+                               shape_text({img.channels, img.height, img.width}) + ", but " +
+                               source_.describe(first_sample) + " in the same batch to " + shape_text(shape) +
+                               " (a batch needs one size: end the transforms with a Resize/CenterCrop to a fixed size)");
     }
+    labels[i] = source_.label(sample);
+    transforms_.write_tensor(img, rng, out + i * per_sample);
   }
   return batch;
 }

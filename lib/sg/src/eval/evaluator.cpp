@@ -93,14 +93,14 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
 
   // Everything up to the first batch is input: recipe, data, checkpoint.
   TrainingConfig config;
-  ImageDataset val_data;
+  std::unique_ptr<SampleSource> val_data;
   std::shared_ptr<Classifier> model;
   torch::Device device(torch::kCPU);
   try {
     config = read_training_config(recipe);
     if (options.batch_size < 0) throw EvalError("--batch-size must be positive");
-    if (options.batch_size > 0) config.data.val_loader.batch_size = options.batch_size;
-    if (options.max_batches >= 0) config.data.val_loader.max_batches = options.max_batches;
+    if (options.batch_size > 0) config.data.val.loader.batch_size = options.batch_size;
+    if (options.max_batches >= 0) config.data.val.loader.max_batches = options.max_batches;
     if (!options.device.empty()) config.device = options.device;
     if (options.threads > 0) config.num_threads = options.threads;
     config.checkpoint.zoo = options.zoo;
@@ -109,7 +109,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
     keep_freed_memory_for_reuse();
     result.experiment_name = config.experiment_name;
     result.architecture = config.architecture;
-    result.dataset = config.data.dataset;
+    result.dataset = config.data.val.dataset;
     result.loss_name = config.loss_name;
     result.device = device.str();
 
@@ -145,9 +145,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
     model->to(device);
 
     val_data = load_dataset(config.data, false);
-    if (val_data.channels != config.model.in_channels)
-      throw EvalError("arch_params.in_channels: " + std::to_string(config.model.in_channels) +
-                      " but the dataset's images have " + std::to_string(val_data.channels) + " channels");
+    check_dataset_fits(*val_data, config.model);
   } catch (const EvalError&) {
     throw;
   } catch (const std::exception& e) {
@@ -155,7 +153,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
   }
 
   const auto start = std::chrono::steady_clock::now();
-  DataLoader loader(val_data, config.data.val_augmentation, config.data.val_loader);
+  DataLoader loader(*val_data, config.data.val.transforms, config.data.val.loader);
   const ValidationResult validation = validate(*model, loader, config, device);
   result.batches = validation.batches;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -9,40 +9,10 @@
 #include "recipe/run_dir.hpp"
 
 #include "sg/eval/metric_values.hpp"
+#include "train/data_config.hpp"
 
 namespace sg {
 namespace {
-
-std::string join_root(const std::string& root, const std::string& name) {
-  return name.empty() || name.front() == '/' || root.empty() ? name : root + "/" + name;
-}
-
-Augmentation read_augmentation(const Recipe& r, bool training) {
-  Augmentation a;
-  for (double m : r.get<std::vector<double>>("dataset_params.transforms.mean")) a.mean.push_back(float(m));
-  for (double s : r.get<std::vector<double>>("dataset_params.transforms.std")) {
-    if (s <= 0) throw RecipeError("dataset_params.transforms.std: every value must be positive");
-    a.std.push_back(float(s));
-  }
-  if (a.mean.size() != a.std.size())
-    throw RecipeError("dataset_params.transforms: mean and std must have the same length");
-  if (training) {
-    a.crop_padding = r.get_or<int64_t>("dataset_params.transforms.crop_padding", 0);
-    a.horizontal_flip = r.get_or<bool>("dataset_params.transforms.horizontal_flip", false);
-  }
-  return a;
-}
-
-LoaderOptions read_loader(const Recipe& r, const std::string& prefix, std::optional<int64_t> max_batches, uint64_t seed) {
-  LoaderOptions o;
-  o.batch_size = r.get<int64_t>(prefix + ".batch_size");
-  if (o.batch_size <= 0) throw RecipeError(prefix + ".batch_size: must be positive");
-  o.shuffle = r.get_or<bool>(prefix + ".shuffle", false);
-  o.drop_last = r.get_or<bool>(prefix + ".drop_last", false);
-  o.max_batches = max_batches.value_or(-1);
-  o.seed = seed;
-  return o;
-}
 
 // A name the run directory gets a file or folder of (experiment_name, ckpt_best_name, ...):
 // one path component, checked in full before anything is trained.
@@ -50,43 +20,6 @@ std::string checked_name(const std::string& key, const std::string& name) {
   if (const std::string problem = pth::path_component_problem(name); !problem.empty())
     throw RecipeError(key + ": '" + name + "' " + problem);
   return name;
-}
-
-std::optional<int64_t> optional_int(const Recipe& r, const std::string& key) {
-  if (!r.has(key) || r.node(key).IsNull()) return std::nullopt;
-  return r.get<int64_t>(key);
-}
-
-DataConfig read_data(const Recipe& r, uint64_t seed) {
-  DataConfig d;
-  d.dataset = r.get<std::string>("dataset_params.dataset");
-  d.root = r.get_or<std::string>("dataset_params.root", "");
-  if (d.dataset == "synthetic") {
-    d.synthetic_train_size = r.get<int64_t>("dataset_params.synthetic.train_size");
-    d.synthetic_val_size = r.get<int64_t>("dataset_params.synthetic.val_size");
-    d.synthetic_image_size = r.get<int64_t>("dataset_params.synthetic.image_size");
-    d.synthetic_channels = r.get<int64_t>("dataset_params.synthetic.channels");
-    d.synthetic_num_classes = r.get<int64_t>("dataset_params.synthetic.num_classes");
-    d.synthetic_seed = uint64_t(r.get_or<int64_t>("dataset_params.synthetic.seed", 0));
-  } else if (d.dataset == "fashion_mnist" || d.dataset == "mnist") {
-    if (d.root.empty()) throw RecipeError("dataset_params.root is not set");
-    d.train_images = join_root(d.root, r.get<std::string>("dataset_params.train_images"));
-    d.train_labels = join_root(d.root, r.get<std::string>("dataset_params.train_labels"));
-    d.val_images = join_root(d.root, r.get<std::string>("dataset_params.val_images"));
-    d.val_labels = join_root(d.root, r.get<std::string>("dataset_params.val_labels"));
-  } else if (d.dataset == "cifar10") {
-    if (d.root.empty()) throw RecipeError("dataset_params.root is not set (a folder of CIFAR-10 binary batches)");
-  } else {
-    throw RecipeError("dataset_params.dataset: unknown dataset '" + d.dataset +
-                      "' (known: fashion_mnist, mnist, cifar10, synthetic)");
-  }
-  d.train_augmentation = read_augmentation(r, true);
-  d.val_augmentation = read_augmentation(r, false);
-  d.train_loader = read_loader(r, "dataset_params.train_dataloader_params",
-                               optional_int(r, "training_hyperparams.max_train_batches"), seed);
-  d.val_loader = read_loader(r, "dataset_params.val_dataloader_params",
-                             optional_int(r, "training_hyperparams.max_valid_batches"), seed);
-  return d;
 }
 
 }  // namespace
@@ -186,7 +119,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.experiment_name = checked_name("experiment_name", r.get<std::string>("experiment_name"));
   c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
   c.seed = uint64_t(r.get_or<int64_t>(p + "seed", 42));
-  c.data = read_data(r, c.seed);
+  c.data = read_data_config(r, c.seed);
   c.optimizer = read_optimizer_config(r);
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");

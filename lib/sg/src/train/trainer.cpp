@@ -58,11 +58,10 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
                                            sg_param_groups(*model_, config_.optimizer.zero_weight_decay_on_bias_and_bn));
   train_data_ = load_dataset(config_.data, true);
   val_data_ = load_dataset(config_.data, false);
-  if (train_data_.channels != config_.model.in_channels)
-    throw RecipeError("arch_params.in_channels: " + std::to_string(config_.model.in_channels) +
-                      " but the dataset's images have " + std::to_string(train_data_.channels) + " channels");
-  train_loader_ = std::make_unique<DataLoader>(train_data_, config_.data.train_augmentation, config_.data.train_loader);
-  val_loader_ = std::make_unique<DataLoader>(val_data_, config_.data.val_augmentation, config_.data.val_loader);
+  check_dataset_fits(*train_data_, config_.model);
+  check_dataset_fits(*val_data_, config_.model);
+  train_loader_ = std::make_unique<DataLoader>(*train_data_, config_.data.train.transforms, config_.data.train.loader);
+  val_loader_ = std::make_unique<DataLoader>(*val_data_, config_.data.val.transforms, config_.data.val.loader);
   const int64_t total_steps = config_.max_epochs * train_loader_->batches_per_epoch();
   if (config_.torch_scheduler.empty()) {
     lr_policy_ = make_sg_lr_policy(config_.lr);
@@ -110,8 +109,8 @@ std::string Trainer::train() {
   enable_graceful_stop();
   open_run();
   output_.open_events();
-  output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_.size) +
-               " training and " + std::to_string(val_data_.size) + " validation images, " +
+  output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
+               " training and " + std::to_string(val_data_->size()) + " validation images, " +
                std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
   for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
     const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);

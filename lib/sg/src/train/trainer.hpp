@@ -70,7 +70,7 @@ class Trainer {
   std::unique_ptr<ModelEMA> ema_;
   std::unique_ptr<GradScaler> scaler_;
   std::unique_ptr<ModelAverager> averager_;
-  ImageDataset train_data_, val_data_;
+  std::unique_ptr<SampleSource> train_data_, val_data_;
   std::unique_ptr<DataLoader> train_loader_, val_loader_;
 
   std::string resume_from_;     // checkpoint file to continue from, if any

@@ -1,41 +1,22 @@
 #pragma once
-// Image datasets held in memory as uint8 pixels, augmentation, and a background loader
-// whose every batch is a pure function of (seed, epoch, batch index), so that a resumed
-// run sees exactly the batches an uninterrupted one would.
+// The data loader: batches of transformed samples built by background worker threads, each
+// batch a pure function of (seed, epoch, batch index), so that a resumed run sees exactly
+// the batches an uninterrupted one would, whatever the number of workers.
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "image/transforms.hpp"
+#include "sg/data/datasets.hpp"
+#include "sg/data/sample_source.hpp"
+
 namespace sg {
-
-struct ImageDataset {
-  int64_t size = 0, channels = 0, height = 0, width = 0;
-  int64_t num_classes = 0;
-  std::vector<uint8_t> pixels;   // size * channels * height * width, CHW per image
-  std::vector<int64_t> labels;   // size
-};
-
-// Fashion-MNIST / MNIST IDX files, gzipped or not. Throws std::runtime_error naming the
-// file and the problem (missing, bad magic, truncated, counts that disagree).
-ImageDataset load_idx(const std::string& images_path, const std::string& labels_path);
-// CIFAR-10 binary batches from a folder (data_batch_1..5.bin or test_batch.bin).
-ImageDataset load_cifar10(const std::string& folder, bool train);
-// Learnable random images for tests and benchmarks: class k has a distinct pattern.
-ImageDataset make_synthetic(int64_t size, int64_t channels, int64_t height, int64_t width, int64_t num_classes,
-                            uint64_t seed);
-
-struct Augmentation {
-  int64_t crop_padding = 0;      // random crop of the original size after zero padding
-  bool horizontal_flip = false;
-  std::vector<float> mean, std;  // per channel, on pixels scaled to [0, 1]
-};
 
 struct Batch {
   torch::Tensor images;   // float32 (N, C, H, W)
@@ -49,12 +30,15 @@ struct LoaderOptions {
   bool drop_last = false;
   uint64_t seed = 0;
   int64_t max_batches = -1;   // stop an epoch early (quick runs); -1 for all
-  int64_t prefetch = 4;       // batches prepared ahead on the background thread
+  int64_t num_workers = 0;    // threads building batches; 0: next() builds each batch itself
+  int64_t prefetch = 2;       // batches prepared ahead per worker (PyTorch's prefetch_factor)
 };
 
 class DataLoader {
  public:
-  DataLoader(const ImageDataset& data, Augmentation augmentation, LoaderOptions options);
+  // `source` must outlive the loader. Sample i of epoch e is transformed with randomness from
+  // image::sample_seed(options.seed, e, i) alone: not from its place in a batch or a thread.
+  DataLoader(const SampleSource& source, image::Pipeline transforms, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -62,24 +46,29 @@ class DataLoader {
   int64_t batches_per_epoch() const;
   // Starts producing the batches of `epoch` from `first_batch` on, in the background.
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
-  // The next batch of the current epoch; false at its end.
+  // The next batch of the current epoch, in order; false at its end. A worker's error is
+  // thrown here once, in place of the batch it was building; the epoch then ends.
   bool next(Batch& batch);
 
  private:
   Batch make_batch(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const;
-  void produce(int64_t epoch, int64_t first_batch);
+  void work(int64_t epoch, const std::vector<int64_t>* order);
   void stop();
 
-  const ImageDataset& data_;
-  Augmentation augmentation_;
+  const SampleSource& source_;
+  image::Pipeline transforms_;
   LoaderOptions options_;
-  std::thread worker_;
+  std::vector<int64_t> order_;
+  int64_t epoch_ = 0;
+  std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Batch> ready_;
-  bool finished_ = true;
+  std::map<int64_t, Batch> ready_;     // built, not yet taken, by batch index
+  int64_t next_to_take_ = 0, next_to_build_ = 0, end_ = 0;
+  int64_t running_ = 0;                // workers not yet exited
   bool stopping_ = false;
-  std::exception_ptr error_;   // thrown by the worker, rethrown by next()
+  std::exception_ptr error_;
+  int64_t error_batch_ = 0;
 };
 
 }  // namespace sg

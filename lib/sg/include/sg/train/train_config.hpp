@@ -1,6 +1,7 @@
 #pragma once
 // The typed view of a recipe that the trainer runs on; every key is read (and checked)
 // here, once, so a bad recipe fails before any work starts.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,15 +16,27 @@
 
 namespace sg {
 
+// One of a run's two datasets: where it is, how its samples are transformed and batched.
+struct SplitConfig {
+  std::string dataset;          // fashion_mnist | mnist | cifar10 | synthetic | image_folder
+  bool train = true;            // the part of a dataset that has both (CIFAR-10, synthetic)
+  std::string root;             // cifar10: the batches' folder; image_folder: the class folders' parent
+  std::string images, labels;   // IDX files
+  image::Pipeline transforms;
+  LoaderOptions loader;
+};
+
+struct SyntheticConfig {
+  int64_t train_size = 0, val_size = 0, image_size = 0, channels = 0, num_classes = 0;
+  uint64_t seed = 0;
+};
+
+// dataset_params in either form (train/data_config.cpp): the built-in recipes'
+// (`dataset: cifar10`, `transforms: {crop_padding, ...}`) or SuperGradients'
+// (`train_dataloader: cifar10_train`, `train_dataset_params: {root, transforms: [...]}`).
 struct DataConfig {
-  std::string dataset;   // fashion_mnist | mnist | cifar10 | synthetic
-  std::string root;
-  std::string train_images, train_labels, val_images, val_labels;
-  int64_t synthetic_train_size = 0, synthetic_val_size = 0, synthetic_image_size = 0, synthetic_channels = 0,
-          synthetic_num_classes = 0;
-  uint64_t synthetic_seed = 0;
-  Augmentation train_augmentation, val_augmentation;
-  LoaderOptions train_loader, val_loader;
+  SplitConfig train, val;
+  SyntheticConfig synthetic;
 };
 
 struct EmaConfig {
@@ -71,8 +84,11 @@ struct TrainingConfig {
   int64_t num_threads = 0;     // 0 = LibTorch's default
 };
 
-// The training or validation split the config names (files read, or generated).
-ImageDataset load_dataset(const DataConfig& config, bool train);
+// The training or validation set the config names (files read or indexed, or generated).
+std::unique_ptr<SampleSource> load_dataset(const DataConfig& config, bool train);
+// Throws RecipeError when the images' channels are not arch_params.in_channels or there are
+// more classes than arch_params.num_classes.
+void check_dataset_fits(const SampleSource& data, const ModelOptions& model);
 
 // Throws RecipeError naming the key for a missing or invalid value.
 TrainingConfig read_training_config(const Recipe& recipe);

@@ -1,0 +1,133 @@
+"""SG's own recipe on the user's own image folder: images made here by PIL.
+
+SG's cifar10_resnet recipe (../shared/sg-recipes, unchanged) is pointed at ImageFolder trees
+as an SG user would do it with Hydra overrides (SG's imagenet_train/imagenet_val dataloaders,
+the CIFAR-only keys removed, roots and transform lists given), then:
+  - it trains and learns (accuracy on the validation folder well above chance),
+  - 1 and 3 loader workers give bit-identical checkpoints,
+  - a truncated JPEG, a root without class folders and a transform that is not implemented
+    (SG's imagenet_resnet50 recipe, RandAugmentTransform) stop the run with one line naming
+    the file or the transform, and write no checkpoint.
+Skipped (exit 0, with a message) where SG's recipe folder is absent.
+"""
+
+import glob
+import os
+import random
+import shutil
+import sys
+
+import sgtest
+
+
+def make_folder(root, per_class, seed):
+    """Three classes of noisy colour fields, sizes 30..48 px, JPEG and PNG, plus a text file
+    that torchvision's ImageFolder (and so ours) does not list."""
+    from PIL import Image
+    rng = random.Random(seed)
+    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
+    for c, colour in enumerate(colours):
+        folder = os.path.join(root, "class_%d" % c)
+        os.makedirs(folder)
+        with open(os.path.join(folder, "notes.txt"), "w") as f:
+            f.write("not an image\n")
+        for i in range(per_class):
+            w, h = rng.randint(30, 48), rng.randint(30, 48)
+            im = Image.new("RGB", (w, h), tuple(min(255, max(0, v + rng.randint(-60, 60))) for v in colour))
+            for _ in range(40):
+                im.putpixel((rng.randrange(w), rng.randrange(h)), tuple(rng.randrange(256) for _ in range(3)))
+            im.save(os.path.join(folder, "%03d.%s" % (i, "png" if i % 2 else "jpg")))
+
+
+def folder_overrides(train_root, val_root, ckpt_root):
+    return [
+        "ckpt_root_dir=" + ckpt_root, "architecture=resnet_mini", "batch_size=16", "val_batch_size=30",
+        "train_dataloader=imagenet_train", "val_dataloader=imagenet_val",
+        "~dataset_params.train_dataset_params.train", "~dataset_params.train_dataset_params.download",
+        "~dataset_params.val_dataset_params.train", "~dataset_params.val_dataset_params.download",
+        "dataset_params.train_dataset_params.root=" + train_root,
+        "dataset_params.val_dataset_params.root=" + val_root,
+        "dataset_params.train_dataset_params.transforms=[{RandomResizedCrop: {size: 32, scale: [0.5, 1.0]}}, "
+        "RandomHorizontalFlip, ToTensor, {Normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}]",
+        "dataset_params.val_dataset_params.transforms=[{Resize: {size: 32}}, {CenterCrop: {size: 32}}, ToTensor, "
+        "{Normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}]",
+        "+training_hyperparams.num_threads=1",
+    ]
+
+
+def one_line_error(checker, result, needle, what):
+    """Progress lines may come first (the run starts before a bad file is met); the error is
+    one line, the last."""
+    errors = [line for line in result.err.splitlines() if "error:" in line]
+    checker.check(result.rc not in (0, None), "%s: exit %s" % (what, result.rc))
+    checker.check(len(errors) == 1 and result.err.strip().splitlines()[-1] == errors[0],
+                  "%s: expected one error line, last, got %r" % (what, result.err))
+    checker.check(needle in "".join(errors), "%s: %r not named in %r" % (what, needle, result.err))
+
+
+def main():
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "sg-recipes"))
+    torch = sgtest.import_torch()
+    if not os.path.isfile(os.path.join(args.sg_recipes, "variable_setup.yaml")):
+        print("SKIP: SG's recipe folder %s is absent" % args.sg_recipes)
+        return
+    checker = sgtest.Checker("test_sg_image_folder")
+    work = sgtest.fresh_dir(args.workdir)
+    train_root, val_root = os.path.join(work, "train"), os.path.join(work, "val")
+    make_folder(train_root, 60, 1)
+    make_folder(val_root, 30, 2)
+    base = [args.train, "--config-dir", args.sg_recipes, "--config-name", "cifar10_resnet"]
+
+    # It trains and learns.
+    ckpts = os.path.join(work, "runs")
+    r = sgtest.run(base + folder_overrides(train_root, val_root, ckpts) + ["epochs=3"], timeout=500)
+    if checker.check(r.rc == 0, "training on the folder: exit %s: %s" % (r.rc, r.err)):
+        checker.check("180 training and 90 validation images" in r.err, "image counts: " + r.err)
+        best = glob.glob(os.path.join(ckpts, "*", "RUN_*", "ckpt_best.pth"))
+        if checker.check(len(best) == 1, "one ckpt_best.pth: %s" % best):
+            acc = float(torch.load(best[0], map_location="cpu")["acc"])
+            checker.check(acc > 0.6, "validation accuracy %.3f, chance is 0.333" % acc)
+
+    # 1 and 3 workers: the same checkpoint, tensor for tensor.
+    nets = []
+    for workers in (1, 3):
+        root = os.path.join(work, "workers_%d" % workers)
+        r = sgtest.run(base + folder_overrides(train_root, val_root, root) +
+                       ["epochs=1", "num_workers=%d" % workers, "training_hyperparams.max_train_batches=5"],
+                       timeout=300)
+        latest = glob.glob(os.path.join(root, "*", "RUN_*", "ckpt_latest.pth"))
+        if checker.check(r.rc == 0 and len(latest) == 1, "%d workers: exit %s: %s" % (workers, r.rc, r.err)):
+            nets.append(torch.load(latest[0], map_location="cpu")["net"])
+    if len(nets) == 2:
+        checker.eq(list(nets[0]), list(nets[1]), "keys with 1 and 3 workers")
+        for key in nets[0]:
+            checker.check(torch.equal(nets[0][key], nets[1][key]), "%s differs between 1 and 3 workers" % key)
+
+    # A truncated JPEG: one line naming it, no checkpoint.
+    broken = os.path.join(work, "broken")
+    shutil.copytree(train_root, broken)
+    victim = os.path.join(broken, "class_1", "004.jpg")
+    with open(victim, "r+b") as f:
+        f.truncate(os.path.getsize(victim) // 2)
+    root = os.path.join(work, "broken_runs")
+    r = sgtest.run(base + folder_overrides(broken, val_root, root) + ["epochs=1"], timeout=300)
+    one_line_error(checker, r, victim, "truncated JPEG")
+    checker.eq(glob.glob(os.path.join(root, "*", "RUN_*", "*.pth")), [], "checkpoints after the truncated JPEG")
+
+    # A root without class folders.
+    empty = sgtest.fresh_dir(os.path.join(work, "empty"))
+    r = sgtest.run(base + folder_overrides(empty, val_root, os.path.join(work, "empty_runs")) + ["epochs=1"], timeout=120)
+    one_line_error(checker, r, empty, "root without classes")
+
+    # SG's imagenet_resnet50 names RandAugmentTransform, which is not implemented.
+    r = sgtest.run([args.train, "--config-dir", args.sg_recipes, "--config-name", "imagenet_resnet50",
+                    "ckpt_root_dir=" + os.path.join(work, "ra_runs"),
+                    "dataset_params.train_dataset_params.root=" + train_root,
+                    "dataset_params.val_dataset_params.root=" + val_root], timeout=120)
+    one_line_error(checker, r, "RandAugmentTransform", "imagenet_resnet50")
+    checker.check("not implemented" in r.err, "imagenet_resnet50: " + r.err)
+    checker.report()
+
+
+if __name__ == "__main__":
+    main()
