@@ -9,6 +9,7 @@
 #include "recipe/run_dir.hpp"
 
 #include "sg/eval/metric_values.hpp"
+#include "train/schedule_config.hpp"
 
 namespace sg {
 namespace {
@@ -137,25 +138,6 @@ OptimizerConfig read_optimizer_config(const Recipe& r) {
 
 namespace {
 
-LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
-  const std::string p = "training_hyperparams.";
-  LrSchedule s;
-  s.mode = r.get_or<std::string>(p + "lr_mode", "");
-  if (is_torch_scheduler(s.mode)) s.mode = "";  // PyTorch's schedulers drive the rate instead
-  else if (!s.mode.empty() && s.mode != "StepLRScheduler" && s.mode != "CosineLRScheduler")
-    throw RecipeError(p + "lr_mode: unknown schedule '" + s.mode + "' (known: StepLRScheduler, CosineLRScheduler, " +
-                      torch_scheduler_names() + ")");
-  s.initial_lr = r.get<double>(p + "initial_lr");
-  s.lr_updates = r.get_or<std::vector<int64_t>>(p + "lr_updates", {});
-  s.lr_decay_factor = r.get_or<double>(p + "lr_decay_factor", 0.1);
-  s.cosine_final_lr_ratio = r.get_or<double>(p + "cosine_final_lr_ratio", 0.01);
-  s.warmup_epochs = r.get_or<int64_t>(p + "lr_warmup_epochs", 0);
-  if (r.has(p + "warmup_initial_lr") && !r.node(p + "warmup_initial_lr").IsNull())
-    s.warmup_initial_lr = r.get<double>(p + "warmup_initial_lr");
-  s.max_epochs = max_epochs;
-  return s;
-}
-
 // arch_params: the class and channel counts every architecture reads, and the ones of
 // `architecture` (a key it does not read is an error, a null value is left out).
 ModelOptions read_model_options(const Recipe& r, const std::string& architecture) {
@@ -190,17 +172,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.optimizer = read_optimizer_config(r);
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");
-  c.lr = read_schedule(r, c.max_epochs);
-  const std::string lr_mode = r.get_or<std::string>(p + "lr_mode", "");
-  if (is_torch_scheduler(lr_mode)) {
-    c.torch_scheduler = lr_mode;
-    try {
-      if (r.has(p + "torch_scheduler_params"))
-        c.torch_scheduler_params = torch_scheduler_params_from_yaml(r.node(p + "torch_scheduler_params"));
-    } catch (const std::invalid_argument& e) {
-      throw RecipeError(p + "torch_scheduler_params: " + e.what());
-    }
-  }
+  read_schedule(r, c);
   c.ema.enabled = r.get_or<bool>(p + "ema", false);
   c.ema.decay = r.get_or<double>(p + "ema_params.decay", 0.9999);
   c.ema.decay_type = r.get_or<std::string>(p + "ema_params.decay_type", "exp");
