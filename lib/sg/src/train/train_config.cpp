@@ -138,6 +138,18 @@ OptimizerConfig read_optimizer_config(const Recipe& r) {
 
 namespace {
 
+// SG's bool, or "bfloat16" (the one mixed precision that also runs on the CPU).
+MixedPrecision read_mixed_precision(const Recipe& r, const std::string& key) {
+  if (!r.has(key) || r.node(key).IsNull()) return MixedPrecision::off;
+  const YAML::Node node = r.node(key);
+  if (node.IsScalar() && node.as<std::string>() == "bfloat16") return MixedPrecision::bfloat16;
+  try {
+    return r.get<bool>(key) ? MixedPrecision::float16 : MixedPrecision::off;
+  } catch (const RecipeError&) {
+    throw RecipeError(key + ": expected True, False or bfloat16");
+  }
+}
+
 // arch_params: the class and channel counts every architecture reads, and the ones of
 // `architecture` (a key it does not read is an error, a null value is left out).
 ModelOptions read_model_options(const Recipe& r, const std::string& architecture) {
@@ -186,7 +198,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.resume_path = r.get_or<std::string>(p + "resume_path", "");
   c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
   c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
-  c.mixed_precision = r.get_or<bool>(p + "mixed_precision", false);
+  c.mixed_precision = read_mixed_precision(r, p + "mixed_precision");
   c.loss_name = r.get<std::string>(p + "loss");
   if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
     throw RecipeError(p + "loss: unknown loss '" + c.loss_name + "' (known: CrossEntropyLoss, LabelSmoothingCrossEntropyLoss)");
