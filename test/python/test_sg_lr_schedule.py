@@ -195,7 +195,9 @@ REFUSALS = [
     ("torch_both_forms", {"lr_mode": {"StepLR": {"step_size": 1, "phase": "TRAIN_EPOCH_END"}},
                           "torch_scheduler_params": {"step_size": 2}}, "training_hyperparams.torch_scheduler_params"),
     ("torch_with_warmup", {"lr_mode": "StepLR", "torch_scheduler_params": {"step_size": 2}, "lr_warmup_epochs": 1},
-     "training_hyperparams.warmup_mode"),
+     "training_hyperparams.lr_warmup_epochs"),
+    ("torch_with_steps", {"lr_mode": {"StepLR": {"step_size": 2, "phase": "TRAIN_EPOCH_END"}}, "lr_warmup_steps": 4},
+     "training_hyperparams.lr_warmup_steps"),
     ("plateau_metric", {"lr_mode": {"ReduceLROnPlateau": {"phase": "VALIDATION_EPOCH_END", "metric_name": "Top5"}},
                         "metric_to_watch": "Accuracy"}, "training_hyperparams.lr_mode.ReduceLROnPlateau.metric_name"),
 ]

@@ -6,7 +6,8 @@ state); Python loads `ema_net` and the averaged `net` into torchvision's model; 
 averaged weights equal the mean Python computes from the per-epoch `ema_net` snapshots.
 A StepLR run: the logged rates equal PyTorch's StepLR, and the saved scheduler state loads
 into Python's StepLR. Mixed precision on the CPU: True warns and trains
-in float32 (as SG), bfloat16 autocasts; both save an empty scaler state.
+in float32 (as SG), with mixed_precision_dtype=bfloat16 it autocasts; both save an empty
+scaler state.
 """
 
 import glob
@@ -108,12 +109,13 @@ def check_step_lr(args, checker, torch):
 
 def check_mixed_precision(args, checker, torch):
     """On the CPU, mixed_precision=True warns once and trains in float32 as SG does: the same
-    weights as mixed_precision=False; mixed_precision=bfloat16 autocasts (other weights)."""
+    weights as mixed_precision=False; mixed_precision_dtype=bfloat16 autocasts (other weights)."""
     nets = {}
+    bf16 = ["training_hyperparams.mixed_precision=True", "+training_hyperparams.mixed_precision_dtype=bfloat16"]
     for value in ("False", "True", "bfloat16"):
         workdir = os.path.join(args.workdir, "amp_" + value)
         os.makedirs(workdir)
-        r = train(args, workdir, "training_hyperparams.mixed_precision=" + value)
+        r = train(args, workdir, *(bf16 if value == "bfloat16" else ["training_hyperparams.mixed_precision=" + value]))
         if not checker.check(r.rc == 0, "mixed_precision=%s run failed: %s" % (value, r.describe())):
             return
         warnings = [line for line in r.err.splitlines() if "warning" in line and "mixed_precision" in line]
@@ -125,7 +127,12 @@ def check_mixed_precision(args, checker, torch):
         nets[value] = c["net"]
     same = lambda a, b: all(torch.equal(a[k], b[k]) for k in a)  # noqa: E731
     checker.check(same(nets["True"], nets["False"]), "mixed_precision=True on the CPU did not train in float32")
-    checker.check(not same(nets["bfloat16"], nets["False"]), "mixed_precision=bfloat16 trained as float32")
+    checker.check(not same(nets["bfloat16"], nets["False"]), "mixed_precision_dtype=bfloat16 trained as float32")
+    workdir = os.path.join(args.workdir, "amp_refused")
+    os.makedirs(workdir)
+    r = train(args, workdir, "+training_hyperparams.mixed_precision_dtype=bfloat16")
+    checker.check(r.rc == 2 and "training_hyperparams.mixed_precision_dtype:" in r.err and len(r.err.splitlines()) == 1,
+                  "mixed_precision_dtype without mixed_precision: %s" % r.describe())
 
 
 def main():

@@ -118,11 +118,12 @@ void read_torch_scheduler(const Recipe& r, const LrMode& mode, TrainingConfig& c
   } catch (const std::invalid_argument& e) {
     throw RecipeError(args + ": " + e.what());
   }
-  // SG runs its warm-up callbacks next to a PyTorch scheduler, which then continues from
-  // the rate they left; that is not implemented here.
-  if ((c.lr.warmup == LrSchedule::Warmup::epoch && c.lr.warmup_epochs > 0) ||
-      (c.lr.warmup == LrSchedule::Warmup::batch && c.lr.warmup_steps > 0))
-    throw RecipeError(p + "warmup_mode: a warm-up before the PyTorch scheduler " + mode.name + " is not supported");
+  // SG runs its warm-up callbacks next to a PyTorch scheduler, which it does not step in the
+  // first lr_warmup_epochs epochs and which continues from the rate they left; that is not
+  // implemented here.
+  if (c.lr.warmup_epochs > 0 || c.lr.warmup_steps > 0)
+    throw RecipeError(p + (c.lr.warmup_epochs > 0 ? "lr_warmup_epochs" : "lr_warmup_steps") +
+                      ": a warm-up before the PyTorch scheduler " + mode.name + " is not supported");
   if (c.lr.cooldown_epochs > 0) throw RecipeError(p + "lr_cooldown_epochs: has no effect on the PyTorch scheduler " + mode.name);
 }
 

@@ -138,16 +138,17 @@ OptimizerConfig read_optimizer_config(const Recipe& r) {
 
 namespace {
 
-// SG's bool, or "bfloat16" (the one mixed precision that also runs on the CPU).
-MixedPrecision read_mixed_precision(const Recipe& r, const std::string& key) {
-  if (!r.has(key) || r.node(key).IsNull()) return MixedPrecision::off;
-  const YAML::Node node = r.node(key);
-  if (node.IsScalar() && node.as<std::string>() == "bfloat16") return MixedPrecision::bfloat16;
-  try {
-    return r.get<bool>(key) ? MixedPrecision::float16 : MixedPrecision::off;
-  } catch (const RecipeError&) {
-    throw RecipeError(key + ": expected True, False or bfloat16");
+// SG's bool mixed_precision, and our mixed_precision_dtype: float16 (SG's, CUDA only) or
+// bfloat16 (also on the CPU).
+MixedPrecision read_mixed_precision(const Recipe& r) {
+  const std::string key = "training_hyperparams.mixed_precision_dtype";
+  const std::string dtype = r.get_or<std::string>(key, "float16");
+  if (dtype != "float16" && dtype != "bfloat16") throw RecipeError(key + ": unknown '" + dtype + "' (known: float16, bfloat16)");
+  if (!r.get_or<bool>("training_hyperparams.mixed_precision", false)) {
+    if (dtype != "float16") throw RecipeError(key + ": has no effect without mixed_precision=True");
+    return MixedPrecision::off;
   }
+  return dtype == "bfloat16" ? MixedPrecision::bfloat16 : MixedPrecision::float16;
 }
 
 // arch_params: the class and channel counts every architecture reads, and the ones of
@@ -198,7 +199,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.resume_path = r.get_or<std::string>(p + "resume_path", "");
   c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
   c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
-  c.mixed_precision = read_mixed_precision(r, p + "mixed_precision");
+  c.mixed_precision = read_mixed_precision(r);
   c.loss_name = r.get<std::string>(p + "loss");
   if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
     throw RecipeError(p + "loss: unknown loss '" + c.loss_name + "' (known: CrossEntropyLoss, LabelSmoothingCrossEntropyLoss)");

@@ -115,7 +115,7 @@ std::string Trainer::train() {
                std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
   if (config_.mixed_precision == MixedPrecision::float16 && !device_.is_cuda())
     output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
-                 "as SG does (mixed_precision=bfloat16 asks for bfloat16 autocast)");
+                 "as SG does (mixed_precision_dtype=bfloat16 asks for bfloat16 autocast)");
   for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
     const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
     const int64_t finished = epoch + 1;

@@ -11,8 +11,8 @@ namespace sg {
 torch::Device pick_device(const std::string& wanted);
 
 // training_hyperparams.mixed_precision: SG's True is float16 autocast (with loss scaling)
-// on CUDA and nothing on the CPU, where SG warns and trains in float32; "bfloat16" is
-// bfloat16 autocast on either device, without loss scaling.
+// on CUDA and nothing on the CPU, where SG warns and trains in float32; with
+// mixed_precision_dtype=bfloat16 it is bfloat16 autocast on either device, without loss scaling.
 enum class MixedPrecision { off, float16, bfloat16 };
 
 // Mixed precision for a forward pass, as above.
