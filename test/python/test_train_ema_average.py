@@ -5,8 +5,9 @@ and a checkpoint every epoch: every file has exactly SG's keys (plus our continu
 state); Python loads `ema_net` and the averaged `net` into torchvision's model; the
 averaged weights equal the mean Python computes from the per-epoch `ema_net` snapshots.
 A StepLR run: the logged rates equal PyTorch's StepLR, and the saved scheduler state loads
-into Python's StepLR. A mixed-precision run on the CPU (bfloat16 autocast) trains and
-saves an empty scaler state.
+into Python's StepLR. Mixed precision on the CPU: True warns and trains
+in float32 (as SG), with mixed_precision_dtype=bfloat16 it autocasts; both save an empty
+scaler state.
 """
 
 import glob
@@ -107,14 +108,31 @@ def check_step_lr(args, checker, torch):
 
 
 def check_mixed_precision(args, checker, torch):
-    workdir = os.path.join(args.workdir, "amp")
+    """On the CPU, mixed_precision=True warns once and trains in float32 as SG does: the same
+    weights as mixed_precision=False; mixed_precision_dtype=bfloat16 autocasts (other weights)."""
+    nets = {}
+    bf16 = ["training_hyperparams.mixed_precision=True", "+training_hyperparams.mixed_precision_dtype=bfloat16"]
+    for value in ("False", "True", "bfloat16"):
+        workdir = os.path.join(args.workdir, "amp_" + value)
+        os.makedirs(workdir)
+        r = train(args, workdir, *(bf16 if value == "bfloat16" else ["training_hyperparams.mixed_precision=" + value]))
+        if not checker.check(r.rc == 0, "mixed_precision=%s run failed: %s" % (value, r.describe())):
+            return
+        warnings = [line for line in r.err.splitlines() if "warning" in line and "mixed_precision" in line]
+        checker.check(len(warnings) == (1 if value == "True" else 0),
+                      "mixed_precision=%s: warning lines %r" % (value, warnings))
+        c = torch.load(os.path.join(r.out.strip().splitlines()[-1], "ckpt_latest.pth"), weights_only=False)
+        checker.check(c["scaler_state_dict"] == {}, "CPU mixed precision scaler state %r" % c["scaler_state_dict"])
+        checker.check(all(t.dtype in (torch.float32, torch.int64) for t in c["net"].values()), "weights left float32")
+        nets[value] = c["net"]
+    same = lambda a, b: all(torch.equal(a[k], b[k]) for k in a)  # noqa: E731
+    checker.check(same(nets["True"], nets["False"]), "mixed_precision=True on the CPU did not train in float32")
+    checker.check(not same(nets["bfloat16"], nets["False"]), "mixed_precision_dtype=bfloat16 trained as float32")
+    workdir = os.path.join(args.workdir, "amp_refused")
     os.makedirs(workdir)
-    r = train(args, workdir, "training_hyperparams.mixed_precision=True")
-    if not checker.check(r.rc == 0, "mixed precision run failed: %s" % r.describe()):
-        return
-    c = torch.load(os.path.join(r.out.strip().splitlines()[-1], "ckpt_latest.pth"), weights_only=False)
-    checker.check(c["scaler_state_dict"] == {}, "CPU mixed precision scaler state %r" % c["scaler_state_dict"])
-    checker.check(all(t.dtype in (torch.float32, torch.int64) for t in c["net"].values()), "weights left float32")
+    r = train(args, workdir, "+training_hyperparams.mixed_precision_dtype=bfloat16")
+    checker.check(r.rc == 2 and "training_hyperparams.mixed_precision_dtype:" in r.err and len(r.err.splitlines()) == 1,
+                  "mixed_precision_dtype without mixed_precision: %s" % r.describe())
 
 
 def main():

@@ -15,7 +15,13 @@
 //     --load IN.pth     load_state_dict(IN.pth) before stepping (IN.pth is a state dict,
 //                       or a dict whose "state_dict" is one, as OUT.pth)
 //
-// Exit codes: 0 written; 1 the scheduler refused (message on stderr); 2 usage error.
+//   sg_scheduler_dump --sg-policy HYPERPARAMS_JSON BATCHES OUT.pth
+//       Reads SuperGradients' own schedule from training_hyperparams HYPERPARAMS_JSON (lr_mode,
+//       warmup_mode, lr_warmup_epochs, ..., as read_training_config reads them) and writes
+//       OUT.pth = {"lrs": [[the rate of each of the BATCHES batches] for each epoch],
+//       "torch_scheduler": the PyTorch scheduler lr_mode names or "", "torch_scheduler_params": its argument names}.
+//
+// Exit codes: 0 written; 1 the scheduler (or the recipe) refused (message on stderr); 2 usage error.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,6 +34,7 @@
 #include "pth/checkpoint.hpp"
 #include "pth/value.hpp"
 #include "sg/optim/torch_scheduler.hpp"
+#include "train/schedule_config.hpp"
 
 namespace {
 
@@ -48,7 +55,46 @@ pth::Value momentum_value(const sg::TorchScheduler& s) {
   return m ? pth::Value::floating(*m) : pth::Value::none();
 }
 
+YAML::Node parse_json(const std::string& text, const std::string& what) {
+  try {
+    return YAML::Load(text);
+  } catch (const std::exception& e) {
+    throw UsageError(what + ": " + e.what());
+  }
+}
+
+int run_sg_policy(int argc, char** argv) {
+  if (argc != 5) throw UsageError("usage: sg_scheduler_dump --sg-policy HYPERPARAMS_JSON BATCHES OUT.pth");
+  const int64_t batches = parse_count(argv[3], "BATCHES");
+  YAML::Node root;
+  root["training_hyperparams"] = parse_json(argv[2], "HYPERPARAMS_JSON");
+  const sg::Recipe recipe(root);
+  sg::TrainingConfig config;
+  pth::List epochs;
+  try {
+    config.max_epochs = recipe.get<int64_t>("training_hyperparams.max_epochs");
+    sg::read_schedule(recipe, config);
+    for (int64_t e = 0; e < config.max_epochs; ++e) {
+      pth::List rates;
+      for (int64_t b = 0; b < batches; ++b) rates.push_back(pth::Value::floating(config.lr.at(e, b, batches)));
+      epochs.push_back(pth::Value::list(std::move(rates)));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sg_scheduler_dump: %s\n", e.what());
+    return 1;
+  }
+  pth::List torch_params;
+  for (const auto& entry : config.torch_scheduler_params) torch_params.push_back(pth::Value::string(entry.first));
+  pth::Value out = pth::Value::dict();
+  out.as_dict().set(pth::Value::string("lrs"), pth::Value::list(std::move(epochs)));
+  out.as_dict().set(pth::Value::string("torch_scheduler"), pth::Value::string(config.torch_scheduler));
+  out.as_dict().set(pth::Value::string("torch_scheduler_params"), pth::Value::list(std::move(torch_params)));
+  pth::write_checkpoint(argv[4], out);
+  return 0;
+}
+
 int run(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--sg-policy") return run_sg_policy(argc, argv);
   std::vector<std::string> pos;
   double base_lr = 0.1;
   int64_t total_steps = 0;
@@ -75,13 +121,7 @@ int run(int argc, char** argv) {
   if (name == "ReduceLROnPlateau" && int64_t(metrics.size()) < steps)
     throw UsageError("ReduceLROnPlateau needs --metrics with at least STEPS values");
 
-  YAML::Node json;
-  try {
-    json = YAML::Load(pos[1]);
-  } catch (const std::exception& e) {
-    throw UsageError(std::string("PARAMS_JSON: ") + e.what());
-  }
-  const sg::TorchSchedulerParams params = sg::torch_scheduler_params_from_yaml(json);
+  const sg::TorchSchedulerParams params = sg::torch_scheduler_params_from_yaml(parse_json(pos[1], "PARAMS_JSON"));
 
   std::unique_ptr<sg::TorchScheduler> s;
   try {

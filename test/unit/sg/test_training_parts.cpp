@@ -16,44 +16,12 @@
 #include "recipe/run_errors.hpp"
 #include "sg/checkpoint/sg_checkpoint.hpp"
 #include "sg/eval/metrics.hpp"
-#include "sg/optim/lr_schedule.hpp"
 #include "sg/optim/optimizer.hpp"
 #include "sg/train/append_file.hpp"
 #include "sg/train/tensorboard.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
-
-TEST_CASE("step schedule multiplies at each listed epoch, after a linear epoch warm-up") {
-  sg::LrSchedule s;
-  s.mode = "StepLRScheduler";
-  s.initial_lr = 0.1;
-  s.lr_updates = {3, 5};
-  s.lr_decay_factor = 0.5;
-  s.max_epochs = 8;
-  CHECK(s.at(0, 0, 10) == Approx(0.1));
-  CHECK(s.at(2, 9, 10) == Approx(0.1));
-  CHECK(s.at(3, 0, 10) == Approx(0.05));
-  CHECK(s.at(5, 0, 10) == Approx(0.025));
-  s.warmup_epochs = 2;
-  CHECK(s.at(0, 5, 10) == Approx(0.1 / 3));            // SG: initial_lr / (warmup + 1)
-  CHECK(s.at(1, 5, 10) == Approx(0.1 / 3 + (0.1 - 0.1 / 3) / 2));
-  CHECK(s.at(2, 0, 10) == Approx(0.1));
-}
-
-TEST_CASE("cosine schedule runs per step from the initial rate to the final ratio") {
-  sg::LrSchedule s;
-  s.mode = "CosineLRScheduler";
-  s.initial_lr = 0.2;
-  s.cosine_final_lr_ratio = 0.1;
-  s.max_epochs = 4;
-  CHECK(s.at(0, 0, 10) == Approx(0.2));
-  CHECK(s.at(2, 0, 10) == Approx(0.02 + 0.18 * 0.5));  // half way
-  CHECK(s.at(3, 9, 10) < s.at(3, 8, 10));
-  CHECK(s.at(3, 9, 10) > 0.02);
-  s.mode = "Exponential";
-  CHECK_THROWS_AS(s.at(0, 0, 10), std::invalid_argument);
-}
 
 TEST_CASE("accuracy and top-5 count hits over the epoch, loss is the sample mean") {
   sg::MetricAccumulator m({"Accuracy", "Top5"}, "CrossEntropyLoss");

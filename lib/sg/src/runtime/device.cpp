@@ -19,13 +19,17 @@ torch::Device pick_device(const std::string& wanted) {
   }
 }
 
-Autocast::Autocast(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
+Autocast::Autocast(MixedPrecision mode, const torch::Device& device)
+    : enabled_(mode == MixedPrecision::bfloat16 || (mode == MixedPrecision::float16 && device.is_cuda())),
+      cuda_(device.is_cuda()) {
   if (!enabled_) return;
+  const at::ScalarType dtype = mode == MixedPrecision::bfloat16 ? at::kBFloat16 : at::kHalf;
   if (cuda_) {
     at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
   } else {
     at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_autocast_cpu_dtype(dtype);
   }
   at::autocast::increment_nesting();
 }

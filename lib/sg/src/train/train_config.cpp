@@ -10,6 +10,7 @@
 
 #include "sg/eval/metric_values.hpp"
 #include "train/data_config.hpp"
+#include "train/schedule_config.hpp"
 
 namespace sg {
 namespace {
@@ -70,23 +71,17 @@ OptimizerConfig read_optimizer_config(const Recipe& r) {
 
 namespace {
 
-LrSchedule read_schedule(const Recipe& r, int64_t max_epochs) {
-  const std::string p = "training_hyperparams.";
-  LrSchedule s;
-  s.mode = r.get_or<std::string>(p + "lr_mode", "");
-  if (is_torch_scheduler(s.mode)) s.mode = "";  // PyTorch's schedulers drive the rate instead
-  else if (!s.mode.empty() && s.mode != "StepLRScheduler" && s.mode != "CosineLRScheduler")
-    throw RecipeError(p + "lr_mode: unknown schedule '" + s.mode + "' (known: StepLRScheduler, CosineLRScheduler, " +
-                      torch_scheduler_names() + ")");
-  s.initial_lr = r.get<double>(p + "initial_lr");
-  s.lr_updates = r.get_or<std::vector<int64_t>>(p + "lr_updates", {});
-  s.lr_decay_factor = r.get_or<double>(p + "lr_decay_factor", 0.1);
-  s.cosine_final_lr_ratio = r.get_or<double>(p + "cosine_final_lr_ratio", 0.01);
-  s.warmup_epochs = r.get_or<int64_t>(p + "lr_warmup_epochs", 0);
-  if (r.has(p + "warmup_initial_lr") && !r.node(p + "warmup_initial_lr").IsNull())
-    s.warmup_initial_lr = r.get<double>(p + "warmup_initial_lr");
-  s.max_epochs = max_epochs;
-  return s;
+// SG's bool mixed_precision, and our mixed_precision_dtype: float16 (SG's, CUDA only) or
+// bfloat16 (also on the CPU).
+MixedPrecision read_mixed_precision(const Recipe& r) {
+  const std::string key = "training_hyperparams.mixed_precision_dtype";
+  const std::string dtype = r.get_or<std::string>(key, "float16");
+  if (dtype != "float16" && dtype != "bfloat16") throw RecipeError(key + ": unknown '" + dtype + "' (known: float16, bfloat16)");
+  if (!r.get_or<bool>("training_hyperparams.mixed_precision", false)) {
+    if (dtype != "float16") throw RecipeError(key + ": has no effect without mixed_precision=True");
+    return MixedPrecision::off;
+  }
+  return dtype == "bfloat16" ? MixedPrecision::bfloat16 : MixedPrecision::float16;
 }
 
 // arch_params: the class and channel counts every architecture reads, and the ones of
@@ -123,17 +118,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.optimizer = read_optimizer_config(r);
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");
-  c.lr = read_schedule(r, c.max_epochs);
-  const std::string lr_mode = r.get_or<std::string>(p + "lr_mode", "");
-  if (is_torch_scheduler(lr_mode)) {
-    c.torch_scheduler = lr_mode;
-    try {
-      if (r.has(p + "torch_scheduler_params"))
-        c.torch_scheduler_params = torch_scheduler_params_from_yaml(r.node(p + "torch_scheduler_params"));
-    } catch (const std::invalid_argument& e) {
-      throw RecipeError(p + "torch_scheduler_params: " + e.what());
-    }
-  }
+  read_schedule(r, c);
   c.ema.enabled = r.get_or<bool>(p + "ema", false);
   c.ema.decay = r.get_or<double>(p + "ema_params.decay", 0.9999);
   c.ema.decay_type = r.get_or<std::string>(p + "ema_params.decay_type", "exp");
@@ -147,7 +132,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.resume_path = r.get_or<std::string>(p + "resume_path", "");
   c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
   c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
-  c.mixed_precision = r.get_or<bool>(p + "mixed_precision", false);
+  c.mixed_precision = read_mixed_precision(r);
   c.loss_name = r.get<std::string>(p + "loss");
   if (c.loss_name != "CrossEntropyLoss" && c.loss_name != "LabelSmoothingCrossEntropyLoss")
     throw RecipeError(p + "loss: unknown loss '" + c.loss_name + "' (known: CrossEntropyLoss, LabelSmoothingCrossEntropyLoss)");

@@ -81,7 +81,7 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     ema_ = std::make_unique<ModelEMA>(*model_, config_.ema.decay, config_.ema.decay_type, config_.ema.beta, total_steps,
                                       ema_model_);
   }
-  scaler_ = std::make_unique<GradScaler>(config_.mixed_precision && device_.is_cuda());
+  scaler_ = std::make_unique<GradScaler>(config_.mixed_precision == MixedPrecision::float16 && device_.is_cuda());
 
   find_resume_checkpoint();
   if (!resume_from_.empty()) {
@@ -112,6 +112,9 @@ std::string Trainer::train() {
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
                " training and " + std::to_string(val_data_->size()) + " validation images, " +
                std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
+  if (config_.mixed_precision == MixedPrecision::float16 && !device_.is_cuda())
+    output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
+                 "as SG does (mixed_precision_dtype=bfloat16 asks for bfloat16 autocast)");
   for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
     const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
     const int64_t finished = epoch + 1;

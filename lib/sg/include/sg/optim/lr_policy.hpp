@@ -1,6 +1,7 @@
 #pragma once
 // The learning rate of a training run, whichever kind the recipe names: SuperGradients'
-// own policies (lr_mode StepLRScheduler, CosineLRScheduler, constant, with warm-up) or a
+// own policies (lr_mode StepLRScheduler, CosineLRScheduler, PolyLRScheduler,
+// ExponentialLRScheduler or constant, with SG's warm-ups and cool-down) or a
 // PyTorch scheduler (lr_mode StepLR, OneCycleLR, ReduceLROnPlateau, ...). The training
 // loop calls the same four points for both and never asks which it has.
 #include <memory>

@@ -10,10 +10,15 @@ namespace sg {
 // training_hyperparams.device for an unknown or unavailable device.
 torch::Device pick_device(const std::string& wanted);
 
-// Mixed precision for a forward pass: float16 autocast on CUDA, bfloat16 on the CPU.
+// training_hyperparams.mixed_precision: SG's True is float16 autocast (with loss scaling)
+// on CUDA and nothing on the CPU, where SG warns and trains in float32; with
+// mixed_precision_dtype=bfloat16 it is bfloat16 autocast on either device, without loss scaling.
+enum class MixedPrecision { off, float16, bfloat16 };
+
+// Mixed precision for a forward pass, as above.
 class Autocast {
  public:
-  Autocast(bool enabled, const torch::Device& device);
+  Autocast(MixedPrecision mode, const torch::Device& device);
   ~Autocast();
   Autocast(const Autocast&) = delete;
   Autocast& operator=(const Autocast&) = delete;

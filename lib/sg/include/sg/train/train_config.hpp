@@ -13,6 +13,7 @@
 #include "sg/optim/lr_schedule.hpp"
 #include "sg/optim/optimizer.hpp"
 #include "sg/optim/torch_scheduler.hpp"
+#include "sg/runtime/device.hpp"
 
 namespace sg {
 
@@ -65,7 +66,7 @@ struct TrainingConfig {
   std::string ckpt_name = "ckpt_latest.pth";
   bool load_opt_params = true;
   bool average_best_models = true;
-  bool mixed_precision = false;
+  MixedPrecision mixed_precision = MixedPrecision::off;   // sg/runtime/device.hpp
   int64_t max_epochs = 1;
   std::string loss_name;
   double label_smoothing = 0;
