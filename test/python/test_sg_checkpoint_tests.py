@@ -455,10 +455,20 @@ def test_max_batches_loop_break_test(c):
 
 
 def test_test_mixed_precision_cpu(c):
-    """test_mixed_precision_cpu: SG warns "Mixed precision training is not supported on CPU"
-    and trains in float32."""
-    raise Skip("mixed precision on the CPU as SG does it (a warning, then float32) is not implemented: "
-               "mixed_precision=True trains with bfloat16 autocast on the CPU without a warning")
+    """test_mixed_precision_cpu: SG warns that mixed precision is not supported on the CPU and
+    trains in float32: the same weights as mixed_precision=False, bit for bit, one warning line."""
+    nets = {}
+    for flag in ("True", "False"):
+        root = c.path(flag)
+        r = c.run([c.args.train, "--config-name", "test_tiny", "ckpt_root_dir=" + root, "experiment_name=e",
+                   "training_hyperparams.mixed_precision=" + flag])
+        if not c.check(r.rc == 0, "mixed_precision=%s: %s" % (flag, r.describe())):
+            return
+        warnings = [line for line in r.err.splitlines() if "mixed_precision" in line and "warning" in line]
+        c.check(len(warnings) == (1 if flag == "True" else 0), "mixed_precision=%s warnings: %r" % (flag, r.err))
+        nets[flag] = c.load(c.runs(root, "e")[-1], "ckpt_latest.pth")["net"]
+    c.check(not c.differing(nets["True"], nets["False"]),
+            "float32 either way: %s differ" % c.differing(nets["True"], nets["False"]))
 
 
 def test_test_without_train_test(c):
