@@ -96,7 +96,7 @@ def write_idx(folder, prefix, images, labels):
 def python_model(torch, torchvision):
     torch.manual_seed(7)
     model = torchvision.models.resnet18(num_classes=10)
-    # What our resnet18 builds for arch_params.in_channels=1.
+    # What our torchvision_resnet18 builds for arch_params.in_channels=1.
     model.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     with torch.no_grad():
         for m in model.modules():
@@ -138,7 +138,7 @@ def check_python_checkpoint(args, checker, torch, torchvision):
     write_idx(folder, "train", train_images, train_labels)
     write_idx(folder, "t10k", images, labels)
 
-    recipe = ["--config-name", "test_tiny", "architecture=resnet18", "arch_params.in_channels=1",
+    recipe = ["--config-name", "test_tiny", "architecture=torchvision_resnet18", "arch_params.in_channels=1",
               "dataset_params=fashion_mnist_dataset_params", "dataset_params.root=" + folder,
               "checkpoint_params.checkpoint_path=" + ckpt]
     cases = [("all 100 images", ["training_hyperparams.max_valid_batches=null", "--batch-size", "25"], 100, 4),
@@ -174,7 +174,7 @@ def check_errors(args, checker, root, run_dir, python_ckpt):
          base + ["--experiment-name", "test_tiny", "--run-id", os.path.basename(run_dir), "--ckpt-name", "nope.pth"],
          "nope.pth"),
         ("run checkpoint vs another architecture",
-         base + ["--experiment-name", "test_tiny", "--ckpt-name", "ckpt_best.pth", "architecture=resnet18"],
+         base + ["--experiment-name", "test_tiny", "--ckpt-name", "ckpt_best.pth", "architecture=torchvision_resnet18"],
          "does not fit"),
         ("Python resnet18 vs the recipe's resnet_mini",
          [args.eval, "--config-name", "test_tiny", "checkpoint_params.checkpoint_path=" + python_ckpt], "does not fit"),

@@ -24,7 +24,7 @@ def is_running_stat(name):
 
 def train(args, workdir, experiment, *overrides):
     cmd = [args.train, "--config-name", "test_tiny", "ckpt_root_dir=" + workdir, "experiment_name=" + experiment,
-           "architecture=resnet18", "arch_params.num_classes=10", "epochs=1"] + list(overrides)
+           "architecture=torchvision_resnet18", "arch_params.num_classes=10", "epochs=1"] + list(overrides)
     return sgtest.run(cmd, timeout=300)
 
 
@@ -108,28 +108,28 @@ def check_variants(args, checker, torch, src, source):
     import hashlib
     import shutil
     zoo = sgtest.fresh_dir(os.path.join(args.workdir, "zoo"))
-    shutil.copy(src, os.path.join(zoo, "resnet18_imagenet.pth"))
+    shutil.copy(src, os.path.join(zoo, "torchvision_resnet18_imagenet.pth"))
     with open(src, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     with open(os.path.join(zoo, "manifest.json"), "w") as f:
-        json.dump({"resnet18_imagenet.pth": digest}, f)
+        json.dump({"torchvision_resnet18_imagenet.pth": digest}, f)
     # --zoo names the folder; SG_MODEL_ZOO does the same below.
     r = sgtest.run([args.train, "--zoo", zoo, "--config-name", "test_tiny", "ckpt_root_dir=" + workdir,
-                    "experiment_name=zoo", "architecture=resnet18", "arch_params.num_classes=10", "epochs=1",
+                    "experiment_name=zoo", "architecture=torchvision_resnet18", "arch_params.num_classes=10", "epochs=1",
                     "checkpoint_params.pretrained_weights=imagenet", "training_hyperparams.initial_lr=0.0"], timeout=300)
     net = net_of(r, "pretrained_weights=imagenet")
     if net is not None:
         checker.check(torch.equal(net["conv1.weight"], source["conv1.weight"]), "pretrained: conv1.weight differs")
         checker.eq(list(net["fc.weight"].shape), [10, 512], "pretrained: fc.weight shape")
     # sg-eval evaluates pretrained weights from the zoo the same way.
-    r = sgtest.run([args.eval, "--zoo", zoo, "--config-name", "test_tiny", "architecture=resnet18",
+    r = sgtest.run([args.eval, "--zoo", zoo, "--config-name", "test_tiny", "architecture=torchvision_resnet18",
                     "checkpoint_params.pretrained_weights=imagenet", "--json"], timeout=300)
     checker.check(r.rc == 0 and json.loads(r.out or "{}").get("weights") == "pretrained imagenet",
                   "sg-eval with pretrained weights: %s" % r.describe())
     os.environ["SG_MODEL_ZOO"] = zoo
     try:
         with open(os.path.join(zoo, "manifest.json"), "w") as f:
-            json.dump({"resnet18_imagenet.pth": "0" * 64}, f)
+            json.dump({"torchvision_resnet18_imagenet.pth": "0" * 64}, f)
         r = train(args, workdir, "zoo_bad", "checkpoint_params.pretrained_weights=imagenet")
         checker.check(r.rc == 2 and "SHA-256" in r.err, "pretrained with a wrong manifest sum: %s" % r.describe())
         os.remove(os.path.join(zoo, "manifest.json"))
@@ -142,7 +142,7 @@ def check_variants(args, checker, torch, src, source):
 def check_adapt(args, checker, torch, torchvision, src):
     # sg-model-template: torchvision's keys, order and shapes.
     tmpl = os.path.join(args.workdir, "template.pth")
-    r = sgtest.run([args.template, "resnet18", "10", tmpl])
+    r = sgtest.run([args.template, "torchvision_resnet18", "10", tmpl])
     if checker.check(r.rc == 0, "sg-model-template: %s" % r.describe()):
         sd = torch.load(tmpl, map_location="cpu")
         ref = torchvision.models.resnet18(num_classes=10).state_dict()
@@ -158,7 +158,7 @@ def check_adapt(args, checker, torch, torchvision, src):
     src10 = os.path.join(args.workdir, "other_names.pth")
     torch.save(other, src10)
     out = os.path.join(args.workdir, "adapted.pth")
-    r = sgtest.run([args.adapt, src10, "-o", out, "--model", "resnet18", "--num-classes", "10"], timeout=300)
+    r = sgtest.run([args.adapt, src10, "-o", out, "--model", "torchvision_resnet18", "--num-classes", "10"], timeout=300)
     if checker.check(r.rc == 0, "(c) sg-ckpt-adapt --model resnet18: %s" % r.describe()):
         sd = torch.load(out, map_location="cpu")
         if isinstance(sd, dict) and "net" in sd:
@@ -172,10 +172,10 @@ def check_adapt(args, checker, torch, torchvision, src):
             checker.fail("(c) adapted file does not load strictly into torchvision: %s" % e)
     # The 1000-class file for 10 classes: refused, naming fc.weight.
     out2 = os.path.join(args.workdir, "adapted_1000.pth")
-    r = sgtest.run([args.adapt, src, "-o", out2, "--model", "resnet18", "--num-classes", "10"], timeout=300)
+    r = sgtest.run([args.adapt, src, "-o", out2, "--model", "torchvision_resnet18", "--num-classes", "10"], timeout=300)
     checker.check(r.rc == 1 and "fc.weight" in r.out + r.err, "(c) 1000 -> 10 classes: expected exit 1 naming fc.weight: %s" % r.describe())
     checker.check(not os.path.exists(out2), "(c) refused adaptation left %s" % out2)
-    r = sgtest.run([args.adapt, src, "-o", out2, "--model", "resnet18", "--num-classes", "1000"], timeout=300)
+    r = sgtest.run([args.adapt, src, "-o", out2, "--model", "torchvision_resnet18", "--num-classes", "1000"], timeout=300)
     checker.check(r.rc == 0, "(c) --num-classes 1000: %s" % r.describe())
 
 

@@ -145,7 +145,7 @@ def check_resume_modes(env, checker, root, torch):
     checker.check(best["epoch"] == 4, "ckpt_best.pth stopped updating after the resume (epoch %s)" % best["epoch"])
     checker.check(latest_ckpt["_best_ckpt_metrics"] == best["metrics"], "_best_ckpt_metrics not carried on")
 
-    wrong = env.train(root, "modes", "epochs=3", "resume=True", "architecture=resnet18")
+    wrong = env.train(root, "modes", "epochs=3", "resume=True", "architecture=torchvision_resnet18")
     checker.check(wrong.rc == 2 and "does not fit the model" in wrong.err and "conv1.weight" in wrong.err,
                   "another model's checkpoint: %s" % wrong.describe())
 
@@ -214,7 +214,7 @@ def check_python_checkpoint(env, checker, root, torch, torchvision):
     torch.save({"net": model.state_dict(), "acc": 0.1, "epoch": 1, "optimizer_state_dict": opt.state_dict(),
                 "metrics": {"tracked_metric_name": "Accuracy", "valid": {"Accuracy": 0.1}, "train": {}},
                 "_best_ckpt_metrics": None, "scaler_state_dict": {}}, path)
-    frozen = ["architecture=resnet18", "ema=False", "training_hyperparams.lr_mode=null", "training_hyperparams.initial_lr=0.0",
+    frozen = ["architecture=torchvision_resnet18", "ema=False", "training_hyperparams.lr_mode=null", "training_hyperparams.initial_lr=0.0",
               "training_hyperparams.optimizer_params.weight_decay=0.0", "epochs=2", "training_hyperparams.resume_path=" + path]
     results = {}
     for load_opt in ("True", "False"):

@@ -24,7 +24,7 @@ SG_KEYS = {"net", "acc", "epoch", "metrics", "packages", "_best_ckpt_metrics", "
 
 def train(args, workdir, *overrides):
     cmd = [args.train, "--config-name", "test_tiny", "ckpt_root_dir=" + workdir, "experiment_name=e",
-           "architecture=resnet18"] + list(overrides)
+           "architecture=torchvision_resnet18"] + list(overrides)
     return sgtest.run(cmd, timeout=300)
 
 

@@ -91,7 +91,7 @@ def tensorboard_scalars(path, checker):
 
 def train(args, workdir, experiment, *overrides):
     cmd = [args.train, "--config-name", "test_tiny", "ckpt_root_dir=" + workdir, "experiment_name=" + experiment,
-           "architecture=resnet18"] + list(overrides)
+           "architecture=torchvision_resnet18"] + list(overrides)
     return sgtest.run(cmd, timeout=300)
 
 
@@ -114,7 +114,7 @@ def check_run(args, checker, torch, torchvision, optimizer):
     checker.check(len(glob.glob(os.path.join(run_dir, "log_*.txt"))) == 1, "no log_<timestamp>.txt: %s" % names)
     checker.check(not any(".tmp" in n for n in names), "temp files left: %s" % names)
     config = open(os.path.join(run_dir, ".hydra", "config.yaml")).read()
-    checker.check("max_epochs: 3" in config and "architecture: resnet18" in config, "config.yaml lacks the overrides")
+    checker.check("max_epochs: 3" in config and "architecture: torchvision_resnet18" in config, "config.yaml lacks the overrides")
     overrides = open(os.path.join(run_dir, ".hydra", "overrides.yaml")).read()
     checker.check("training_hyperparams.max_epochs=3" in overrides, "overrides.yaml: %s" % overrides)
 

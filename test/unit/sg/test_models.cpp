@@ -50,7 +50,8 @@ Shape eval_output_shape(sg::Classifier& m, const Shape& input) {
 
 TEST_CASE("model_names lists the registered architectures") {
   const auto names = sg::model_names();
-  CHECK(names == std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet18_cifar", "resnet_mini"});
+  CHECK(names == std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet18_cifar", "torchvision_resnet18",
+                                          "torchvision_resnet34", "torchvision_resnet50", "mobilenet_v2", "resnet_mini"});
 }
 
 TEST_CASE("unknown architecture throws naming the known ones") {
@@ -67,8 +68,8 @@ TEST_CASE("unknown architecture throws naming the known ones") {
   CHECK_THROWS_AS(sg::create_model("resnet_mini", bad), std::invalid_argument);
 }
 
-TEST_CASE("resnet18 has torchvision's state dict") {
-  auto m = model("resnet18", 7);
+TEST_CASE("torchvision_resnet18 has torchvision's state dict") {
+  auto m = model("torchvision_resnet18", 7);
   const auto sd = sg::state_dict(*m);
   REQUIRE(sd.size() == 122);
   CHECK(sd.front().first == "conv1.weight");
@@ -95,13 +96,13 @@ TEST_CASE("resnet18 has torchvision's state dict") {
   CHECK(sd_std == Approx(std::sqrt(2.0 / (64 * 9))).epsilon(0.05));
 }
 
-TEST_CASE("resnet34 and resnet50 key counts and shapes") {
-  const auto sd34 = sg::state_dict(*model("resnet34", 10));
+TEST_CASE("torchvision_resnet34 and torchvision_resnet50 key counts and shapes") {
+  const auto sd34 = sg::state_dict(*model("torchvision_resnet34", 10));
   CHECK(sd34.size() == 218);
   CHECK(shape_of(sd34, "layer3.5.conv2.weight") == Shape{256, 256, 3, 3});
   CHECK(sd34.back().first == "fc.bias");
 
-  const auto sd50 = sg::state_dict(*model("resnet50", 10));
+  const auto sd50 = sg::state_dict(*model("torchvision_resnet50", 10));
   CHECK(sd50.size() == 320);
   CHECK(shape_of(sd50, "layer1.0.downsample.0.weight") == Shape{256, 64, 1, 1});
   CHECK(shape_of(sd50, "layer1.0.conv3.weight") == Shape{256, 64, 1, 1});
@@ -110,18 +111,59 @@ TEST_CASE("resnet34 and resnet50 key counts and shapes") {
   CHECK(shape_of(sd50, "fc.weight") == Shape{10, 2048});
 }
 
-TEST_CASE("resnet18_cifar has SuperGradients' names") {
-  auto m = model("resnet18_cifar", 10);
+TEST_CASE("resnet18 and resnet18_cifar have SuperGradients' names, resnet18 the ImageNet stem") {
+  struct Case {
+    std::string arch;
+    int64_t stem_kernel, side;
+  };
+  for (const Case& c : {Case{"resnet18", 7, 64}, Case{"resnet18_cifar", 3, 32}}) {
+    auto m = model(c.arch, 7);
+    const auto sd = sg::state_dict(*m);
+    CHECK(sd.size() == 122);
+    CHECK(shape_of(sd, "conv1.weight") == Shape{64, 3, c.stem_kernel, c.stem_kernel});
+    CHECK(shape_of(sd, "layer2.0.shortcut.0.weight") == Shape{128, 64, 1, 1});
+    CHECK(shape_of(sd, "layer2.0.shortcut.1.num_batches_tracked") == Shape{});
+    CHECK_FALSE(has_key(sd, "layer1.0.shortcut.0.weight"));
+    CHECK_FALSE(has_key(sd, "layer2.0.downsample.0.weight"));
+    CHECK(sd[sd.size() - 2].first == "linear.weight");
+    CHECK(sd.back().first == "linear.bias");
+    CHECK(m->head_name() == "linear");
+    CHECK(eval_output_shape(*m, {2, 3, c.side, c.side}) == Shape{2, 7});
+  }
+}
+
+TEST_CASE("resnet34 and resnet50 are SuperGradients' ResNets") {
+  CHECK(sg::state_dict(*model("resnet34", 10)).size() == 218);
+  const auto sd50 = sg::state_dict(*model("resnet50", 10));
+  CHECK(sd50.size() == 320);
+  CHECK(shape_of(sd50, "layer1.0.shortcut.0.weight") == Shape{256, 64, 1, 1});
+  CHECK(shape_of(sd50, "layer2.0.conv2.weight") == Shape{128, 128, 3, 3});
+  CHECK(shape_of(sd50, "linear.weight") == Shape{10, 2048});
+}
+
+TEST_CASE("mobilenet_v2 has SuperGradients' state dict and its init") {
+  auto m = model("mobilenet_v2", 7);
   const auto sd = sg::state_dict(*m);
-  CHECK(sd.size() == 122);
-  CHECK(shape_of(sd, "conv1.weight") == Shape{64, 3, 3, 3});
-  CHECK(shape_of(sd, "layer2.0.shortcut.0.weight") == Shape{128, 64, 1, 1});
-  CHECK(shape_of(sd, "layer2.0.shortcut.1.num_batches_tracked") == Shape{});
-  CHECK_FALSE(has_key(sd, "layer1.0.shortcut.0.weight"));
-  CHECK(sd[sd.size() - 2].first == "linear.weight");
-  CHECK(sd.back().first == "linear.bias");
-  CHECK(m->head_name() == "linear");
-  CHECK(eval_output_shape(*m, {2, 3, 32, 32}) == Shape{2, 10});
+  CHECK(sd.size() == 314);
+  CHECK(sd.front().first == "features.0.0.weight");
+  CHECK(shape_of(sd, "features.0.0.weight") == Shape{32, 3, 3, 3});
+  CHECK(shape_of(sd, "features.1.conv.0.weight") == Shape{32, 1, 3, 3});   // expand ratio 1: depthwise first
+  CHECK(shape_of(sd, "features.1.conv.3.weight") == Shape{16, 32, 1, 1});
+  CHECK(shape_of(sd, "features.2.conv.3.weight") == Shape{96, 1, 3, 3});
+  CHECK(shape_of(sd, "features.17.conv.6.weight") == Shape{320, 960, 1, 1});
+  CHECK(shape_of(sd, "features.18.0.weight") == Shape{1280, 320, 1, 1});
+  CHECK(sd[sd.size() - 2].first == "classifier.1.weight");
+  CHECK(shape_of(sd, "classifier.1.weight") == Shape{7, 1280});
+  CHECK(torch::all(torch::eq(sd.back().second, 0.0)).item<bool>());
+  CHECK(sd[sd.size() - 2].second.std().item<double>() == Approx(0.01).epsilon(0.05));
+  CHECK(m->head_name() == "classifier");
+  CHECK(eval_output_shape(*m, {2, 3, 64, 64}) == Shape{2, 7});
+  m->reset_head(3);
+  const auto after = sg::state_dict(*m);
+  REQUIRE(after.size() == sd.size());
+  CHECK(after[after.size() - 2].first == "classifier.1.weight");
+  CHECK(shape_of(after, "classifier.1.bias") == Shape{3});
+  CHECK(eval_output_shape(*m, {1, 3, 32, 32}) == Shape{1, 3});
 }
 
 TEST_CASE("resnet_mini: shapes, forward on 28x28 grayscale, train and eval") {
@@ -143,7 +185,7 @@ TEST_CASE("resnet_mini: shapes, forward on 28x28 grayscale, train and eval") {
 }
 
 TEST_CASE("in_channels replaces conv1's input channels") {
-  for (const std::string arch : {"resnet18", "resnet50", "resnet18_cifar"}) {
+  for (const std::string arch : {"resnet18", "torchvision_resnet50", "resnet18_cifar"}) {
     auto m = model(arch, 5, 1);
     const auto sd = sg::state_dict(*m);
     CHECK(shape_of(sd, "conv1.weight")[1] == 1);
@@ -152,7 +194,7 @@ TEST_CASE("in_channels replaces conv1's input channels") {
 }
 
 TEST_CASE("reset_head replaces only the head, in place in the state dict") {
-  for (const std::string arch : {"resnet18", "resnet18_cifar", "resnet_mini"}) {
+  for (const std::string arch : {"resnet18", "torchvision_resnet18", "resnet18_cifar", "resnet_mini"}) {
     const int64_t in_channels = arch == "resnet_mini" ? 1 : 3;
     auto m = model(arch, 10, in_channels);
     m->eval();
@@ -234,6 +276,13 @@ TEST_CASE("arch_params an architecture does not read, or out of its range, are r
   REQUIRE(sg::architecture_params("resnet50").size() == 1);
   CHECK(sg::architecture_params("resnet50")[0].name == "droppath_prob");
   CHECK_THROWS_WITH(sg::architecture_params("resnet7"), Catch::Contains("resnet7"));
+  sg::ModelOptions droppath;
+  droppath.params["droppath_prob"] = 0.1;
+  CHECK_THROWS_WITH(sg::validate_model_options("mobilenet_v2", droppath),
+                    Catch::Contains("arch_params.droppath_prob") && Catch::Contains("it reads num_classes, in_channels, dropout"));
+  sg::ModelOptions dropout;
+  dropout.params["dropout"] = 1.5;
+  CHECK_THROWS_WITH(sg::validate_model_options("mobilenet_v2", dropout), Catch::Contains("arch_params.dropout"));
 }
 
 TEST_CASE("droppath_prob drops residual branches while training only, and 0 changes nothing") {

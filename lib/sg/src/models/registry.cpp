@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "models/mobilenet_v2.hpp"
 #include "models/resnet.hpp"
 #include "sg/models/model.hpp"
 
@@ -25,9 +26,19 @@ std::shared_ptr<Classifier> resnet(const ModelOptions& options) {
   return std::make_shared<models::ResNet>(Spec(), options);
 }
 
+template <class Model>
+std::shared_ptr<Classifier> make(const ModelOptions& options) {
+  return std::make_shared<Model>(options);
+}
+
 // SuperGradients' ResNet(droppath_prob=...): stochastic depth on every residual branch.
 const std::vector<ArchParamSpec> kResNetParams = {
     {"droppath_prob", 0.0, 0.0, 1.0, "probability of dropping a residual branch per sample while training"},
+};
+
+// SuperGradients' MobileNetV2Base: the classifier's Dropout(dropout).
+const std::vector<ArchParamSpec> kMobileNetV2Params = {
+    {"dropout", 0.0, 0.0, 1.0, "dropout probability before the classifier's linear layer"},
 };
 
 // Every architecture: its name, its factory and its parameters, in the order
@@ -38,6 +49,10 @@ const std::vector<Architecture>& registry() {
       {"resnet34", &resnet<models::resnet34_spec>, kResNetParams},
       {"resnet50", &resnet<models::resnet50_spec>, kResNetParams},
       {"resnet18_cifar", &resnet<models::resnet18_cifar_spec>, kResNetParams},
+      {"torchvision_resnet18", &resnet<models::torchvision_resnet18_spec>, kResNetParams},
+      {"torchvision_resnet34", &resnet<models::torchvision_resnet34_spec>, kResNetParams},
+      {"torchvision_resnet50", &resnet<models::torchvision_resnet50_spec>, kResNetParams},
+      {"mobilenet_v2", &make<models::MobileNetV2>, kMobileNetV2Params},
       {"resnet_mini", &resnet<models::resnet_mini_spec>, kResNetParams},
   };
   return entries;

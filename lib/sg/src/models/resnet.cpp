@@ -97,7 +97,7 @@ void ResNet::reset_head(int64_t num_classes) {
   head_ = replace_module(spec_.head_name, fresh_head(head_, num_classes));
 }
 
-ResNetSpec resnet18_spec() {
+ResNetSpec torchvision_resnet18_spec() {
   ResNetSpec s;
   s.block = BlockKind::Basic;
   s.blocks = {2, 2, 2, 2};
@@ -106,26 +106,38 @@ ResNetSpec resnet18_spec() {
   return s;
 }
 
-ResNetSpec resnet34_spec() {
-  ResNetSpec s = resnet18_spec();
+ResNetSpec torchvision_resnet34_spec() {
+  ResNetSpec s = torchvision_resnet18_spec();
   s.blocks = {3, 4, 6, 3};
   return s;
 }
 
-ResNetSpec resnet50_spec() {
-  ResNetSpec s = resnet34_spec();
+ResNetSpec torchvision_resnet50_spec() {
+  ResNetSpec s = torchvision_resnet34_spec();
   s.block = BlockKind::Bottleneck;
   return s;
 }
 
-// SuperGradients' ResNet18Cifar = CifarResNet(BasicResNetBlock, [2, 2, 2, 2]): 3x3 stem,
-// no maxpool, block shortcut named `shortcut`, head `linear`, PyTorch's default init.
-ResNetSpec resnet18_cifar_spec() {
-  ResNetSpec s = resnet18_spec();
-  s.stem = Stem::Small;
+// SuperGradients' names and init on a torchvision-shaped network: block shortcut
+// `shortcut`, head `linear`, every layer's PyTorch default initialisation.
+static ResNetSpec with_sg_names(ResNetSpec s) {
   s.shortcut_name = "shortcut";
   s.head_name = "linear";
   s.init = Init::PyTorchDefault;
+  return s;
+}
+
+// SuperGradients' ResNet18/34/50 = ResNet(BasicResNetBlock or Bottleneck, blocks): the
+// ImageNet stem and torchvision's shapes (Bottleneck strides its 3x3 convolution too).
+ResNetSpec resnet18_spec() { return with_sg_names(torchvision_resnet18_spec()); }
+ResNetSpec resnet34_spec() { return with_sg_names(torchvision_resnet34_spec()); }
+ResNetSpec resnet50_spec() { return with_sg_names(torchvision_resnet50_spec()); }
+
+// SuperGradients' ResNet18Cifar = CifarResNet(BasicResNetBlock, [2, 2, 2, 2]): SG's
+// resnet18 with a 3x3 stem and no maxpool.
+ResNetSpec resnet18_cifar_spec() {
+  ResNetSpec s = resnet18_spec();
+  s.stem = Stem::Small;
   return s;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // ResNet family behind sg::create_model (internal to lib/sg).
 //
-// One configurable implementation covers torchvision's ImageNet ResNets (resnet18/34/50),
-// SuperGradients' CIFAR ResNet (resnet18_cifar) and the small default model (resnet_mini).
+// One configurable implementation covers SuperGradients' ResNets (resnet18/34/50 and the
+// CIFAR resnet18_cifar), torchvision's (torchvision_resnet18/34/50) and the small default
+// model (resnet_mini).
 // Submodules are registered in the order the Python reference's __init__ assigns them, so
 // sg::state_dict() lists the same keys in the same order as Python's `state_dict()`.
 #include <cstdint>
@@ -80,6 +81,9 @@ class ResNet : public Classifier {
 };
 
 // Specs of the registered architectures.
+ResNetSpec torchvision_resnet18_spec();
+ResNetSpec torchvision_resnet34_spec();
+ResNetSpec torchvision_resnet50_spec();
 ResNetSpec resnet18_spec();
 ResNetSpec resnet34_spec();
 ResNetSpec resnet50_spec();

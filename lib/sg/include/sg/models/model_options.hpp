@@ -26,8 +26,9 @@ struct ArchParamSpec {
   std::string meaning;
 };
 
-// Registered names: "resnet18", "resnet34", "resnet50" (torchvision's keys and shapes),
-// "resnet18_cifar" (SuperGradients' CIFAR ResNet keys), "resnet_mini" (the small default).
+// Registered names: "resnet18", "resnet34", "resnet50", "resnet18_cifar" (SuperGradients'
+// keys and shapes), "torchvision_resnet18/34/50" (torchvision's), "resnet_mini" (the small
+// default).
 std::vector<std::string> model_names();
 
 // Throws what create_model(name, options) would (std::invalid_argument naming the unknown
