@@ -23,8 +23,8 @@ import sys
 
 import sgtest
 
-# SG's train_params in these tests: StepLRScheduler, lr 0.1 decayed by 0.1 after epoch 1.
-SG_STEP = ["training_hyperparams.lr_mode=StepLRScheduler", "training_hyperparams.lr_updates=[1]",
+# SG's train_params in these tests: StepLRScheduler, lr 0.1 decayed by 0.1 at the end of epoch 0 (SG: lr_updates entries <= the ended epoch).
+SG_STEP = ["training_hyperparams.lr_mode=StepLRScheduler", "training_hyperparams.lr_updates=[0]",
            "training_hyperparams.lr_decay_factor=0.1", "training_hyperparams.initial_lr=0.1"]
 LOAD_ONLY = ["training_hyperparams.max_train_batches=0", "training_hyperparams.max_epochs=1",
              "training_hyperparams.average_best_models=False"]
