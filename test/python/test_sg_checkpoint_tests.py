@@ -78,8 +78,12 @@ class Case:
         return sorted(glob.glob(self.path(root, exp, "RUN_*")))
 
     def log(self, run_dir):
-        with open(glob.glob(os.path.join(run_dir, "log_*.txt"))[0], encoding="utf-8") as f:
-            return f.read()
+        """All of the run's log files (a resumed run starts a new one, named by its time)."""
+        text = ""
+        for name in sorted(glob.glob(os.path.join(run_dir, "log_*.txt"))):
+            with open(name, encoding="utf-8") as f:
+                text += f.read()
+        return text
 
     def lr(self, run_dir, name="ckpt_latest.pth"):
         return self.load(run_dir, name)["optimizer_state_dict"]["param_groups"][0]["lr"]

@@ -267,10 +267,16 @@ Recipe compose_recipe(const RecipeRequest& request) {
   recipe_detail::evaluate_targets(root, origins, context, false);
   for (const std::string& o : remaining) forget_overridden(origins, o);
   recipe_detail::apply_overrides(root, remaining, context, recipe_detail::lists_shortcuts_callback(root));
-  if (recipe_detail::check_hydra_block(root, origins, context)) recipe_detail::apply_sg_shortcuts(root, context);
-  recipe_detail::resolve_interpolations(root, context, &origins);
+  std::set<std::string> used;   // values that went elsewhere: shortcuts copied, references read
+  if (recipe_detail::check_hydra_block(root, origins, context)) {
+    recipe_detail::apply_sg_shortcuts(root, context);
+    for (const auto& s : recipe_detail::shortcuts()) used.insert(s.name);
+  }
+  recipe_detail::resolve_interpolations(root, context, &origins, &used);
   recipe_detail::evaluate_targets(root, origins, context, true);
-  return Recipe(root, request.overrides);
+  Recipe recipe(root, request.overrides);
+  recipe.mark_used(used);
+  return recipe;
 }
 
 std::string builtin_recipes_dir() {

@@ -56,7 +56,8 @@ std::string path_of(const Entry& entry) {
 
 class Resolver {
  public:
-  Resolver(const YAML::Node& root, const Origins* origins) : budget_(measure(root)), origins_(origins) {
+  Resolver(const YAML::Node& root, const Origins* origins, std::set<std::string>* referenced)
+      : budget_(measure(root)), origins_(origins), referenced_(referenced) {
     root_.node = root;
   }
 
@@ -174,6 +175,7 @@ class Resolver {
       }
     }
     resolve(*at);
+    if (referenced_) referenced_->insert(path_of(*at));
     return at->node;
   }
 
@@ -371,15 +373,17 @@ class Resolver {
   Entry root_;
   SizeBudget budget_;
   const Origins* origins_;
+  std::set<std::string>* referenced_;   // may be null
   bool named_ = false;
   std::vector<Entry*> resolving_;  // innermost last
 };
 
 }  // namespace
 
-void resolve_interpolations(YAML::Node& root, const std::string& context, const Origins* origins) {
+void resolve_interpolations(YAML::Node& root, const std::string& context, const Origins* origins,
+                            std::set<std::string>* referenced) {
   try {
-    Resolver(root, origins).resolve_all();
+    Resolver(root, origins, referenced).resolve_all();
   } catch (const RecipeError& e) {
     throw RecipeError(context.empty() ? e.what() : context + ": " + e.what());
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include <sys/stat.h>
@@ -145,6 +146,7 @@ bool Recipe::has(const std::string& path) const { return lookup(root_, split_pat
 YAML::Node Recipe::node(const std::string& path) const {
   YAML::Node n = lookup(root_, split_path(path));
   if (!n.IsDefined()) throw RecipeError(path + ": missing from the recipe");
+  used_->insert(path);
   return YAML::Clone(n);
 }
 
@@ -152,14 +154,39 @@ template <typename T>
 T Recipe::get(const std::string& path) const {
   YAML::Node n = lookup(root_, split_path(path));
   if (!n.IsDefined()) throw RecipeError(path + ": missing from the recipe");
+  used_->insert(path);
   return Convert<T>::from(n, path);
 }
 
 template <typename T>
 T Recipe::get_or(const std::string& path, const T& fallback) const {
   YAML::Node n = lookup(root_, split_path(path));
+  if (n.IsDefined()) used_->insert(path);
   if (!n.IsDefined() || n.IsNull()) return fallback;
   return Convert<T>::from(n, path);
+}
+
+void Recipe::mark_used(const std::set<std::string>& paths) {
+  used_->insert(paths.begin(), paths.end());
+  composed_ = true;
+}
+
+std::vector<std::string> Recipe::unread_keys() const {
+  std::vector<std::string> out;
+  if (!composed_) return out;
+  const std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& n,
+                                                                              const std::string& path) {
+    if (!path.empty() && used_->count(path)) return;
+    if (n.IsMap() && n.size() > 0) {
+      for (const auto& entry : n)
+        if (entry.first.IsScalar())
+          walk(entry.second, path.empty() ? entry.first.Scalar() : path + "." + entry.first.Scalar());
+      return;
+    }
+    if (!path.empty()) out.push_back(path);
+  };
+  walk(root_, "");
+  return out;
 }
 
 std::string Recipe::to_yaml() const { return recipe_detail::emit_yaml(root_); }

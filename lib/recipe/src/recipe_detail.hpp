@@ -1,6 +1,7 @@
 #pragma once
 // Private helpers of the recipe layer (sg_recipe). Not installed, not part of the API.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,9 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides
 class Origins;
 // Replaces `${a.b}` references and resolver calls (`${add:${a},1}`) in place; an error names
 // the file the failing value was written in when `origins` knows it.
-void resolve_interpolations(YAML::Node& root, const std::string& context, const Origins* origins = nullptr);
+// `referenced`, when given, receives the dotted path of every value a `${}` reference read.
+void resolve_interpolations(YAML::Node& root, const std::string& context, const Origins* origins = nullptr,
+                            std::set<std::string>* referenced = nullptr);
 
 // Closest candidate by edit distance, or "" when none is close enough.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);

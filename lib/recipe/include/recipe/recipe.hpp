@@ -2,6 +2,8 @@
 // SuperGradients-layout YAML recipes: Hydra-style `defaults:` composition, `a.b=c`
 // overrides with SG's top-level shortcuts, `${a.b}` references and SG's resolvers, and the
 // `_target_` values SG's recipes use. No LibTorch here, and no Python: nothing is imported.
+#include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +40,15 @@ class Recipe {
   template <typename T>
   T get_or(const std::string& path, const T& fallback) const;
 
+  // What a program read: get, get_or and node mark their key read (node its whole subtree).
+  // unread_keys() lists, in document order, the leaves (values, lists, empty mappings) that
+  // were neither read nor, during composition, the source of a `${}` reference or of an SG
+  // shortcut: the keys nothing acts on. Only a composed recipe (compose_recipe) lists any: one
+  // rebuilt from a run's stored, resolved files has lost its references and lists none.
+  // Copies of a Recipe share one record.
+  std::vector<std::string> unread_keys() const;
+  void mark_used(const std::set<std::string>& paths);
+
   const YAML::Node& root() const { return root_; }
   const std::vector<std::string>& overrides() const { return overrides_; }
   std::string to_yaml() const;
@@ -45,6 +56,8 @@ class Recipe {
  private:
   YAML::Node root_;
   std::vector<std::string> overrides_;
+  std::shared_ptr<std::set<std::string>> used_ = std::make_shared<std::set<std::string>>();
+  bool composed_ = false;   // set by mark_used, which compose_recipe calls
 };
 
 // Composes the recipe: loads <name>.yaml from the first config dir that has it, applies

@@ -183,8 +183,15 @@ void read_schedule(const Recipe& r, TrainingConfig& c) {
   s.warmup_initial_lr = optional_double(r, p + "warmup_initial_lr");
   s.batch_accumulate = std::max<int64_t>(1, r.get_or<int64_t>(p + "batch_accumulate", 1));   // checked with the loop keys
   const LrMode mode = read_lr_mode(r);
-  if (is_torch_scheduler(mode.name)) read_torch_scheduler(r, mode, c);
-  else read_sg_policy(r, mode, s);
+  if (is_torch_scheduler(mode.name)) {
+    read_torch_scheduler(r, mode, c);
+    // SG's default_train_params lists the keys of all of SG's own policies; a PyTorch
+    // scheduler reads none of them, in SG too: they count as read, as the optimizers' do.
+    for (const char* name : {"lr_updates", "lr_decay_factor", "cosine_final_lr_ratio", "step_lr_update_freq"})
+      if (r.has(p + name)) r.node(p + name);
+  } else {
+    read_sg_policy(r, mode, s);
+  }
 }
 
 }  // namespace sg

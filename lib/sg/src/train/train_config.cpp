@@ -10,6 +10,7 @@
 
 #include "sg/eval/metric_values.hpp"
 #include "train/data_config.hpp"
+#include "train/unread_keys.hpp"
 #include "train/schedule_config.hpp"
 
 namespace sg {
@@ -90,12 +91,15 @@ ModelOptions read_model_options(const Recipe& r, const std::string& architecture
   ModelOptions m;
   m.num_classes = r.get<int64_t>("arch_params.num_classes");
   m.in_channels = r.get_or<int64_t>("arch_params.in_channels", 3);
-  for (const auto& entry : r.node("arch_params")) {
-    const std::string key = entry.first.as<std::string>();
-    if (key == "num_classes" || key == "in_channels" || entry.second.IsNull()) continue;
-    m.params[key] = r.get<double>("arch_params." + key);
-  }
   try {
+    const std::vector<ArchParamSpec>& declared = architecture_params(architecture);   // unknown name: throws
+    for (const auto& entry : r.node("arch_params")) {
+      const std::string key = entry.first.as<std::string>();
+      if (key == "num_classes" || key == "in_channels" || entry.second.IsNull()) continue;
+      const bool reads = std::any_of(declared.begin(), declared.end(), [&](const ArchParamSpec& p) { return p.name == key; });
+      // A key the architecture does not read is refused by validate_model_options, whatever its type.
+      m.params[key] = reads ? r.get<double>("arch_params." + key) : 0.0;
+    }
     validate_model_options(architecture, m);
   } catch (const std::invalid_argument& e) {
     throw RecipeError(e.what());
@@ -166,6 +170,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.check_finite = r.get_or<bool>(p + "check_finite", true);
   c.device = r.get_or<std::string>(p + "device", "");
   c.num_threads = r.get_or<int64_t>(p + "num_threads", 0);
+  refuse_unread_keys(r);
   return c;
 }
 
