@@ -370,3 +370,22 @@ TEST_CASE("shipped recipes accept the SG shortcuts") {
     CHECK(r.get<std::string>("experiment_name") == "e");
   }
 }
+
+TEST_CASE("unread_keys: the leaves nothing read, references and reads counted") {
+  TempDir d;
+  write(d, "main.yaml",
+        "mean: [0.5]\na:\n  b: 1\n  c: {d: 2, e: 3}\n  f: ${mean}\n  g: {}\nh: null\n");
+  sg::Recipe r = compose(d, "main", {"+extra.key=True"});
+  using V = std::vector<std::string>;
+  // mean went into a.f through its reference: read.
+  CHECK(r.unread_keys() == V{"a.b", "a.c.d", "a.c.e", "a.f", "a.g", "h", "extra.key"});
+  r.get<int>("a.b");
+  r.get_or<int>("a.missing", 0);
+  r.node("a.c");                       // a whole subtree
+  CHECK(r.unread_keys() == V{"a.f", "a.g", "h", "extra.key"});
+  const sg::Recipe copy = r;            // copies share the record
+  copy.get_or<bool>("extra.key", false);
+  CHECK(r.unread_keys() == V{"a.f", "a.g", "h"});
+  // A recipe not made by compose_recipe (a stored one has lost its references) lists none.
+  CHECK(sg::Recipe(YAML::Load("x: 1")).unread_keys().empty());
+}
