@@ -17,6 +17,7 @@
 
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "sg/data/transform_list.hpp"
 
@@ -32,9 +33,14 @@ std::optional<int64_t> optional_int(const Recipe& r, const std::string& key) {
   return r.get<int64_t>(key);
 }
 
-std::string joined(const std::set<std::string>& names) {
+// "a, b, c": the names of a set, or the keys of a map.
+template <typename Names>
+std::string joined(const Names& names) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& entry : names) {
+    if constexpr (std::is_same_v<Names, std::set<std::string>>) out += (out.empty() ? "" : ", ") + entry;
+    else out += (out.empty() ? "" : ", ") + entry.first;
+  }
   return out;
 }
 
@@ -153,13 +159,6 @@ const std::map<std::string, SgData>& sg_dataset_classes() {
   return names;
 }
 
-template <typename Map>
-std::string names_of(const Map& m) {
-  std::string out;
-  for (const auto& [name, data] : m) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 SplitConfig read_sg_split(const Recipe& r, const std::string& split, uint64_t seed) {
   const std::string params = "dataset_params." + split + "_dataset_params";
   const std::string loader = "dataset_params." + split + "_dataloader_params";
@@ -171,14 +170,14 @@ SplitConfig read_sg_split(const Recipe& r, const std::string& split, uint64_t se
     const auto it = sg_dataset_classes().find(name);
     if (it == sg_dataset_classes().end())
       throw RecipeError(loader + ".dataset: '" + name + "' is not a dataset class known here (known: " +
-                        names_of(sg_dataset_classes()) + ")");
+                        joined(sg_dataset_classes()) + ")");
     what = it->second;
   } else if (r.has(split + "_dataloader") && !r.node(split + "_dataloader").IsNull()) {
     const std::string name = r.get<std::string>(split + "_dataloader");
     const auto it = sg_dataloaders().find(name);
     if (it == sg_dataloaders().end())
       throw RecipeError(split + "_dataloader: '" + name + "' is not a dataloader known here (known: " +
-                        names_of(sg_dataloaders()) + ")");
+                        joined(sg_dataloaders()) + ")");
     what = it->second;
   } else {
     throw RecipeError(split + "_dataloader: missing from the recipe (SG's dataloader name, e.g. " +
