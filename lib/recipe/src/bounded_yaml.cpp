@@ -108,27 +108,39 @@ class ExpansionMeter : public YAML::EventHandler {
   bool aliased_ = false;
 };
 
+// A fresh node of `node`'s type, tag and text, without children.
+YAML::Node shell_of(const YAML::Node& node) {
+  YAML::Node copy = node.IsScalar() ? YAML::Node(node.Scalar()) : YAML::Node(node.Type());
+  if (node.IsDefined() && !node.IsNull()) copy.SetTag(node.Tag());
+  return copy;
+}
+
+// Gives `copy`, a shell of `node`, copies of node's children. Each child is attached
+// before it is filled: yaml-cpp merges an attached node's memory into its parent's, so a
+// tree built from the leaves up would be merged again at every level above each node.
+void fill_unshared(const YAML::Node& node, YAML::Node& copy) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      YAML::Node key = shell_of(kv.first), value = shell_of(kv.second);
+      copy.force_insert(key, value);
+      fill_unshared(kv.first, key);
+      fill_unshared(kv.second, value);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      YAML::Node child = shell_of(item);
+      copy.push_back(child);
+      fill_unshared(item, child);
+    }
+  }
+}
+
 // A copy in which each alias is a node of its own. yaml-cpp's Load and Clone keep an
 // anchored node shared by its aliases, so that an override or a merge writing through one
 // place of the tree would change the others too.
 YAML::Node unshared(const YAML::Node& node) {
-  YAML::Node copy;
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      copy = YAML::Node(YAML::NodeType::Map);
-      for (const auto& kv : node) copy.force_insert(unshared(kv.first), unshared(kv.second));
-      break;
-    case YAML::NodeType::Sequence:
-      copy = YAML::Node(YAML::NodeType::Sequence);
-      for (const auto& item : node) copy.push_back(unshared(item));
-      break;
-    case YAML::NodeType::Scalar:
-      copy = YAML::Node(node.Scalar());
-      break;
-    default:
-      return YAML::Node(node.Type());
-  }
-  copy.SetTag(node.Tag());
+  YAML::Node copy = shell_of(node);
+  fill_unshared(node, copy);
   return copy;
 }
 

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <regex>
 #include <sstream>
 #include <unordered_map>
 
@@ -23,6 +22,57 @@ bool any_of_words(const std::string& text, std::initializer_list<const char*> wo
   return false;
 }
 
+// Scanners for the plain-scalar grammars below; std::regex costs microseconds a call, and a
+// recipe may hold tens of thousands of scalars.
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex_digit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_letter_or_underscore(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+
+// Advances `i` over characters that satisfy `accept`; returns how many it passed.
+template <typename Accept>
+std::size_t skip(const std::string& text, std::size_t& i, Accept accept) {
+  const std::size_t from = i;
+  while (i < text.size() && accept(text[i])) ++i;
+  return i - from;
+}
+
+bool skip_sign(const std::string& text, std::size_t& i) {
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  return true;
+}
+
+// [A-Za-z_][A-Za-z0-9_./-]*
+bool is_plain_name(const std::string& text) {
+  if (text.empty() || !is_letter_or_underscore(text[0])) return false;
+  std::size_t i = 1;
+  skip(text, i, [](char c) { return is_letter_or_underscore(c) || is_digit(c) || c == '.' || c == '/' || c == '-'; });
+  return i == text.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)
+bool is_float_text(const std::string& text) {
+  if (any_of_words(text, {".nan", ".NaN", ".NAN"})) return true;
+  std::size_t i = 0;
+  skip_sign(text, i);
+  const std::string rest = text.substr(i);
+  if (any_of_words(rest, {".inf", ".Inf", ".INF"})) return true;
+  const std::size_t whole = skip(text, i, is_digit);
+  std::size_t fraction = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    fraction = skip(text, i, is_digit);
+    if (whole == 0 && fraction == 0) return false;
+  } else if (whole == 0) {
+    return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    skip_sign(text, i);
+    if (skip(text, i, is_digit) == 0) return false;
+  }
+  return i == text.size();
+}
+
 // Scalars YAML 1.1 readers (PyYAML) would not load as strings; quoted on output so that
 // Python tools reading our .hydra/config.yaml see the same types.
 bool yaml11_special(const std::string& text) {
@@ -37,9 +87,8 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node);
 // at the start of a line, ...), else double-quoted.
 void emit_key(YAML::Emitter& out, const YAML::Node& key) {
   if (!key.IsScalar()) return emit_node(out, key);
-  static const std::regex plain_name("[A-Za-z_][A-Za-z0-9_./-]*");
   const std::string& text = key.Scalar();
-  if (std::regex_match(text, plain_name) && infer_plain(text) == Kind::String && !yaml11_special(text))
+  if (is_plain_name(text) && infer_plain(text) == Kind::String && !yaml11_special(text))
     out << text;
   else
     out << YAML::DoubleQuoted << text;
@@ -136,18 +185,26 @@ YAML::Node float_node(double value) {
   return YAML::Node(out);
 }
 
+// [-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+
 bool is_int_text(const std::string& text) {
-  static const std::regex re("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");
-  return std::regex_match(text, re);
+  std::size_t i = 0;
+  if (text.rfind("0o", 0) == 0) {
+    i = 2;
+    return skip(text, i, [](char c) { return c >= '0' && c <= '7'; }) > 0 && i == text.size();
+  }
+  if (text.rfind("0x", 0) == 0) {
+    i = 2;
+    return skip(text, i, is_hex_digit) > 0 && i == text.size();
+  }
+  skip_sign(text, i);
+  return skip(text, i, is_digit) > 0 && i == text.size();
 }
 
 Kind infer_plain(const std::string& text) {
   if (any_of_words(text, {"", "~", "null", "Null", "NULL"})) return Kind::Null;
   if (any_of_words(text, {"true", "True", "TRUE", "false", "False", "FALSE"})) return Kind::Bool;
   if (is_int_text(text)) return Kind::Int;
-  static const std::regex float_re(
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
-  if (std::regex_match(text, float_re)) return Kind::Float;
+  if (is_float_text(text)) return Kind::Float;
   return Kind::String;
 }
 
