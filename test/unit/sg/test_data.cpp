@@ -291,7 +291,7 @@ TEST_CASE("CIFAR-10 binary batches", "[data][cifar]") {
     for (int k = 0; k < 3072; ++k) bytes.push_back(static_cast<uint8_t>((k + r * 11) & 0xff));
   }
   write_bytes(dir.file("test_batch.bin"), bytes, false);
-  const auto d = sg::load_cifar10(dir.path().string(), false);
+  const auto d = sg::load_cifar(dir.path().string(), sg::Cifar::cifar10, false);
   CHECK(d.size == 2);
   CHECK(d.channels == 3);
   CHECK(d.height == 32);
@@ -304,20 +304,20 @@ TEST_CASE("CIFAR-10 binary batches", "[data][cifar]") {
 
   SECTION("train split: five files") {
     for (int i = 1; i <= 5; ++i) write_bytes(dir.file("data_batch_" + std::to_string(i) + ".bin"), bytes, false);
-    const auto t = sg::load_cifar10(dir.path().string(), true);
+    const auto t = sg::load_cifar(dir.path().string(), sg::Cifar::cifar10, true);
     CHECK(t.size == 10);
     CHECK(t.labels[8] == 7);
     CHECK(t.labels[9] == 2);
   }
   SECTION("missing file") {
-    const auto msg = error_of([&] { sg::load_cifar10(dir.path().string(), true); });
+    const auto msg = error_of([&] { sg::load_cifar(dir.path().string(), sg::Cifar::cifar10, true); });
     CHECK(msg.rfind(dir.file("data_batch_1.bin") + ": cannot open: No such file or directory", 0) == 0);
   }
   SECTION("truncated record") {
     auto cut = bytes;
     cut.resize(cut.size() - 100);
     write_bytes(dir.file("test_batch.bin"), cut, false);
-    const auto msg = error_of([&] { sg::load_cifar10(dir.path().string(), false); });
+    const auto msg = error_of([&] { sg::load_cifar(dir.path().string(), sg::Cifar::cifar10, false); });
     INFO(msg);
     CHECK(msg.rfind(dir.file("test_batch.bin") + ": truncated: size 6046 is not a multiple of the 3073-byte", 0) ==
           0);
@@ -326,7 +326,7 @@ TEST_CASE("CIFAR-10 binary batches", "[data][cifar]") {
     auto bad = bytes;
     bad[3073] = 12;
     write_bytes(dir.file("test_batch.bin"), bad, false);
-    const auto msg = error_of([&] { sg::load_cifar10(dir.path().string(), false); });
+    const auto msg = error_of([&] { sg::load_cifar(dir.path().string(), sg::Cifar::cifar10, false); });
     CHECK(msg == dir.file("test_batch.bin") + ": record 1: label 12 out of range 0..9");
   }
 }

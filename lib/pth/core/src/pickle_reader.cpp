@@ -346,6 +346,14 @@ class Machine {
     return Value::string(std::move(s));
   }
 
+  // A Python 2 str: UTF-8 text, or latin-1 where the hooks read it so.
+  Value make_py2_string(std::string s) {
+    if (!hooks_.py2_strings_are_latin1()) return make_string(std::move(s));
+    std::string text = utf8_from_latin1(s);
+    check_string_size(text.size());
+    return Value::string(std::move(text));
+  }
+
   // --- opcodes with some logic
   void op_int_text();
   void op_long_text();
@@ -520,7 +528,7 @@ void Machine::op_string_text() {
     }
   }
   check_string_size(out.size());
-  push_new(make_string(std::move(out)));
+  push_new(make_py2_string(std::move(out)));
 }
 
 // raw-unicode-escape: bytes are latin-1 code points, except \uXXXX and \UXXXXXXXX.
@@ -555,8 +563,7 @@ void Machine::op_unicode_text() {
 }
 
 void Machine::op_binstring(uint64_t n) {
-  std::string_view s = take_string(n);
-  push_new(make_string(std::string(s)));
+  push_new(make_py2_string(std::string(take_string(n))));
 }
 
 void Machine::op_long_bin(uint64_t n) {

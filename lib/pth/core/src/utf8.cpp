@@ -38,6 +38,39 @@ size_t first_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string utf8_from_latin1(std::string_view latin1) {
+  std::string out;
+  out.reserve(latin1.size());
+  for (char ch : latin1) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+    } else {
+      out += char(0xc0 | (c >> 6));
+      out += char(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> latin1_from_utf8(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  for (size_t i = 0; i < utf8.size();) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out += char(c);
+      i += 1;
+    } else if ((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size()) {
+      out += char(((c & 0x1f) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3f));
+      i += 2;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 }  // namespace pth
 
 namespace pth::detail {

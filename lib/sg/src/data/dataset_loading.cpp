@@ -21,7 +21,8 @@ ImageDataset load_in_memory(const SplitConfig& c, const SyntheticConfig& s) {
                                             s.num_classes, s.seed);
     return c.train ? slice(all, 0, s.train_size) : slice(all, s.train_size, s.val_size);
   }
-  if (c.dataset == "cifar10") return load_cifar10(c.root, c.train);
+  if (c.dataset == "cifar10") return load_cifar(c.root, Cifar::cifar10, c.train);
+  if (c.dataset == "cifar100") return load_cifar(c.root, Cifar::cifar100, c.train);
   return load_idx(c.images, c.labels);
 }
 

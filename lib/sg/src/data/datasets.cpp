@@ -1,4 +1,4 @@
-// Dataset readers (IDX, CIFAR-10 binary) and the synthetic dataset.
+// Dataset readers (IDX) and the synthetic dataset.
 //
 // Every count read from a file is checked against the bytes actually present before it is
 // used to size anything: the pixel buffer grows with the data read, never with what a
@@ -10,12 +10,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "data/dataset_file.hpp"
 #include "data/random.hpp"
 #include "pth/error.hpp"
 #include "pth/input_file.hpp"
@@ -24,13 +24,10 @@
 namespace sg {
 namespace {
 
-constexpr uint64_t kMaxBytes = uint64_t{1} << 31;  // 2 GiB: no sane image dataset file is bigger
+using data_detail::fail;
+constexpr uint64_t kMaxBytes = data_detail::kMaxDatasetFileBytes;
 constexpr uint32_t kIdxImages = 0x00000803;        // unsigned byte, 3 dimensions
 constexpr uint32_t kIdxLabels = 0x00000801;        // unsigned byte, 1 dimension
-
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw std::runtime_error(path + ": " + what);
-}
 
 std::string hex32(uint32_t v) {
   char buf[16];
@@ -190,66 +187,6 @@ ImageDataset load_idx(const std::string& images_path, const std::string& labels_
     const std::vector<uint8_t> raw = in.read_body(label_count, "label");
     data.labels.assign(raw.begin(), raw.end());
     data.num_classes = *std::max_element(raw.begin(), raw.end()) + 1;
-  }
-  return data;
-}
-
-ImageDataset load_cifar10(const std::string& folder, bool train) {
-  namespace fs = std::filesystem;
-  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
-  std::vector<std::string> names;
-  if (train) {
-    for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin");
-  } else {
-    names.push_back("test_batch.bin");
-  }
-  // Accept the folder that holds the extracted archive as well as the archive's folder.
-  fs::path dir = folder;
-  std::error_code ec;
-  if (!fs::exists(dir / names.front(), ec) && fs::exists(dir / "cifar-10-batches-bin" / names.front(), ec))
-    dir /= "cifar-10-batches-bin";
-
-  ImageDataset data;
-  data.channels = 3;
-  data.height = 32;
-  data.width = 32;
-  data.num_classes = 10;
-  for (const auto& name : names) {
-    const std::string path = (dir / name).string();
-    std::FILE* f = nullptr;
-    try {
-      f = pth::open_input_stream(path);
-    } catch (const pth::Error& e) {
-      throw std::runtime_error(path + ": " + e.what() +
-                               " (expected the CIFAR-10 binary version: data_batch_1.bin..data_batch_5.bin, "
-                               "test_batch.bin)");
-    }
-    struct Closer {
-      std::FILE* f;
-      ~Closer() { std::fclose(f); }
-    } closer{f};
-    const uint64_t size = fs::file_size(path, ec);
-    if (ec) fail(path, "cannot get the file size: " + ec.message());
-    if (size == 0) fail(path, "empty file (no CIFAR-10 records)");
-    if (size % kRecord != 0)
-      fail(path, "truncated: size " + std::to_string(size) + " is not a multiple of the " + std::to_string(kRecord) +
-                     "-byte CIFAR-10 record (1 label + 3x32x32 pixels); the last record has " +
-                     std::to_string(size % kRecord) + " bytes");
-    if (data.pixels.size() + size > kMaxBytes) fail(path, "the CIFAR-10 data exceed the 2 GiB limit");
-    std::vector<uint8_t> raw(size);
-    if (std::fread(raw.data(), 1, size, f) != size)
-      fail(path, "truncated: could read only part of its " + std::to_string(size) + " bytes");
-    const int64_t records = static_cast<int64_t>(size) / kRecord;
-    const size_t base = data.pixels.size();
-    data.pixels.resize(base + records * (kRecord - 1));
-    for (int64_t r = 0; r < records; ++r) {
-      const uint8_t* rec = raw.data() + r * kRecord;
-      if (rec[0] > 9)
-        fail(path, "record " + std::to_string(r) + ": label " + std::to_string(rec[0]) + " out of range 0..9");
-      data.labels.push_back(rec[0]);
-      std::memcpy(data.pixels.data() + base + r * (kRecord - 1), rec + 1, kRecord - 1);
-    }
-    data.size += records;
   }
   return data;
 }

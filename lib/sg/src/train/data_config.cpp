@@ -1,12 +1,12 @@
 // dataset_params in its two forms.
 //
-// Built-in recipes: `dataset_params.dataset` (fashion_mnist, mnist, cifar10, synthetic) with
+// Built-in recipes: `dataset_params.dataset` (fashion_mnist, mnist, cifar10, cifar100, synthetic) with
 // `root`, the IDX file names, `transforms: {crop_padding, horizontal_flip, mean, std}`.
 //
 // SuperGradients' recipes: each of train/val names its data by SG's dataloader name (top-level
 // `train_dataloader: cifar10_train`) or SG's dataset class (`<split>_dataloader_params.dataset:
 // Cifar10`), described by `dataset_params.<split>_dataset_params` (`root`, `transforms` list,
-// ...). Known: CIFAR-10 (binary batches under root) and ImageNet-style folders (SG's
+// ...). Known: CIFAR-10 and CIFAR-100 (python or binary batches under root) and ImageNet-style folders (SG's
 // ImageNetDataset, torchvision's ImageFolder layout). `download` is accepted and nothing is
 // ever downloaded: the data must be under root.
 //
@@ -116,11 +116,11 @@ DataConfig read_builtin_form(const Recipe& r, uint64_t seed) {
     d.train.labels = join_root(root, r.get<std::string>("dataset_params.train_labels"));
     d.val.images = join_root(root, r.get<std::string>("dataset_params.val_images"));
     d.val.labels = join_root(root, r.get<std::string>("dataset_params.val_labels"));
-  } else if (dataset == "cifar10") {
-    if (root.empty()) throw RecipeError("dataset_params.root is not set (a folder of CIFAR-10 binary batches)");
+  } else if (dataset == "cifar10" || dataset == "cifar100") {
+    if (root.empty()) throw RecipeError("dataset_params.root is not set (the folder of the " + dataset + " batches)");
   } else {
     throw RecipeError("dataset_params.dataset: unknown dataset '" + dataset +
-                      "' (known: fashion_mnist, mnist, cifar10, synthetic)");
+                      "' (known: fashion_mnist, mnist, cifar10, cifar100, synthetic)");
   }
   d.train.transforms = builtin_split_transforms(r, true);
   d.val.transforms = builtin_split_transforms(r, false);
@@ -133,7 +133,7 @@ DataConfig read_builtin_form(const Recipe& r, uint64_t seed) {
 
 // What an SG dataloader name or dataset class stands for.
 struct SgData {
-  std::string dataset;          // cifar10 | image_folder
+  std::string dataset;          // cifar10 | cifar100 | image_folder
   std::optional<bool> train;    // set by a dataloader name; a dataset class reads `train`
 };
 
@@ -141,6 +141,8 @@ const std::map<std::string, SgData>& sg_dataloaders() {
   static const std::map<std::string, SgData> names = [] {
     std::map<std::string, SgData> m = {{"cifar10_train", {"cifar10", true}},
                                        {"cifar10_val", {"cifar10", false}},
+                                       {"cifar100_train", {"cifar100", true}},
+                                       {"cifar100_val", {"cifar100", false}},
                                        {"imagenet_train", {"image_folder", true}},
                                        {"imagenet_val", {"image_folder", false}}};
     for (const char* variant : {"efficientnet", "mobilenetv2", "mobilenetv3", "regnetY", "resnet50", "resnet50_kd",
@@ -155,6 +157,7 @@ const std::map<std::string, SgData>& sg_dataloaders() {
 
 const std::map<std::string, SgData>& sg_dataset_classes() {
   static const std::map<std::string, SgData> names = {{"Cifar10", {"cifar10", std::nullopt}},
+                                                      {"Cifar100", {"cifar100", std::nullopt}},
                                                       {"ImageNetDataset", {"image_folder", true}}};
   return names;
 }
@@ -187,7 +190,7 @@ SplitConfig read_sg_split(const Recipe& r, const std::string& split, uint64_t se
 
   SplitConfig s;
   s.dataset = what.dataset;
-  if (what.dataset == "cifar10") {
+  if (what.dataset == "cifar10" || what.dataset == "cifar100") {
     check_keys(r, params, {"root", "train", "transforms", "target_transform", "download"});
     const bool train_param = r.get_or<bool>(params + ".train", true);
     if (what.train && r.has(params + ".train") && train_param != *what.train)

@@ -47,6 +47,9 @@ class PickleHooks {
   virtual void build(Value& obj, const Value& state) = 0;
   // BINPERSID / PERSID: turn a persistent id into a value (a storage).
   virtual Value persistent_load(const Value& pid) = 0;
+  // Python 2 str (STRING, BINSTRING, SHORT_BINSTRING): UTF-8 text, checked (false), or
+  // latin-1, each byte one character, as pickle.load(encoding='latin1') reads it (true).
+  virtual bool py2_strings_are_latin1() const { return false; }
 };
 
 // Runs the pickle program in `data` (protocols 0-5 opcodes that describe data; no

@@ -19,9 +19,9 @@ namespace sg {
 
 // One of a run's two datasets: where it is, how its samples are transformed and batched.
 struct SplitConfig {
-  std::string dataset;          // fashion_mnist | mnist | cifar10 | synthetic | image_folder
-  bool train = true;            // the part of a dataset that has both (CIFAR-10, synthetic)
-  std::string root;             // cifar10: the batches' folder; image_folder: the class folders' parent
+  std::string dataset;          // fashion_mnist | mnist | cifar10 | cifar100 | synthetic | image_folder
+  bool train = true;            // the part of a dataset that has both (CIFAR, synthetic)
+  std::string root;             // cifar10/100: the batches' folder; image_folder: the class folders' parent
   std::string images, labels;   // IDX files
   image::Pipeline transforms;
   LoaderOptions loader;

@@ -1,0 +1,26 @@
+#pragma once
+// Argument checks shared by the allow-lists (torch.save pickles, dataset pickles): each
+// refusal is a FormatError naming the callable ("torch.Size: argument is a dict, ...").
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pth/value.hpp"
+
+namespace pth::detail::pickle_calls {
+
+constexpr size_t kMaxDims = 64;
+
+std::string quoted_global(const std::string& module, const std::string& name);
+std::string kind_word(const Value& v);
+[[noreturn]] void bad_arg(const GlobalRef& fn, const std::string& what);
+bool is_empty_dict(const Value& v);
+// The items of `args` (a Tuple) when there are min_n..max_n of them.
+const List& tuple_args(const GlobalRef& fn, const Value& args, size_t min_n, size_t max_n);
+// A tuple of at most kMaxDims non-negative ints (a shape or strides).
+std::vector<int64_t> int_tuple(const GlobalRef& fn, const char* what, const Value& v);
+// _codecs.encode(str, 'latin1'): how protocol 2 pickles bytes objects under Python 3.
+Value codecs_encode(const GlobalRef& fn, const List& args);
+
+}  // namespace pth::detail::pickle_calls
