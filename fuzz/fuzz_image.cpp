@@ -5,7 +5,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sg::image::DecodeOptions options;
-  options.max_pixels = 1 << 22;   // bigger images are refused from the header: keeps each run fast
+  // Bigger images are refused from the header. Decoding and resizing cost a few hundred
+  // nanoseconds a pixel under ASan: at 4 Mpixel a valid 300-byte JPEG took 0.8 s.
+  options.max_pixels = 1 << 20;
   try {
     const sg::image::Image img = sg::image::decode_memory(data, size, "fuzz", options);
     sg::image::Rng rng(size);
