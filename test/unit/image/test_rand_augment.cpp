@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "image/rand_augment.hpp"
+#include "temp_dir.hpp"
 
 using namespace sg::image;
 
@@ -24,12 +25,7 @@ Image picture(int h, int w) {
 }
 
 std::string config_error(const std::string& config) {
-  try {
-    parse_rand_augment_config(config);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return error_message<std::invalid_argument>([&] { parse_rand_augment_config(config); });
 }
 
 const std::vector<double> kMean = {0.485, 0.456, 0.406};
@@ -78,6 +74,7 @@ TEST_CASE("bad config strings are refused with the string and the section named"
   for (const auto& [config, needle] : cases) {
     INFO(config);
     const std::string message = config_error(config);
+    CHECK(message != "<no error>");
     CHECK(message.find("RandAugment config '" + config + "'") == 0);
     CHECK(message.find(needle) != std::string::npos);
   }

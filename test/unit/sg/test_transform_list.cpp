@@ -6,6 +6,7 @@
 
 #include "image/rand_augment.hpp"
 #include "sg/data/transform_list.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -14,12 +15,7 @@ sg::image::Pipeline read(const std::string& list) {
 }
 
 std::string error_of(const std::string& list) {
-  try {
-    read(list);
-  } catch (const sg::RecipeError& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return error_message<sg::RecipeError>([&] { read(list); });
 }
 
 const std::string kTail = ", ToTensor, {Normalize: {mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}}]";
