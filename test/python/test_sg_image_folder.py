@@ -5,9 +5,11 @@ as an SG user would do it with Hydra overrides (SG's imagenet_train/imagenet_val
 the CIFAR-only keys removed, roots and transform lists given), then:
   - it trains and learns (accuracy on the validation folder well above chance),
   - 1 and 3 loader workers give bit-identical checkpoints,
+  - SG's RandAugmentTransform in the training list trains,
   - a truncated JPEG, a root without class folders and a transform that is not implemented
-    (SG's imagenet_resnet50 recipe, RandAugmentTransform) stop the run with one line naming
-    the file or the transform, and write no checkpoint.
+    (AutoAugment) stop the run with one line naming the file or the transform, and write no
+    checkpoint; SG's imagenet_resnet50 recipe gets past its transform list (RandAugmentTransform)
+    and stops at its collate_fn (SG's CollateMixup, not implemented).
 Skipped (exit 0, with a message) where SG's recipe folder is absent.
 """
 
@@ -39,7 +41,11 @@ def make_folder(root, per_class, seed):
             im.save(os.path.join(folder, "%03d.%s" % (i, "png" if i % 2 else "jpg")))
 
 
-def folder_overrides(train_root, val_root, ckpt_root):
+TRAIN_TRANSFORMS = "[{RandomResizedCrop: {size: 32, scale: [0.5, 1.0]}}, RandomHorizontalFlip, %sToTensor, " \
+                   "{Normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}]"
+
+
+def folder_overrides(train_root, val_root, ckpt_root, extra_transform=""):
     return [
         "ckpt_root_dir=" + ckpt_root, "architecture=resnet_mini", "batch_size=16", "val_batch_size=30",
         "train_dataloader=imagenet_train", "val_dataloader=imagenet_val",
@@ -47,8 +53,7 @@ def folder_overrides(train_root, val_root, ckpt_root):
         "~dataset_params.val_dataset_params.train", "~dataset_params.val_dataset_params.download",
         "dataset_params.train_dataset_params.root=" + train_root,
         "dataset_params.val_dataset_params.root=" + val_root,
-        "dataset_params.train_dataset_params.transforms=[{RandomResizedCrop: {size: 32, scale: [0.5, 1.0]}}, "
-        "RandomHorizontalFlip, ToTensor, {Normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}]",
+        "dataset_params.train_dataset_params.transforms=" + TRAIN_TRANSFORMS % extra_transform,
         "dataset_params.val_dataset_params.transforms=[{Resize: {size: 32}}, {CenterCrop: {size: 32}}, ToTensor, "
         "{Normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}]",
         "+training_hyperparams.num_threads=1",
@@ -119,13 +124,25 @@ def main():
     r = sgtest.run(base + folder_overrides(empty, val_root, os.path.join(work, "empty_runs")) + ["epochs=1"], timeout=120)
     one_line_error(checker, r, empty, "root without classes")
 
-    # SG's imagenet_resnet50 names RandAugmentTransform, which is not implemented.
+    # SG's RandAugmentTransform trains; AutoAugment is not implemented.
+    root = os.path.join(work, "randaug_runs")
+    randaug = "{RandAugmentTransform: {config_str: rand-m9-mstd0.5, crop_size: 32, img_mean: [0.485, 0.456, 0.406]}}, "
+    r = sgtest.run(base + folder_overrides(train_root, val_root, root, randaug) +
+                   ["epochs=1", "training_hyperparams.max_train_batches=3"], timeout=300)
+    checker.check(r.rc == 0 and len(glob.glob(os.path.join(root, "*", "RUN_*", "ckpt_latest.pth"))) == 1,
+                  "RandAugmentTransform: exit %s: %s" % (r.rc, r.err))
+    root = os.path.join(work, "autoaugment_runs")
+    r = sgtest.run(base + folder_overrides(train_root, val_root, root, "{AutoAugment: {}}, ") + ["epochs=1"],
+                   timeout=120)
+    one_line_error(checker, r, "transforms[2] AutoAugment: not implemented", "AutoAugment")
+    checker.eq(glob.glob(os.path.join(root, "*", "RUN_*", "*.pth")), [], "checkpoints after AutoAugment")
+
+    # SG's imagenet_resnet50 now gets past its transform list, to its collate_fn.
     r = sgtest.run([args.train, "--config-dir", args.sg_recipes, "--config-name", "imagenet_resnet50",
                     "ckpt_root_dir=" + os.path.join(work, "ra_runs"),
                     "dataset_params.train_dataset_params.root=" + train_root,
                     "dataset_params.val_dataset_params.root=" + val_root], timeout=120)
-    one_line_error(checker, r, "RandAugmentTransform", "imagenet_resnet50")
-    checker.check("not implemented" in r.err, "imagenet_resnet50: " + r.err)
+    one_line_error(checker, r, "train_dataloader_params.collate_fn: not implemented", "imagenet_resnet50")
     checker.report()
 
 

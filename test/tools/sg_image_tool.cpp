@@ -4,7 +4,9 @@
 //   sg_image_tool apply IN OUT.npy OP ARGS...   decode IN (RGB), apply OP, write the result:
 //       resize H W INTERP | resize-short S INTERP [MAX] | center-crop H W | crop T L H W |
 //       resized-crop T L H W OUT_H OUT_W INTERP | pad L T R B MODE FILL | hflip |
-//       brightness F | contrast F | saturation F | hue F     -> uint8 HWC .npy
+//       brightness F | contrast F | saturation F | hue F |
+//       augment NAME MAGNITUDE NEGATE FILL...  (one RandAugment op; a fill value per channel)
+//                                                            -> uint8 HWC .npy
 //       normalize M0 M1 M2 S0 S1 S2                          -> float32 CHW .npy
 //   sg_image_tool apply-gray IN OUT.npy OP ARGS...   the same on IN decoded to gray
 //   sg_image_tool index ROOT                    prints "class NAME" lines, then "sample TARGET PATH"
@@ -22,6 +24,7 @@
 #include "image/decode.hpp"
 #include "image/geometry.hpp"
 #include "image/image_folder.hpp"
+#include "image/rand_augment.hpp"
 #include "image/resize.hpp"
 #include "image/tensor.hpp"
 #include "image/transforms.hpp"
@@ -98,6 +101,10 @@ int apply(const std::vector<std::string>& a, ColorMode mode) {
     result = adjust_saturation(in, arg_double(a, 3));
   } else if (op == "hue") {
     result = adjust_hue(in, arg_double(a, 3));
+  } else if (op == "augment") {
+    std::vector<std::uint8_t> fill;
+    for (int i = 0; i < in.channels; ++i) fill.push_back(static_cast<std::uint8_t>(arg_int(a, 6 + i)));
+    result = apply_augment_op(parse_augment_op(arg(a, 3)), in, arg_double(a, 4), arg_int(a, 5) != 0, fill);
   } else if (op == "normalize") {
     std::vector<float> mean, std;
     for (int i = 0; i < in.channels; ++i) mean.push_back(static_cast<float>(arg_double(a, 3 + i)));

@@ -12,13 +12,6 @@ std::uint8_t gray_of(const std::uint8_t* rgb) {   // PIL's convert("L")
   return static_cast<std::uint8_t>((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
 }
 
-// PIL's ImagingBlend(degenerate, image, alpha) for one value; alpha is a C float there.
-std::uint8_t blend(int degenerate, int value, float alpha) {
-  const float v = static_cast<float>(degenerate) + alpha * static_cast<float>(value - degenerate);
-  if (alpha >= 0 && alpha <= 1.0f) return static_cast<std::uint8_t>(v);
-  return v <= 0.0f ? 0 : v >= 255.0f ? 255 : static_cast<std::uint8_t>(v);
-}
-
 void check_factor(double factor, const char* what) {
   if (!(factor >= 0)) throw std::invalid_argument(std::string(what) + " factor must be non-negative");
 }
@@ -68,6 +61,12 @@ void hsv_to_rgb(const std::uint8_t* in, std::uint8_t* out) {
 }
 
 }  // namespace
+
+std::uint8_t blend(int degenerate, int value, float alpha) {
+  const float v = static_cast<float>(degenerate) + alpha * static_cast<float>(value - degenerate);
+  if (alpha >= 0 && alpha <= 1.0f) return static_cast<std::uint8_t>(v);
+  return v <= 0.0f ? 0 : v >= 255.0f ? 255 : static_cast<std::uint8_t>(v);
+}
 
 Image adjust_brightness(const Image& in, double factor) {
   check_factor(factor, "brightness");

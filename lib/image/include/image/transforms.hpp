@@ -9,9 +9,9 @@
 // RandomResizedCropAndInterpolation is RandomResizedCrop with interpolation "default"
 // (bilinear), "random" (bilinear or bicubic) or a named one; ToTensor + Normalize are the
 // Pipeline's mean/std; RandomErase(probability, value) is RandomErasing (value "random":
-// noise, a number: that value). Not implemented (an SG recipe naming them must be refused):
-// RandAugmentTransform (SG's timm-style rand-m9-mstd0.5: 15 PIL operations), AutoAugment,
-// Lighting, the Albumentations wrapper.
+// noise, a number: that value); RandAugmentTransform is RandAugment (image/rand_augment.hpp).
+// Not implemented (an SG recipe naming them must be refused): AutoAugment, Lighting, the
+// Albumentations wrapper.
 #include <array>
 #include <memory>
 #include <optional>

@@ -8,6 +8,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "image/rand_augment.hpp"
+
 namespace sg {
 namespace {
 
@@ -215,9 +217,25 @@ image::RandomErasing random_erasing(const Item& t, bool sg_variant) {
   return e;
 }
 
+image::Pipeline::Step rand_augment(const Item& t) {
+  t.only({"config_str", "crop_size", "img_mean"});
+  if (!t.has("config_str") || !t.has("crop_size") || !t.has("img_mean"))
+    t.fail("", "needs config_str, crop_size and img_mean");
+  const int crop_size = t.integer("crop_size", 0);
+  if (crop_size <= 0) t.fail("crop_size", "expected a positive whole number");
+  const auto mean = t.numbers("img_mean");
+  for (double v : mean)
+    if (v < 0) t.fail("img_mean", "expected values >= 0 (SG's fill colour is min(255, round(255 * value)))");
+  try {
+    return std::make_shared<image::RandAugment>(t.text("config_str", ""), crop_size, mean);
+  } catch (const std::invalid_argument& e) {
+    t.fail("config_str", e.what());
+  }
+}
+
 const std::set<std::string>& not_implemented() {
   static const std::set<std::string> names = {
-      "RandAugmentTransform", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix", "Lighting",
+      "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix", "Lighting",
       "Albumentations", "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomPerspective",
       "GaussianBlur", "RandomGrayscale", "Grayscale", "Pad", "FiveCrop", "TenCrop", "RandomApply",
       "RandomChoice", "RandomOrder", "Lambda", "ConvertImageDtype", "PILToTensor", "RandomInvert",
@@ -260,6 +278,7 @@ image::Pipeline read_transform_list(const Recipe& recipe, const std::string& key
       t.only({"p"});
       p.image_steps.push_back(std::make_shared<image::RandomHorizontalFlip>(t.number("p", 0.5)));
     } else if (name == "ColorJitter") p.image_steps.push_back(color_jitter(t));
+    else if (name == "RandAugmentTransform") p.image_steps.push_back(rand_augment(t));
     else if (name == "ToTensor") {
       t.only({});
       if (to_tensor) t.fail("", "ToTensor twice");

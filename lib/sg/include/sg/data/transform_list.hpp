@@ -3,11 +3,11 @@
 // image::Pipeline. Each item is a name (`- ToTensor`) or a one-key mapping of a name to its
 // parameters (`- RandomCrop: {size: 32, padding: 4}`), with torchvision's parameter names and
 // defaults. Read here: Resize, CenterCrop, RandomCrop, RandomResizedCrop,
-// RandomResizedCropAndInterpolation, RandomHorizontalFlip, ColorJitter, ToTensor, Normalize,
-// RandomErase (SG's) and RandomErasing (torchvision's). Image transforms come before
-// ToTensor, Normalize and erasing after it, and ToTensor must be there, as a torch
-// DataLoader needs it. A transform SG has that is not implemented here (RandAugmentTransform,
-// AutoAugment, Lighting, Albumentations, ...), an unknown name or an unknown parameter is a
+// RandomResizedCropAndInterpolation, RandomHorizontalFlip, ColorJitter, RandAugmentTransform
+// (SG's), ToTensor, Normalize, RandomErase (SG's) and RandomErasing (torchvision's). Image
+// transforms come before ToTensor, Normalize and erasing after it, and ToTensor must be there,
+// as a torch DataLoader needs it. A transform SG has that is not implemented here
+// (AutoAugment, Lighting, Albumentations, ...), an unknown name or an unknown parameter is a
 // RecipeError naming the key, the item and the problem. No LibTorch here.
 #include <string>
 #include <vector>
