@@ -114,6 +114,9 @@ CASES = [
               "lr_decay_factor": 0.5}, 3, None),
     ("step_warmup", {"max_epochs": 7, "initial_lr": 0.1, "lr_mode": "StepLRScheduler", "lr_updates": [1, 3],
                      "lr_warmup_epochs": 2, "warmup_initial_lr": 1e-6}, 2, None),
+    # imagenet_mobilenetv2: lr_updates numpy.arange(2.4, 450, 2.4), fractional epochs
+    ("step_fractional", {"max_epochs": 10, "initial_lr": 0.032, "lr_mode": "StepLRScheduler",
+                         "lr_updates": [2.4, 4.8, 7.199999999999999, 9.6], "lr_decay_factor": 0.973}, 2, None),
     # imagenet_efficientnet / imagenet_regnetY: step_lr_update_freq 2.4, 3 warm-up epochs from 1e-6
     ("step_freq", {"max_epochs": 20, "initial_lr": 0.016, "lr_mode": "StepLRScheduler", "step_lr_update_freq": 2.4,
                    "lr_decay_factor": 0.97, "lr_warmup_epochs": 3, "warmup_initial_lr": 1e-6}, 2, None),

@@ -1,5 +1,6 @@
 #include "train/schedule_config.hpp"
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -45,6 +46,20 @@ int64_t non_negative(const Recipe& r, const std::string& key) {
 std::optional<double> optional_double(const Recipe& r, const std::string& key) {
   if (!given(r, key)) return std::nullopt;
   return r.get<double>(key);
+}
+
+// StepLRScheduler's lr_updates. SG counts the milestones x <= epoch, so a fractional one
+// (imagenet_mobilenetv2's numpy.arange(2.4, 450, 2.4)) acts at the epoch ceil(x).
+std::vector<int64_t> epoch_milestones(const Recipe& r, const std::string& key) {
+  std::vector<int64_t> epochs;
+  const std::vector<double> given_values = r.get_or<std::vector<double>>(key, {});
+  for (size_t i = 0; i < given_values.size(); ++i) {
+    const double x = given_values[i];
+    if (!std::isfinite(x) || std::fabs(x) > 1e15)
+      throw RecipeError(key + "." + std::to_string(i) + ": not an epoch number");
+    epochs.push_back(static_cast<int64_t>(std::ceil(x)));
+  }
+  return epochs;
 }
 
 // lr_mode as a name, or SG's mapping {Name: {arguments}}.
@@ -148,7 +163,7 @@ void read_sg_policy(const Recipe& r, const LrMode& mode, LrSchedule& s) {
     }
   const auto key = [&](const std::string& name) { return in_mapping.count(name) ? mode.args + "." + name : p + name; };
 
-  s.lr_updates = r.get_or<std::vector<int64_t>>(key("lr_updates"), {});
+  s.lr_updates = epoch_milestones(r, key("lr_updates"));
   s.lr_decay_factor = r.get_or<double>(key("lr_decay_factor"), 0.1);
   s.cosine_final_lr_ratio = r.get_or<double>(key("cosine_final_lr_ratio"), 0.01);
   const std::optional<double> freq = optional_double(r, key("step_lr_update_freq"));

@@ -40,6 +40,7 @@ const std::map<std::string, NoEffect>& no_effect() {
       {"dataset_params.batch_size", {nullptr, ""}},                     // SG 3.x no longer reads them either
       {"dataset_params.val_batch_size", {nullptr, ""}},
       {"dataset_params.synthetic.", {nullptr, ""}},                     // read with dataset: synthetic only
+      {"data_loader_num_workers", {nullptr, ""}},   // in SG's recipes, read by nothing in SG either
       {"training_hyperparams.sg_logger",
        {[](const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "base_sg_logger"; },
         "only SG's base_sg_logger (log file and TensorBoard events in the run directory) is implemented"}},
