@@ -1,0 +1,88 @@
+"""Each of SG's classification recipes, unchanged, on a small image folder made here by PIL.
+
+Every recipe is run as an SG user would point it at their own images: only the roots (and
+the run folder) are given, plus a short run (one epoch of two batches of four). Each one
+either trains (a ckpt_latest.pth whose classifier has the recipe's classes) or stops with
+exactly one error line naming the one thing not supported, before any checkpoint is
+written: the table below is the README's "SuperGradients' own recipes" status table.
+Where a recipe stops at something this toolkit knowingly lacks and a user can switch off
+(`multi_gpu: DDP` on one process), the run with that override must train.
+Skipped (exit 0, with a message) where SG's recipe folder is absent.
+"""
+
+import glob
+import os
+import random
+
+import sgtest
+
+# recipe -> (extra overrides, None if it trains, else the text its one error line holds)
+STATUS = {
+    "imagenet_resnet50": ([], "dataset_params.train_dataloader_params.collate_fn: not implemented here"),
+    "imagenet_mobilenetv2": ([], "multi_gpu: data-parallel training is not implemented yet"),
+    "imagenet_mobilenetv2 (one process)": (["multi_gpu=Off", "num_gpus=1"], None),
+    "imagenet_regnetY": ([], "unknown architecture 'regnetY800'"),
+    "imagenet_efficientnet": ([], "unknown architecture 'efficientnet_b0'"),
+    "imagenet_repvgg": ([], "unknown architecture 'repvgg_a0'"),
+    "imagenet_vit_base": ([], "unknown architecture 'vit_base'"),
+    "imagenet_mobilenetv3_small": ([], "unknown architecture 'mobilenet_v3_small'"),
+    "imagenet_mobilenetv3_large": ([], "unknown architecture 'mobilenet_v3_large'"),
+    "imagenet_resnet50_kd": ([], "_target_ 'super_gradients.training.losses.label_smoothing_cross_entropy_loss"),
+    "user_recipe_mnist_example": ([], "'Mnist'"),
+}
+
+
+def make_folder(root, per_class, seed):
+    """Three classes of noisy colour fields, 120..200 px JPEGs (SG's ImageNet recipes crop 224)."""
+    from PIL import Image
+    rng = random.Random(seed)
+    for c, colour in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
+        folder = os.path.join(root, "class_%d" % c)
+        os.makedirs(folder)
+        for i in range(per_class):
+            w, h = rng.randint(120, 200), rng.randint(120, 200)
+            im = Image.new("RGB", (w, h), tuple(min(255, max(0, v + rng.randint(-60, 60))) for v in colour))
+            for _ in range(200):
+                im.putpixel((rng.randrange(w), rng.randrange(h)), tuple(rng.randrange(256) for _ in range(3)))
+            im.save(os.path.join(folder, "%03d.jpg" % i))
+
+
+def main():
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "sg-recipes"))
+    torch = sgtest.import_torch()
+    if not os.path.isfile(os.path.join(args.sg_recipes, "variable_setup.yaml")):
+        print("SKIP: SG's recipe folder %s is absent" % args.sg_recipes)
+        return
+    checker = sgtest.Checker("test_sg_recipe_status")
+    work = sgtest.fresh_dir(args.workdir)
+    train_root, val_root = os.path.join(work, "train"), os.path.join(work, "val")
+    make_folder(train_root, 8, 1)
+    make_folder(val_root, 4, 2)
+    for label, (extra, stops_at) in STATUS.items():
+        recipe = label.split(" ")[0]
+        runs = os.path.join(work, "runs", label.replace(" ", "_").strip("()"))
+        cmd = [args.train, "--config-dir", args.sg_recipes, "--config-name", recipe, "ckpt_root_dir=" + runs,
+               "dataset_params.train_dataset_params.root=" + train_root,
+               "dataset_params.val_dataset_params.root=" + val_root,
+               "epochs=1", "batch_size=4", "val_batch_size=4", "num_workers=1",
+               "training_hyperparams.max_train_batches=2", "training_hyperparams.max_valid_batches=1"] + extra
+        r = sgtest.run(cmd, timeout=400)
+        checkpoints = glob.glob(os.path.join(runs, "**", "*.pth"), recursive=True)
+        if stops_at is None:
+            if not checker.check(r.rc == 0, "%s: expected to train, exit %s: %s" % (label, r.rc, r.err)):
+                continue
+            latest = glob.glob(os.path.join(runs, "*", "RUN_*", "ckpt_latest.pth"))
+            if checker.check(len(latest) == 1, "%s: one ckpt_latest.pth: %s" % (label, latest)):
+                got = torch.load(latest[0], map_location="cpu")
+                checker.check(got["epoch"] == 1, "%s: epoch %s" % (label, got["epoch"]))
+        else:
+            errors = [line for line in r.err.splitlines() if "error:" in line]
+            checker.check(r.rc == 2, "%s: exit %s, expected 2: %s" % (label, r.rc, r.err))
+            checker.check(len(errors) == 1 and stops_at in errors[0],
+                          "%s: expected one error line with %r, got %r" % (label, stops_at, r.err))
+            checker.eq(checkpoints, [], "%s: checkpoints written before the stop" % label)
+    checker.report()
+
+
+if __name__ == "__main__":
+    main()
