@@ -248,7 +248,12 @@ def randomise(model, seed):
                 m.num_batches_tracked.fill_(seed)
 
 
-def check_arch(c, args, arch, verbose):
+def check_arch(c, args, arch, verbose, make_model=None, make_input=None, prepare=randomise):
+    """make_model(arch) / make_input(arch): the Python reference and the --load input
+    (python_model and input_for unless given); prepare(model, seed) sets the weights that
+    go the other way."""
+    make_model = make_model or python_model
+    make_input = make_input or input_for
     wd = args.workdir
     ours_path = os.path.join(wd, arch + "_ours.pth")
     r = sgtest.run([args.dump, arch, str(NUM_CLASSES), ours_path], timeout=120)
@@ -258,7 +263,7 @@ def check_arch(c, args, arch, verbose):
     ours, x, our_logits = doc["state_dict"], doc["input"], doc["logits"]
 
     # 1. ours -> Python
-    ref = python_model(arch)
+    ref = make_model(arch)
     if not compare_layout(c, arch, ours, ref.state_dict()):
         return
     try:
@@ -273,10 +278,10 @@ def check_arch(c, args, arch, verbose):
 
     # 2. Python -> ours
     torch.manual_seed(11)
-    py = python_model(arch)
-    randomise(py, 3)
+    py = make_model(arch)
+    prepare(py, 3)
     py.eval()
-    x2 = input_for(arch)
+    x2 = make_input(arch)
     with torch.no_grad():
         want2 = py(x2)
     theirs_path = os.path.join(wd, arch + "_theirs.pth")
@@ -315,17 +320,24 @@ def check_strictness(c, args):
         c.check(not os.path.exists(out), "--load with a %s key wrote %s" % (what, out))
 
 
-def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("dump",))  # --dump: the built sg_model_dump
+def run(name, doc, archs, after=None, **check_kw):
+    """check_arch for each of `archs` (check_kw passed on), then after(c, args); reports."""
+    args = sgtest.parse_args(doc, need_inspect=False, paths=("dump",))  # --dump: the built sg_model_dump
     sgtest.fresh_dir(args.workdir)
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    c = sgtest.Checker("test_model_parity")
-    for arch in ("resnet18", "resnet34", "resnet50", "resnet18_cifar", "torchvision_resnet18", "torchvision_resnet34",
-                 "torchvision_resnet50", "mobilenet_v2", "resnet_mini"):
-        check_arch(c, args, arch, args.verbose)
-    check_strictness(c, args)
+    c = sgtest.Checker(name)
+    for arch in archs:
+        check_arch(c, args, arch, args.verbose, **check_kw)
+    if after:
+        after(c, args)
     c.report()
+
+
+def main():
+    run("test_model_parity", __doc__,
+        ("resnet18", "resnet34", "resnet50", "resnet18_cifar", "torchvision_resnet18", "torchvision_resnet34",
+         "torchvision_resnet50", "mobilenet_v2", "resnet_mini"), after=check_strictness)
 
 
 if __name__ == "__main__":

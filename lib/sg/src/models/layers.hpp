@@ -1,12 +1,17 @@
 #pragma once
 // What every architecture under models/ builds with: layers in torchvision's form, the
 // initialisations the Python references use, the checks of ModelOptions and a fresh head.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/utils.h>
@@ -14,6 +19,36 @@
 #include "sg/models/model.hpp"
 
 namespace sg::models {
+
+// A Sequential that another Sequential can hold (its forward is not a template).
+class NestedSequentialImpl : public torch::nn::SequentialImpl {
+ public:
+  using SequentialImpl::SequentialImpl;
+  torch::Tensor forward(torch::Tensor x) { return SequentialImpl::forward(x); }
+};
+TORCH_MODULE(NestedSequential);
+
+// SG's InvertedResidual (MobileNetV2 and V3): the layers as child `conv`, the input added
+// when `residual`.
+class InvertedResidualImpl : public torch::nn::Module {
+ public:
+  InvertedResidualImpl(torch::nn::Sequential layers, bool residual)
+      : residual_(residual), conv_(register_module("conv", std::move(layers))) {}
+  torch::Tensor forward(torch::Tensor x) { return residual_ ? x + conv_->forward(x) : conv_->forward(x); }
+
+ private:
+  bool residual_;
+  torch::nn::Sequential conv_;
+};
+TORCH_MODULE(InvertedResidual);
+
+// TensorFlow's make_divisible (SG's _make_divisible, EfficientNet's round_filters): v rounded
+// to the nearest multiple of `divisor`, at least `min_value`, raised by one divisor when
+// that lost more than 10% of v.
+inline int64_t make_divisible(double v, int64_t divisor, int64_t min_value) {
+  const int64_t rounded = std::max(min_value, int64_t(v + double(divisor) / 2) / divisor * divisor);
+  return double(rounded) < 0.9 * v ? rounded + divisor : rounded;
+}
 
 // A convolution without bias (it is followed by a batch norm).
 inline torch::nn::Conv2d conv_no_bias(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
@@ -31,6 +66,25 @@ inline void init_torchvision_style(torch::nn::Module& model) {
     } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
       torch::nn::init::ones_(bn->weight);
       torch::nn::init::zeros_(bn->bias);
+    }
+  }
+}
+
+// The initialisation of several SG classifiers (MobileNetV2, RegNet, RepVGG): convolutions
+// normal(0, sqrt(2 / (k*k*out))), batch norms weight 1 and bias 0, linear layers
+// normal(0, 0.01) with zero bias.
+inline void init_sg_style(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (const auto& module : model.modules(/*include_self=*/false)) {
+    if (auto* c = module->as<torch::nn::Conv2d>()) {
+      const auto& k = c->options.kernel_size();
+      c->weight.normal_(0, std::sqrt(2.0 / double(k->at(0) * k->at(1) * c->options.out_channels())));
+    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.fill_(1);
+      bn->bias.zero_();
+    } else if (auto* l = module->as<torch::nn::Linear>()) {
+      l->weight.normal_(0, 0.01);
+      l->bias.zero_();
     }
   }
 }

@@ -1,7 +1,5 @@
 #include "models/mobilenet_v2.hpp"
 
-#include <cmath>
-
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
@@ -21,14 +19,6 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, 
       torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).groups(groups).bias(false));
 }
 
-// A Sequential that another Sequential can hold (its forward is not a template).
-class NestedSequentialImpl : public torch::nn::SequentialImpl {
- public:
-  using SequentialImpl::SequentialImpl;
-  torch::Tensor forward(torch::Tensor x) { return SequentialImpl::forward(x); }
-};
-TORCH_MODULE(NestedSequential);
-
 // SG's conv_bn / conv_1x1_bn: convolution, batch norm, ReLU6.
 NestedSequential conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
   return NestedSequential(conv(in, out, kernel, stride, 1), torch::nn::BatchNorm2d(out), relu6());
@@ -36,32 +26,21 @@ NestedSequential conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t 
 
 // SG's InvertedResidual: child `conv` = [pointwise expansion, BN, ReLU6] (left out when
 // expand_ratio is 1), depthwise 3x3, BN, ReLU6, pointwise projection, BN.
-class InvertedResidualImpl : public torch::nn::Module {
- public:
-  InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio)
-      : residual_(stride == 1 && in == out) {
-    const int64_t hidden = in * expand_ratio;
-    torch::nn::Sequential layers;
-    if (expand_ratio != 1) {
-      layers->push_back(conv(in, hidden, 1, 1, 1));
-      layers->push_back(torch::nn::BatchNorm2d(hidden));
-      layers->push_back(relu6());
-    }
-    layers->push_back(conv(hidden, hidden, 3, stride, hidden));
+InvertedResidual inverted_residual(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio) {
+  const int64_t hidden = in * expand_ratio;
+  torch::nn::Sequential layers;
+  if (expand_ratio != 1) {
+    layers->push_back(conv(in, hidden, 1, 1, 1));
     layers->push_back(torch::nn::BatchNorm2d(hidden));
     layers->push_back(relu6());
-    layers->push_back(conv(hidden, out, 1, 1, 1));
-    layers->push_back(torch::nn::BatchNorm2d(out));
-    conv_ = register_module("conv", layers);
   }
-
-  torch::Tensor forward(torch::Tensor x) { return residual_ ? x + conv_->forward(x) : conv_->forward(x); }
-
- private:
-  bool residual_;
-  torch::nn::Sequential conv_{nullptr};
-};
-TORCH_MODULE(InvertedResidual);
+  layers->push_back(conv(hidden, hidden, 3, stride, hidden));
+  layers->push_back(torch::nn::BatchNorm2d(hidden));
+  layers->push_back(relu6());
+  layers->push_back(conv(hidden, out, 1, 1, 1));
+  layers->push_back(torch::nn::BatchNorm2d(out));
+  return InvertedResidual(layers, stride == 1 && in == out);
+}
 
 // SG's default structure: expand ratio t, output channels c, blocks n, first stride s.
 struct Stage {
@@ -72,24 +51,6 @@ constexpr Stage kStages[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64
 constexpr int64_t kStemWidth = 32;
 constexpr int64_t kLastChannel = 1280;
 
-// SG's MobileNetV2._initialize_weights: convolutions normal(0, sqrt(2 / (k*k*out))), batch
-// norms 1 and 0, linear layers normal(0, 0.01) with zero bias.
-void init_sg_mobilenet(torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  for (const auto& module : model.modules(/*include_self=*/false)) {
-    if (auto* c = module->as<torch::nn::Conv2d>()) {
-      const auto& k = c->options.kernel_size();
-      c->weight.normal_(0, std::sqrt(2.0 / double(k->at(0) * k->at(1) * c->options.out_channels())));
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
-      bn->weight.fill_(1);
-      bn->bias.zero_();
-    } else if (auto* l = module->as<torch::nn::Linear>()) {
-      l->weight.normal_(0, 0.01);
-      l->bias.zero_();
-    }
-  }
-}
-
 }  // namespace
 
 MobileNetV2::MobileNetV2(const ModelOptions& options) : dropout_(options.params.at("dropout")) {
@@ -98,7 +59,7 @@ MobileNetV2::MobileNetV2(const ModelOptions& options) : dropout_(options.params.
   int64_t channels = kStemWidth;
   for (const Stage& stage : kStages) {
     for (int64_t i = 0; i < stage.n; ++i) {
-      features->push_back(InvertedResidual(channels, stage.c, i == 0 ? stage.s : 1, stage.t));
+      features->push_back(inverted_residual(channels, stage.c, i == 0 ? stage.s : 1, stage.t));
       channels = stage.c;
     }
   }
@@ -106,7 +67,7 @@ MobileNetV2::MobileNetV2(const ModelOptions& options) : dropout_(options.params.
   features_ = register_module("features", features);
   classifier_ = register_module("classifier", std::make_shared<torch::nn::Module>());
   linear_ = classifier_->register_module("1", torch::nn::Linear(kLastChannel, options.num_classes));
-  init_sg_mobilenet(*this);
+  init_sg_style(*this);  // SG's MobileNetV2._initialize_weights
 }
 
 torch::Tensor MobileNetV2::forward(torch::Tensor images) {

@@ -1,10 +1,16 @@
 // sg::create_model: architectures by name, with the arch_params each one reads.
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "models/efficientnet.hpp"
 #include "models/mobilenet_v2.hpp"
+#include "models/mobilenet_v3.hpp"
+#include "models/regnet.hpp"
+#include "models/repvgg.hpp"
 #include "models/resnet.hpp"
 #include "sg/models/model.hpp"
 
@@ -19,11 +25,13 @@ struct Architecture {
   std::string name;
   ModelFactory factory;
   std::vector<ArchParamSpec> params;
+  std::vector<std::string> whole_numbers;  // the params that are sizes or counts
 };
 
-template <models::ResNetSpec (*Spec)()>
-std::shared_ptr<Classifier> resnet(const ModelOptions& options) {
-  return std::make_shared<models::ResNet>(Spec(), options);
+// A family's model built from one of its specs (a function returning it).
+template <class Model, auto Spec>
+std::shared_ptr<Classifier> with_spec(const ModelOptions& options) {
+  return std::make_shared<Model>(Spec(), options);
 }
 
 template <class Model>
@@ -41,19 +49,52 @@ const std::vector<ArchParamSpec> kMobileNetV2Params = {
     {"dropout", 0.0, 0.0, 1.0, "dropout probability before the classifier's linear layer"},
 };
 
+// SuperGradients' EfficientNetB0 (get_efficientnet_params' defaults for B0).
+const std::vector<ArchParamSpec> kEfficientNetB0Params = {
+    {"width_coefficient", 1.0, 0.01, 100.0, "channel multiplier (SG's round_filters)"},
+    {"depth_coefficient", 1.0, 0.01, 100.0, "block-count multiplier (SG's round_repeats)"},
+    {"depth_divisor", 8, 1, 1024, "channel counts are rounded to multiples of this"},
+    {"min_depth", 0, 0, 65536, "smallest channel count after rounding (0: depth_divisor)"},
+    {"image_size", 224, 1, 65536, "input side the static same padding is computed for"},
+    {"dropout_rate", 0.2, 0.0, 1.0, "dropout probability before the classifier"},
+    {"drop_connect_rate", 0.2, 0.0, 1.0, "drop connect probability of the last block (scaled by block index)"},
+    {"batch_norm_momentum", 0.99, 0.0, 1.0, "TensorFlow-style batch norm momentum (PyTorch's is 1 minus it)"},
+    {"batch_norm_epsilon", 1e-3, 0.0, 1.0, "batch norm epsilon"},
+};
+const std::vector<std::string> kEfficientNetB0WholeNumbers = {"depth_divisor", "min_depth", "image_size"};
+
+// SuperGradients' mobilenetv3_large / mobilenetv3_small (arch_params.width_mult).
+const std::vector<ArchParamSpec> kMobileNetV3Params = {
+    {"width_mult", 1.0, 0.01, 100.0, "channel multiplier (SG's _make_divisible by 8)"},
+};
+
+// SuperGradients' RegNetX/RegNetY (get_param(arch_params, "dropout_prob"/"droppath_prob")).
+const std::vector<ArchParamSpec> kRegNetParams = {
+    {"dropout_prob", 0.0, 0.0, 1.0, "dropout probability before the head's linear layer"},
+    {"droppath_prob", 0.0, 0.0, 1.0, "probability of dropping a block's residual branch per sample while training"},
+};
+
 // Every architecture: its name, its factory and its parameters, in the order
 // model_names() lists them. A new architecture is a file under models/ and a row here.
 const std::vector<Architecture>& registry() {
   static const std::vector<Architecture> entries = {
-      {"resnet18", &resnet<models::resnet18_spec>, kResNetParams},
-      {"resnet34", &resnet<models::resnet34_spec>, kResNetParams},
-      {"resnet50", &resnet<models::resnet50_spec>, kResNetParams},
-      {"resnet18_cifar", &resnet<models::resnet18_cifar_spec>, kResNetParams},
-      {"torchvision_resnet18", &resnet<models::torchvision_resnet18_spec>, kResNetParams},
-      {"torchvision_resnet34", &resnet<models::torchvision_resnet34_spec>, kResNetParams},
-      {"torchvision_resnet50", &resnet<models::torchvision_resnet50_spec>, kResNetParams},
+      {"resnet18", &with_spec<models::ResNet, models::resnet18_spec>, kResNetParams},
+      {"resnet34", &with_spec<models::ResNet, models::resnet34_spec>, kResNetParams},
+      {"resnet50", &with_spec<models::ResNet, models::resnet50_spec>, kResNetParams},
+      {"resnet18_cifar", &with_spec<models::ResNet, models::resnet18_cifar_spec>, kResNetParams},
+      {"torchvision_resnet18", &with_spec<models::ResNet, models::torchvision_resnet18_spec>, kResNetParams},
+      {"torchvision_resnet34", &with_spec<models::ResNet, models::torchvision_resnet34_spec>, kResNetParams},
+      {"torchvision_resnet50", &with_spec<models::ResNet, models::torchvision_resnet50_spec>, kResNetParams},
       {"mobilenet_v2", &make<models::MobileNetV2>, kMobileNetV2Params},
-      {"resnet_mini", &resnet<models::resnet_mini_spec>, kResNetParams},
+      {"mobilenet_v3_large", &with_spec<models::MobileNetV3, models::mobilenet_v3_large_spec>, kMobileNetV3Params},
+      {"mobilenet_v3_small", &with_spec<models::MobileNetV3, models::mobilenet_v3_small_spec>, kMobileNetV3Params},
+      {"efficientnet_b0", &make<models::EfficientNet>, kEfficientNetB0Params, kEfficientNetB0WholeNumbers},
+      {"regnetY200", &with_spec<models::RegNet, models::regnet_y200_spec>, kRegNetParams},
+      {"regnetY400", &with_spec<models::RegNet, models::regnet_y400_spec>, kRegNetParams},
+      {"regnetY600", &with_spec<models::RegNet, models::regnet_y600_spec>, kRegNetParams},
+      {"regnetY800", &with_spec<models::RegNet, models::regnet_y800_spec>, kRegNetParams},
+      {"repvgg_a0", &with_spec<models::RepVGG, models::repvgg_a0_spec>, {}},
+      {"resnet_mini", &with_spec<models::ResNet, models::resnet_mini_spec>, kResNetParams},
   };
   return entries;
 }
@@ -97,6 +138,9 @@ ModelOptions completed(const Architecture& arch, const ModelOptions& options) {
     if (!(value >= spec.min && value <= spec.max))
       throw std::invalid_argument("arch_params." + spec.name + ": " + number(value) + " is outside [" + number(spec.min) + ", " +
                                   number(spec.max) + "]");
+    const bool whole = std::find(arch.whole_numbers.begin(), arch.whole_numbers.end(), spec.name) != arch.whole_numbers.end();
+    if (whole && value != std::floor(value))
+      throw std::invalid_argument("arch_params." + spec.name + ": must be a whole number, got " + number(value));
     out.params[spec.name] = value;
   }
   return out;
