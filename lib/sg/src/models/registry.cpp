@@ -25,7 +25,7 @@ struct Architecture {
   std::string name;
   ModelFactory factory;
   std::vector<ArchParamSpec> params;
-  std::vector<std::string> whole_numbers;  // the params that are sizes or counts
+  std::vector<std::string> whole_numbers = {};  // the params that are sizes or counts
 };
 
 // A family's model built from one of its specs (a function returning it).
@@ -72,6 +72,14 @@ const std::vector<ArchParamSpec> kMobileNetV3Params = {
 const std::vector<ArchParamSpec> kRegNetParams = {
     {"dropout_prob", 0.0, 0.0, 1.0, "dropout probability before the head's linear layer"},
     {"droppath_prob", 0.0, 0.0, 1.0, "probability of dropping a block's residual branch per sample while training"},
+    {"backbone_mode", 0, 0, 0, "the backbone without its head is not implemented", true},
+};
+
+// SuperGradients' RepVGG: the training-time form with its three branches, SE-free.
+const std::vector<ArchParamSpec> kRepVggParams = {
+    {"backbone_mode", 0, 0, 0, "the backbone without its head is not implemented", true},
+    {"use_se", 0, 0, 0, "squeeze-and-excitation blocks are not implemented", true},
+    {"build_residual_branches", 1, 1, 1, "the deploy form (branches fused) is not implemented", true},
 };
 
 // Every architecture: its name, its factory and its parameters, in the order
@@ -93,7 +101,7 @@ const std::vector<Architecture>& registry() {
       {"regnetY400", &with_spec<models::RegNet, models::regnet_y400_spec>, kRegNetParams},
       {"regnetY600", &with_spec<models::RegNet, models::regnet_y600_spec>, kRegNetParams},
       {"regnetY800", &with_spec<models::RegNet, models::regnet_y800_spec>, kRegNetParams},
-      {"repvgg_a0", &with_spec<models::RepVGG, models::repvgg_a0_spec>, {}},
+      {"repvgg_a0", &with_spec<models::RepVGG, models::repvgg_a0_spec>, kRepVggParams},
       {"resnet_mini", &with_spec<models::ResNet, models::resnet_mini_spec>, kResNetParams},
   };
   return entries;
@@ -135,6 +143,9 @@ ModelOptions completed(const Architecture& arch, const ModelOptions& options) {
   for (const auto& spec : arch.params) {
     const auto given = options.params.find(spec.name);
     const double value = given == options.params.end() ? spec.default_value : given->second;
+    if (spec.boolean && spec.min == spec.max && value != spec.min)
+      throw std::invalid_argument("arch_params." + spec.name + ": " + (value != 0 ? "True" : "False") + " (" +
+                                  spec.meaning + ")");
     if (!(value >= spec.min && value <= spec.max))
       throw std::invalid_argument("arch_params." + spec.name + ": " + number(value) + " is outside [" + number(spec.min) + ", " +
                                   number(spec.max) + "]");

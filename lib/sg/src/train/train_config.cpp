@@ -96,9 +96,12 @@ ModelOptions read_model_options(const Recipe& r, const std::string& architecture
     for (const auto& entry : r.node("arch_params")) {
       const std::string key = entry.first.as<std::string>();
       if (key == "num_classes" || key == "in_channels" || entry.second.IsNull()) continue;
-      const bool reads = std::any_of(declared.begin(), declared.end(), [&](const ArchParamSpec& p) { return p.name == key; });
+      const auto spec = std::find_if(declared.begin(), declared.end(), [&](const ArchParamSpec& p) { return p.name == key; });
       // A key the architecture does not read is refused by validate_model_options, whatever its type.
-      m.params[key] = reads ? r.get<double>("arch_params." + key) : 0.0;
+      if (spec == declared.end())
+        m.params[key] = 0.0;
+      else
+        m.params[key] = spec->boolean ? (r.get<bool>("arch_params." + key) ? 1.0 : 0.0) : r.get<double>("arch_params." + key);
     }
     validate_model_options(architecture, m);
   } catch (const std::invalid_argument& e) {

@@ -17,13 +17,15 @@ struct ModelOptions {
   std::map<std::string, double> params;
 };
 
-// One architecture-specific arch_params entry: a number within [min, max].
+// One architecture-specific arch_params entry: a number within [min, max], or a boolean
+// (False 0, True 1; min == max where only one of them is implemented).
 struct ArchParamSpec {
   std::string name;
   double default_value = 0;
   double min = 0;
   double max = 0;
   std::string meaning;
+  bool boolean = false;
 };
 
 // Registered names: "resnet18", "resnet34", "resnet50", "resnet18_cifar" (SuperGradients'
