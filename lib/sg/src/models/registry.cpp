@@ -39,6 +39,12 @@ std::shared_ptr<Classifier> make(const ModelOptions& options) {
   return std::make_shared<Model>(options);
 }
 
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 // SuperGradients' ResNet(droppath_prob=...): stochastic depth on every residual branch.
 const std::vector<ArchParamSpec> kResNetParams = {
     {"droppath_prob", 0.0, 0.0, 1.0, "probability of dropping a residual branch per sample while training"},
@@ -63,10 +69,24 @@ const std::vector<ArchParamSpec> kEfficientNetB0Params = {
 };
 const std::vector<std::string> kEfficientNetB0WholeNumbers = {"depth_divisor", "min_depth", "image_size"};
 
-// SuperGradients' mobilenetv3_large / mobilenetv3_small (arch_params.width_mult).
-const std::vector<ArchParamSpec> kMobileNetV3Params = {
-    {"width_mult", 1.0, 0.01, 100.0, "channel multiplier (SG's _make_divisible by 8)"},
-};
+// SuperGradients' mobilenetv3_large / mobilenetv3_small read arch_params.width_mult only;
+// SG's recipes also state their dropout, mode and block table, which these classes fix.
+std::vector<ArchParamSpec> mobilenet_v3_params(const models::MobileNetV3Spec& spec, const std::string& mode) {
+  std::string table;
+  for (const models::MobileNetV3Block& b : spec.blocks) {
+    table += table.empty() ? "[" : ", ";
+    table += "[" + std::to_string(b.kernel) + ", " + number(b.expand) + ", " + std::to_string(b.out) + ", " +
+             (b.se ? "1" : "0") + ", " + (b.hswish ? "1" : "0") + ", " + std::to_string(b.stride) + "]";
+  }
+  table += "]";
+  const std::string fixed = "fixed in SG's mobilenetv3_" + mode;
+  return {
+      {"width_mult", 1.0, 0.01, 100.0, "channel multiplier (SG's _make_divisible by 8)"},
+      {"dropout", 0.2, 0.2, 0.2, "the classifier's dropout, " + fixed},
+      {"mode", 0, 0, 0, fixed, false, mode},
+      {"structure", 0, 0, 0, "the block table, " + fixed + " (mobilenetv3_custom is not implemented)", false, table},
+  };
+}
 
 // SuperGradients' RegNetX/RegNetY (get_param(arch_params, "dropout_prob"/"droppath_prob")).
 const std::vector<ArchParamSpec> kRegNetParams = {
@@ -94,8 +114,10 @@ const std::vector<Architecture>& registry() {
       {"torchvision_resnet34", &with_spec<models::ResNet, models::torchvision_resnet34_spec>, kResNetParams},
       {"torchvision_resnet50", &with_spec<models::ResNet, models::torchvision_resnet50_spec>, kResNetParams},
       {"mobilenet_v2", &make<models::MobileNetV2>, kMobileNetV2Params},
-      {"mobilenet_v3_large", &with_spec<models::MobileNetV3, models::mobilenet_v3_large_spec>, kMobileNetV3Params},
-      {"mobilenet_v3_small", &with_spec<models::MobileNetV3, models::mobilenet_v3_small_spec>, kMobileNetV3Params},
+      {"mobilenet_v3_large", &with_spec<models::MobileNetV3, models::mobilenet_v3_large_spec>,
+       mobilenet_v3_params(models::mobilenet_v3_large_spec(), "large")},
+      {"mobilenet_v3_small", &with_spec<models::MobileNetV3, models::mobilenet_v3_small_spec>,
+       mobilenet_v3_params(models::mobilenet_v3_small_spec(), "small")},
       {"efficientnet_b0", &make<models::EfficientNet>, kEfficientNetB0Params, kEfficientNetB0WholeNumbers},
       {"regnetY200", &with_spec<models::RegNet, models::regnet_y200_spec>, kRegNetParams},
       {"regnetY400", &with_spec<models::RegNet, models::regnet_y400_spec>, kRegNetParams},
@@ -114,12 +136,6 @@ const Architecture& find_architecture(const std::string& name) {
   std::string known;
   for (const auto& entry : registry()) known += (known.empty() ? "" : ", ") + entry.name;
   throw std::invalid_argument("unknown architecture '" + name + "' (known: " + known + ")");
-}
-
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
 }
 
 // `options` checked (counts, the parameters `arch` declares and their ranges), with the
@@ -141,11 +157,15 @@ ModelOptions completed(const Architecture& arch, const ModelOptions& options) {
     }
   }
   for (const auto& spec : arch.params) {
+    if (!spec.only_value.empty()) continue;   // checked where the recipe is read
     const auto given = options.params.find(spec.name);
     const double value = given == options.params.end() ? spec.default_value : given->second;
     if (spec.boolean && spec.min == spec.max && value != spec.min)
       throw std::invalid_argument("arch_params." + spec.name + ": " + (value != 0 ? "True" : "False") + " (" +
                                   spec.meaning + ")");
+    if (spec.min == spec.max && value != spec.min)
+      throw std::invalid_argument("arch_params." + spec.name + ": " + number(value) + " is not implemented, only " +
+                                  number(spec.min) + " (" + spec.meaning + ")");
     if (!(value >= spec.min && value <= spec.max))
       throw std::invalid_argument("arch_params." + spec.name + ": " + number(value) + " is outside [" + number(spec.min) + ", " +
                                   number(spec.max) + "]");

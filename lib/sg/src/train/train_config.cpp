@@ -85,6 +85,27 @@ MixedPrecision read_mixed_precision(const Recipe& r) {
   return dtype == "bfloat16" ? MixedPrecision::bfloat16 : MixedPrecision::float16;
 }
 
+// Equal as recipe values: the same shape, numbers by value (2.5 == 2.50), other scalars by text.
+bool same_value(const YAML::Node& a, const YAML::Node& b) {
+  if (a.IsSequence() != b.IsSequence() || a.IsMap() || b.IsMap()) return false;
+  if (a.IsSequence()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!same_value(a[i], b[i])) return false;
+    return true;
+  }
+  double x = 0, y = 0;
+  if (YAML::convert<double>::decode(a, x) && YAML::convert<double>::decode(b, y)) return x == y;
+  return a.IsScalar() && b.IsScalar() && a.Scalar() == b.Scalar();
+}
+
+void check_only_value(const YAML::Node& given, const ArchParamSpec& spec) {
+  if (!same_value(given, YAML::Load(spec.only_value)))
+    throw RecipeError("arch_params." + spec.name + ": only " +
+                      (spec.only_value.size() > 40 ? "the table of the architecture" : "'" + spec.only_value + "'") +
+                      " is implemented (" + spec.meaning + ")");
+}
+
 // arch_params: the class and channel counts every architecture reads, and the ones of
 // `architecture` (a key it does not read is an error, a null value is left out).
 ModelOptions read_model_options(const Recipe& r, const std::string& architecture) {
@@ -100,6 +121,8 @@ ModelOptions read_model_options(const Recipe& r, const std::string& architecture
       // A key the architecture does not read is refused by validate_model_options, whatever its type.
       if (spec == declared.end())
         m.params[key] = 0.0;
+      else if (!spec->only_value.empty())
+        check_only_value(r.node("arch_params." + key), *spec);
       else
         m.params[key] = spec->boolean ? (r.get<bool>("arch_params." + key) ? 1.0 : 0.0) : r.get<double>("arch_params." + key);
     }

@@ -18,7 +18,9 @@ struct ModelOptions {
 };
 
 // One architecture-specific arch_params entry: a number within [min, max], or a boolean
-// (False 0, True 1; min == max where only one of them is implemented).
+// (False 0, True 1; min == max where only one of them is implemented), or, where
+// `only_value` is set, a setting the architecture has in one form only (a name, a table),
+// given as YAML text: the recipe may restate it, and any other value is refused.
 struct ArchParamSpec {
   std::string name;
   double default_value = 0;
@@ -26,6 +28,7 @@ struct ArchParamSpec {
   double max = 0;
   std::string meaning;
   bool boolean = false;
+  std::string only_value = "";
 };
 
 // Registered names: "resnet18", "resnet34", "resnet50", "resnet18_cifar" (SuperGradients'
