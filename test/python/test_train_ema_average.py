@@ -111,7 +111,7 @@ def check_mixed_precision(args, checker, torch):
     """On the CPU, mixed_precision=True warns once and trains in float32 as SG does: the same
     weights as mixed_precision=False; mixed_precision_dtype=bfloat16 autocasts (other weights)."""
     nets = {}
-    bf16 = ["training_hyperparams.mixed_precision=True", "+training_hyperparams.mixed_precision_dtype=bfloat16"]
+    bf16 = ["training_hyperparams.mixed_precision=True", "training_hyperparams.mixed_precision_dtype=bfloat16"]
     for value in ("False", "True", "bfloat16"):
         workdir = os.path.join(args.workdir, "amp_" + value)
         os.makedirs(workdir)
@@ -130,7 +130,7 @@ def check_mixed_precision(args, checker, torch):
     checker.check(not same(nets["bfloat16"], nets["False"]), "mixed_precision_dtype=bfloat16 trained as float32")
     workdir = os.path.join(args.workdir, "amp_refused")
     os.makedirs(workdir)
-    r = train(args, workdir, "+training_hyperparams.mixed_precision_dtype=bfloat16")
+    r = train(args, workdir, "training_hyperparams.mixed_precision_dtype=bfloat16")
     checker.check(r.rc == 2 and "training_hyperparams.mixed_precision_dtype:" in r.err and len(r.err.splitlines()) == 1,
                   "mixed_precision_dtype without mixed_precision: %s" % r.describe())
 
