@@ -335,7 +335,8 @@ def test_strictload_enum_test(c):
 def test_load_checkpoint_test(c):
     """load_checkpoint_test: SG's transfer_weights (strict_load key_matching) loads every entry
     whose name and shape match and skips the rest: a 5-class checkpoint into a 10-class model
-    loads the backbone and keeps the model's own head.
+    loads the backbone and keeps the model's own head; the run's log names the skipped entries
+    (SG skips them silently).
     Divergence (checkpoint_path URL): SG downloads an https:// checkpoint_path; we never use the
     network, so a URL is refused with one line naming it."""
     path, weights = c.python_weights(5, "five")
@@ -347,6 +348,11 @@ def test_load_checkpoint_test(c):
         diff = c.differing(net, weights, backbone)
         c.check(not diff, "key_matching: backbone differs at %s" % diff[:3])
         c.check(not c.differing(net, own, ["fc.weight", "fc.bias"]), "key_matching: the model's own head was replaced")
+        log = c.log(run)
+        c.check("strict_load=key_matching: %d of the model's %d entries loaded from %s, 2 kept as initialised"
+                % (len(net) - 2, len(net), path) in log, "key_matching: the count of skipped entries in %r" % log[-800:])
+        for key in ("fc.weight", "fc.bias"):
+            c.check("skipped %s: model [10" % key in log, "key_matching: %s not named as skipped in the log" % key)
     url = "https://sghub.deci.ai/models/yolo_nas_s_coco.pth"
     r = c.run([c.args.train, "--config-name", "test_tiny", "ckpt_root_dir=" + c.path("url"),
                "checkpoint_params.checkpoint_path=" + url] + LOAD_ONLY)

@@ -125,7 +125,29 @@ std::string verified_zoo_file(const std::string& zoo, const std::string& arch, c
   return path;
 }
 
-void load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes, const CheckpointParams& p) {
+namespace {
+
+// What a key_matching load left out: one line per entry, after a count.
+std::vector<std::string> skipped_entries(const pth::MatchReport& report, const std::string& path) {
+  std::vector<std::string> lines;
+  const size_t skipped = report.missing.size() + report.mismatched.size();
+  if (skipped == 0 && report.unexpected.empty()) return lines;
+  lines.push_back("strict_load=key_matching: " + std::to_string(report.mapping.size()) + " of the model's " +
+                  std::to_string(report.target_count) + " entries loaded from " + path + ", " + std::to_string(skipped) +
+                  " kept as initialised, " + std::to_string(report.unexpected.size()) + " of the file's not used");
+  for (const pth::ShapeMismatch& m : report.mismatched)
+    lines.push_back("  skipped " + m.target + ": model " + pth::shape_text(m.target_shape) + ", file " +
+                    pth::shape_text(m.source_shape));
+  for (const std::string& name : report.missing) lines.push_back("  skipped " + name + ": not in the file");
+  for (const std::string& name : report.unexpected) lines.push_back("  not used: " + name);
+  return lines;
+}
+
+}  // namespace
+
+std::vector<std::string> load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes,
+                                              const CheckpointParams& p) {
+  std::vector<std::string> notes;
   if (p.load_backbone && p.checkpoint_path.empty())
     throw RecipeError("checkpoint_params.load_backbone: True needs checkpoint_params.checkpoint_path");
   if (p.load_checkpoint && p.checkpoint_path.empty() && p.pretrained_weights.empty())
@@ -149,9 +171,11 @@ void load_initial_weights(Classifier& model, const std::string& arch, int64_t nu
   }
   if (!p.checkpoint_path.empty()) {
     set_head(checkpoint_classes);
-    load_checkpoint_weights(model, p.checkpoint_path, p.strict_load, p.load_backbone);
+    const pth::MatchReport report = load_checkpoint_weights(model, p.checkpoint_path, p.strict_load, p.load_backbone);
+    if (report.mode == pth::StrictMode::KeyMatching) notes = skipped_entries(report, p.checkpoint_path);
   }
   set_head(num_classes);
+  return notes;
 }
 
 }  // namespace sg

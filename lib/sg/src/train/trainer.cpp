@@ -47,7 +47,7 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
   model_->to(device_);
-  load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
+  weight_notes_ = load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
   parameters_ = model_->parameters();   // after load_initial_weights, which may replace the head
   {
     std::vector<torch::Tensor> weights = parameters_;
@@ -112,6 +112,7 @@ std::string Trainer::train() {
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
                " training and " + std::to_string(val_data_->size()) + " validation images, " +
                std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
+  for (const std::string& note : weight_notes_) output_.line(note);
   if (config_.mixed_precision == MixedPrecision::float16 && !device_.is_cuda())
     output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
                  "as SG does (mixed_precision_dtype=bfloat16 asks for bfloat16 autocast)");

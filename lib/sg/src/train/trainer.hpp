@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "recipe/recipe.hpp"
 #include "recipe/run_dir.hpp"
@@ -76,6 +77,7 @@ class Trainer {
   std::string resume_from_;     // checkpoint file to continue from, if any
   pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
   pth::Value packages_;            // the checkpoints' `packages` entry
+  std::vector<std::string> weight_notes_;   // what loading the initial weights skipped, for the log
   bool branch_ = false;         // resume_path: a new run directory
   std::string run_dir_;          // its path, for messages
   std::optional<RunDirectory> run_;   // held (locked) from the moment it is known

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -54,7 +55,9 @@ std::string verified_zoo_file(const std::string& zoo, const std::string& arch, c
 //     under strict_load (backbone only if load_backbone), then a fresh head for
 //     num_classes if checkpoint_num_classes differs.
 // Does nothing when neither is set. A head that is replaced is freshly initialised (on
-// the model's device). Throws CheckpointLoadError / RecipeError.
-void load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes, const CheckpointParams& p);
+// the model's device). Returns lines for the run's log about entries a key_matching load
+// skipped (SG's transfer_weights skips them silently). Throws CheckpointLoadError / RecipeError.
+std::vector<std::string> load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes,
+                                              const CheckpointParams& p);
 
 }  // namespace sg
