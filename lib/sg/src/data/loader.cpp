@@ -50,11 +50,14 @@ DataLoader::DataLoader(const SampleSource& source, image::Pipeline transforms, L
 
 DataLoader::~DataLoader() { stop(); }
 
-int64_t DataLoader::batches_per_epoch() const {
+int64_t DataLoader::batches_in_dataset() const {
   const int64_t bs = options_.batch_size, size = source_.size();
-  int64_t n = options_.drop_last ? size / bs : (size + bs - 1) / bs;
-  if (options_.max_batches >= 0) n = std::min(n, options_.max_batches);
-  return n;
+  return options_.drop_last ? size / bs : (size + bs - 1) / bs;
+}
+
+int64_t DataLoader::batches_per_epoch() const {
+  const int64_t n = batches_in_dataset();
+  return options_.max_batches >= 0 ? std::min(n, options_.max_batches) : n;
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {

@@ -167,7 +167,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   Batch batch;
   for (auto asked = Clock::now(); train_loader_->next(batch); asked = Clock::now()) {
     waiting += std::chrono::duration<double>(Clock::now() - asked).count();
-    lr_policy_->before_batch(*optimizer_, epoch, batch.index, batches);
+    lr_policy_->before_batch(*optimizer_, epoch, batch.index, train_loader_->batches_in_dataset());
     const torch::Tensor images = batch.images.to(device_, /*non_blocking=*/true);
     const torch::Tensor labels = batch.labels.to(device_, /*non_blocking=*/true);
     torch::Tensor logits, loss;
@@ -178,7 +178,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     }
     scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
     const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
-    if (step_now) optimizer_step(epoch, batch.index, batches);
+    if (step_now) optimizer_step(epoch, batch.index);
     const double loss_value = loss.item<double>();
     if (config_.check_finite && !std::isfinite(loss_value))
       throw TrainingDiverged("the training loss is " + std::to_string(loss_value) + " at epoch " +
@@ -207,7 +207,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   return metrics.values();
 }
 
-void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
+void Trainer::optimizer_step(int64_t epoch, int64_t batch) {
   collective_->average_gradients(parameters_);
   if (config_.clip_grad_norm) {
     scaler_->unscale_(optimizer_->get());
@@ -216,7 +216,9 @@ void Trainer::optimizer_step(int64_t epoch, int64_t batch, int64_t batches) {
   scaler_->step(optimizer_->get());
   scaler_->update();
   optimizer_->get().zero_grad();
-  // SG numbers EMA steps by batch, from 1: batch + 1 + batches * epoch.
+  // SG numbers EMA steps by batch, from 1, with epochs as long as the dataset (whatever
+  // max_train_batches cuts): batch + 1 + batches * epoch.
+  const int64_t batches = train_loader_->batches_in_dataset();
   if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
   lr_policy_->after_step(*optimizer_);
 }

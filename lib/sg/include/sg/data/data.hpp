@@ -43,7 +43,10 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
+  // The batches an epoch yields (at most options.max_batches), and those of the whole
+  // dataset, which SG's LR schedules count an epoch in whatever max_train_batches cuts.
   int64_t batches_per_epoch() const;
+  int64_t batches_in_dataset() const;
   // Starts producing the batches of `epoch` from `first_batch` on, in the background.
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the current epoch, in order; false at its end. A worker's error is
