@@ -18,7 +18,8 @@ import sgtest
 
 # recipe -> (extra overrides, None if it trains, else the text its one error line holds)
 STATUS = {
-    "imagenet_resnet50": ([], "dataset_params.train_dataloader_params.collate_fn: not implemented here"),
+    "imagenet_resnet50": ([], "multi_gpu: data-parallel training is not implemented yet"),
+    "imagenet_resnet50 (one process)": (["multi_gpu=Off", "num_gpus=1"], None),
     "imagenet_mobilenetv2": ([], "multi_gpu: data-parallel training is not implemented yet"),
     "imagenet_mobilenetv2 (one process)": (["multi_gpu=Off", "num_gpus=1"], None),
     "imagenet_regnetY": ([], None),

@@ -3,6 +3,7 @@
 //   order(seed, epoch)     Fisher-Yates over a splitmix64 stream keyed by (seed, epoch)
 //   batch b                positions [b*batch_size, (b+1)*batch_size) of that order
 //   sample i's transforms  image::Rng(image::sample_seed(seed, epoch, i)), i its dataset index
+//   batch b's mixup        sg/data/mixup.hpp, keyed by (seed, epoch, b)
 //
 // Workers claim batch indices in order, at most prefetch * workers ahead of the consumer,
 // and build each batch whole; next() hands them out by index, so the number of workers and
@@ -197,6 +198,11 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int
     }
     labels[i] = source_.label(sample);
     transforms_.write_tensor(img, rng, out + i * per_sample);
+  }
+  if (options_.mixup) {
+    MixedBatch mixed = mixup_batch(*options_.mixup, batch.images, batch.labels, options_.seed, epoch, index);
+    batch.images = std::move(mixed.images);
+    batch.targets = std::move(mixed.targets);
   }
   return batch;
 }

@@ -23,6 +23,7 @@ inline uint64_t key(uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return mix
 constexpr uint64_t kShuffleStream = 0x53485546464C45ull;    // "SHUFFLE"
 constexpr uint64_t kAugmentStream = 0x4155474D454E54ull;    // "AUGMENT"
 constexpr uint64_t kSyntheticStream = 0x53594E5448ull;      // "SYNTH"
+constexpr uint64_t kMixupStream = 0x4D49585550ull;          // "MIXUP"
 
 // A sequential splitmix64 stream (for Fisher-Yates and synthetic data).
 class SplitMix64 {

@@ -11,8 +11,9 @@
 // ever downloaded: the data must be under root.
 //
 // Both forms: `<split>_dataloader_params` with batch_size, shuffle, drop_last, num_workers,
-// prefetch_factor; pin_memory and persistent_workers are accepted and have no effect (CPU
-// tensors; workers are threads); anything else there is an error.
+// prefetch_factor, and for training collate_fn (SG's CollateMixup: train/collate_config.cpp);
+// pin_memory and persistent_workers are accepted and have no effect (CPU tensors; workers are
+// threads); anything else there is an error.
 #include "train/data_config.hpp"
 
 #include <map>
@@ -20,6 +21,7 @@
 #include <type_traits>
 
 #include "sg/data/transform_list.hpp"
+#include "train/collate_config.hpp"
 
 namespace sg {
 namespace {
@@ -58,12 +60,16 @@ void check_keys(const Recipe& r, const std::string& key, const std::set<std::str
   }
 }
 
+// `training`: the training loader, which may mix its batches (collate_fn: SG's CollateMixup);
+// SG's validation loaders have no collate_fn, and one here is refused.
 LoaderOptions read_loader(const Recipe& r, const std::string& prefix, const std::string& max_batches_key,
-                          uint64_t seed, bool sg_form) {
+                          uint64_t seed, bool sg_form, bool training) {
   std::set<std::string> known = {"batch_size", "shuffle", "drop_last", "num_workers", "prefetch_factor",
                                  "pin_memory", "persistent_workers"};
+  std::set<std::string> unsupported = {"sampler", "batch_sampler", "worker_init_fn", "timeout"};
   if (sg_form) known.insert("dataset");
-  check_keys(r, prefix, known, {"sampler", "batch_sampler", "collate_fn", "worker_init_fn", "timeout"});
+  (training ? known : unsupported).insert("collate_fn");
+  check_keys(r, prefix, known, unsupported);
   LoaderOptions o;
   o.batch_size = r.get<int64_t>(prefix + ".batch_size");
   if (o.batch_size <= 0) throw RecipeError(prefix + ".batch_size: must be positive");
@@ -77,6 +83,12 @@ LoaderOptions read_loader(const Recipe& r, const std::string& prefix, const std:
   r.get_or<bool>(prefix + ".persistent_workers", false);
   o.max_batches = optional_int(r, max_batches_key).value_or(-1);
   o.seed = seed;
+  if (training) {
+    o.mixup = read_collate_fn(r, prefix + ".collate_fn");
+    if (o.mixup && o.batch_size % 2 != 0)
+      throw RecipeError(prefix + ".batch_size: " + std::to_string(o.batch_size) +
+                        " is odd; SG's CollateMixup (collate_fn) needs an even batch size");
+  }
   return o;
 }
 
@@ -125,9 +137,9 @@ DataConfig read_builtin_form(const Recipe& r, uint64_t seed) {
   d.train.transforms = builtin_split_transforms(r, true);
   d.val.transforms = builtin_split_transforms(r, false);
   d.train.loader = read_loader(r, "dataset_params.train_dataloader_params", "training_hyperparams.max_train_batches",
-                               seed, false);
+                               seed, false, true);
   d.val.loader = read_loader(r, "dataset_params.val_dataloader_params", "training_hyperparams.max_valid_batches",
-                             seed, false);
+                             seed, false, false);
   return d;
 }
 
@@ -208,7 +220,7 @@ SplitConfig read_sg_split(const Recipe& r, const std::string& split, uint64_t se
   s.transforms = read_transform_list(r, params + ".transforms");
   s.loader = read_loader(r, loader, split == "train" ? "training_hyperparams.max_train_batches"
                                                      : "training_hyperparams.max_valid_batches",
-                         seed, true);
+                         seed, true, split == "train");
   return s;
 }
 

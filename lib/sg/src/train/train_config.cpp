@@ -145,6 +145,10 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.ckpt_root_dir = r.get_or<std::string>("ckpt_root_dir", "checkpoints");
   c.seed = uint64_t(r.get_or<int64_t>(p + "seed", 42));
   c.data = read_data_config(r, c.seed);
+  if (const auto& mixup = c.data.train.loader.mixup; mixup && mixup->num_classes != c.model.num_classes)
+    throw RecipeError("dataset_params.train_dataloader_params.collate_fn: num_classes " +
+                      std::to_string(mixup->num_classes) + " (SG's default 1000 when not given), but arch_params.num_classes " +
+                      std::to_string(c.model.num_classes) + ": the soft targets must have the model's classes");
   c.optimizer = read_optimizer_config(r);
   c.max_epochs = r.get<int64_t>(p + "max_epochs");
   if (c.max_epochs <= 0) throw RecipeError(p + "max_epochs: must be positive");

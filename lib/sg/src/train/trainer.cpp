@@ -17,6 +17,7 @@
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/runtime/device.hpp"
 #include "sg/train/stop_signal.hpp"
+#include "train/loss.hpp"
 
 namespace sg {
 namespace {
@@ -170,11 +171,13 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     lr_policy_->before_batch(*optimizer_, epoch, batch.index, train_loader_->batches_in_dataset());
     const torch::Tensor images = batch.images.to(device_, /*non_blocking=*/true);
     const torch::Tensor labels = batch.labels.to(device_, /*non_blocking=*/true);
+    const torch::Tensor targets =
+        batch.targets.defined() ? batch.targets.to(device_, /*non_blocking=*/true) : torch::Tensor();
     torch::Tensor logits, loss;
     {
       Autocast autocast(config_.mixed_precision, device_);
       logits = model_->forward(images);
-      loss = torch::nn::functional::cross_entropy(logits, labels, options);
+      loss = training_loss(logits, labels, targets, options);
     }
     scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
     const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
@@ -185,7 +188,8 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
                              std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1) +
                              "; stopped without saving it (the checkpoints of earlier epochs are intact; "
                              "training_hyperparams.check_finite=False trains on)");
-    metrics.add(logits.detach().to(torch::kFloat32), labels, loss_value);
+    // SG's Accuracy and Top5 score a probability target by its argmax.
+    metrics.add(logits.detach().to(torch::kFloat32), targets.defined() ? targets.argmax(1) : labels, loss_value);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
                      batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));

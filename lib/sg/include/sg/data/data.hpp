@@ -7,6 +7,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,7 @@
 
 #include "image/transforms.hpp"
 #include "sg/data/datasets.hpp"
+#include "sg/data/mixup.hpp"
 #include "sg/data/sample_source.hpp"
 
 namespace sg {
@@ -21,6 +23,7 @@ namespace sg {
 struct Batch {
   torch::Tensor images;   // float32 (N, C, H, W)
   torch::Tensor labels;   // int64 (N)
+  torch::Tensor targets;  // float32 (N, classes) soft targets when the loader mixes (CollateMixup), else undefined
   int64_t index = 0;      // batch index within the epoch
 };
 
@@ -32,6 +35,7 @@ struct LoaderOptions {
   int64_t max_batches = -1;   // stop an epoch early (quick runs); -1 for all
   int64_t num_workers = 0;    // threads building batches; 0: next() builds each batch itself
   int64_t prefetch = 2;       // batches prepared ahead per worker (PyTorch's prefetch_factor)
+  std::optional<MixupOptions> mixup;   // SG's CollateMixup on each batch, drawn from (seed, epoch, batch index)
 };
 
 class DataLoader {
