@@ -53,7 +53,8 @@ TEST_CASE("model_names lists the registered architectures") {
   CHECK(names == std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet18_cifar", "torchvision_resnet18",
                                           "torchvision_resnet34", "torchvision_resnet50", "mobilenet_v2",
                                           "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "regnetY200",
-                                          "regnetY400", "regnetY600", "regnetY800", "repvgg_a0", "resnet_mini"});
+                                          "regnetY400", "regnetY600", "regnetY800", "repvgg_a0", "vit_base", "vit_large", "vit_huge",
+                                          "resnet_mini"});
 }
 
 TEST_CASE("unknown architecture throws naming the known ones") {

@@ -12,6 +12,7 @@
 #include "models/regnet.hpp"
 #include "models/repvgg.hpp"
 #include "models/resnet.hpp"
+#include "models/vit.hpp"
 #include "sg/models/model.hpp"
 
 namespace sg {
@@ -102,6 +103,16 @@ const std::vector<ArchParamSpec> kRepVggParams = {
     {"build_residual_branches", 1, 1, 1, "the deploy form (branches fused) is not implemented", true},
 };
 
+// SuperGradients' ViTBase/ViTLarge/ViTHuge (get_param(arch_params, ...)). SG's image_size
+// and patch_size are (height, width) pairs; here one number each, a square.
+const std::vector<ArchParamSpec> kViTParams = {
+    {"image_size", 224, 1, 65536, "input side the position embedding is sized for (square)"},
+    {"patch_size", 16, 1, 65536, "side of the square patches (the embedding convolution's kernel and stride)"},
+    {"dropout_prob", 0.0, 0.0, 1.0, "dropout probability after each linear layer of the feed-forward blocks"},
+    {"emb_dropout_prob", 0.0, 0.0, 1.0, "dropout probability after the position embedding is added"},
+};
+const std::vector<std::string> kViTWholeNumbers = {"image_size", "patch_size"};
+
 // Every architecture: its name, its factory and its parameters, in the order
 // model_names() lists them. A new architecture is a file under models/ and a row here.
 const std::vector<Architecture>& registry() {
@@ -124,6 +135,9 @@ const std::vector<Architecture>& registry() {
       {"regnetY600", &with_spec<models::RegNet, models::regnet_y600_spec>, kRegNetParams},
       {"regnetY800", &with_spec<models::RegNet, models::regnet_y800_spec>, kRegNetParams},
       {"repvgg_a0", &with_spec<models::RepVGG, models::repvgg_a0_spec>, kRepVggParams},
+      {"vit_base", &with_spec<models::ViT, models::vit_base_spec>, kViTParams, kViTWholeNumbers},
+      {"vit_large", &with_spec<models::ViT, models::vit_large_spec>, kViTParams, kViTWholeNumbers},
+      {"vit_huge", &with_spec<models::ViT, models::vit_huge_spec>, kViTParams, kViTWholeNumbers},
       {"resnet_mini", &with_spec<models::ResNet, models::resnet_mini_spec>, kResNetParams},
   };
   return entries;
