@@ -10,7 +10,7 @@
 2. sg-train (test_tiny's data, one batch) with architecture=vit_base and arch_params
    image_size 8, patch_size 4, dropout_prob and emb_dropout_prob 0.1: the checkpoint's net
    loads strictly into SG's ViT built with those values, whose layout it matches.
-3. Refused with one line, exit 2, nothing written: SG's pair form of image_size, an
+3. Refused with one line, exit 2, nothing written: a non-square or malformed image_size pair, an
    image_size that is not a multiple of patch_size, a fractional patch_size, an out-of-range
    dropout_prob, and backbone_mode (SG's ViTBase never reads it from arch_params).
 """
@@ -75,7 +75,8 @@ def check_training(c, args):
 
 
 REFUSED = [
-    (["+arch_params.image_size=[8,8]"], "arch_params.image_size: expected a number, got a list"),
+    (["+arch_params.image_size=[8,6]"], "arch_params.image_size: not square (only square sizes are implemented)"),
+    (["+arch_params.image_size=[8,8,8]"], "arch_params.image_size: expected a number or a [height, width] pair"),
     (["+arch_params.image_size=10", "+arch_params.patch_size=4"],
      "arch_params.image_size: 10 is not a multiple of arch_params.patch_size 4"),
     (["+arch_params.patch_size=2.5"], "arch_params.patch_size: must be a whole number"),

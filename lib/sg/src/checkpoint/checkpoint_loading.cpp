@@ -41,7 +41,7 @@ std::string file_sha256(const std::string& path) {
 
 const std::vector<std::pair<std::string, int64_t>>& pretrained_datasets() {
   static const std::vector<std::pair<std::string, int64_t>> known = {
-      {"imagenet", 1000}, {"coco", 80}, {"cifar10", 10}, {"cifar100", 100}, {"fashion_mnist", 10}, {"mnist", 10}};
+      {"imagenet", 1000}, {"imagenet21k", 21843}, {"coco", 80}, {"cifar10", 10}, {"cifar100", 100}, {"fashion_mnist", 10}, {"mnist", 10}};
   return known;
 }
 

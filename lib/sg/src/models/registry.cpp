@@ -104,10 +104,11 @@ const std::vector<ArchParamSpec> kRepVggParams = {
 };
 
 // SuperGradients' ViTBase/ViTLarge/ViTHuge (get_param(arch_params, ...)). SG's image_size
-// and patch_size are (height, width) pairs; here one number each, a square.
+// and patch_size are (height, width) pairs; squares only here.
 const std::vector<ArchParamSpec> kViTParams = {
-    {"image_size", 224, 1, 65536, "input side the position embedding is sized for (square)"},
-    {"patch_size", 16, 1, 65536, "side of the square patches (the embedding convolution's kernel and stride)"},
+    {"image_size", 224, 1, 65536, "input side the position embedding is sized for (square)", false, "", true},
+    {"patch_size", 16, 1, 65536, "side of the square patches (the embedding convolution's kernel and stride)", false,
+     "", true},
     {"dropout_prob", 0.0, 0.0, 1.0, "dropout probability after each linear layer of the feed-forward blocks"},
     {"emb_dropout_prob", 0.0, 0.0, 1.0, "dropout probability after the position embedding is added"},
 };

@@ -99,6 +99,14 @@ bool same_value(const YAML::Node& a, const YAML::Node& b) {
   return a.IsScalar() && b.IsScalar() && a.Scalar() == b.Scalar();
 }
 
+// SG's [height, width] for a size that must be square here.
+double square_side(const Recipe& r, const std::string& key) {
+  const std::vector<double> pair = r.get<std::vector<double>>(key);
+  if (pair.size() != 2) throw RecipeError(key + ": expected a number or a [height, width] pair");
+  if (pair[0] != pair[1]) throw RecipeError(key + ": not square (only square sizes are implemented)");
+  return pair[0];
+}
+
 void check_only_value(const YAML::Node& given, const ArchParamSpec& spec) {
   if (!same_value(given, YAML::Load(spec.only_value)))
     throw RecipeError("arch_params." + spec.name + ": only " +
@@ -123,6 +131,8 @@ ModelOptions read_model_options(const Recipe& r, const std::string& architecture
         m.params[key] = 0.0;
       else if (!spec->only_value.empty())
         check_only_value(r.node("arch_params." + key), *spec);
+      else if (spec->square_pair && entry.second.IsSequence())
+        m.params[key] = square_side(r, "arch_params." + key);
       else
         m.params[key] = spec->boolean ? (r.get<bool>("arch_params." + key) ? 1.0 : 0.0) : r.get<double>("arch_params." + key);
     }

@@ -41,6 +41,8 @@ const std::map<std::string, NoEffect>& no_effect() {
       {"dataset_params.val_batch_size", {nullptr, ""}},
       {"dataset_params.synthetic.", {nullptr, ""}},                     // read with dataset: synthetic only
       {"data_loader_num_workers", {nullptr, ""}},   // in SG's recipes, read by nothing in SG either
+      {"dataset_params.img_mean", {nullptr, ""}},   // SG's: only for ${} references in transform lists
+      {"dataset_params.img_std", {nullptr, ""}},
       {"training_hyperparams.sg_logger",
        {[](const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "base_sg_logger"; },
         "only SG's base_sg_logger (log file and TensorBoard events in the run directory) is implemented"}},

@@ -29,6 +29,7 @@ struct ArchParamSpec {
   std::string meaning;
   bool boolean = false;
   std::string only_value = "";
+  bool square_pair = false;   // a size SG writes as [height, width]: read as n or [n, n]
 };
 
 // Registered names: "resnet18", "resnet34", "resnet50", "resnet18_cifar" (SuperGradients'
