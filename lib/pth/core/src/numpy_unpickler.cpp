@@ -92,14 +92,10 @@ Value NumpyPickleHooks::find_global(const std::string& module, const std::string
 }
 
 Value NumpyPickleHooks::reduce(const Value& callable, const Value& args) {
-  if (callable.kind() != Value::Kind::Global)
-    throw UnsafeError(std::string("refused call of a ") + kind_word(callable) + " (not a function)");
+  const Callable what = checked_call(callable, args, callable_named);
   const GlobalRef& fn = callable.as_global();
-  const std::optional<Callable> what = callable_named(fn.module, fn.name);
-  if (!what) throw UnsafeError("refused call of global " + quoted_global(fn.module, fn.name));
-  if (args.kind() != Value::Kind::Tuple) throw FormatError("arguments of " + fn.module + "." + fn.name + " are not a tuple");
   const List& a = args.items();
-  switch (*what) {
+  switch (what) {
     case Callable::Dtype: {
       tuple_args(fn, args, 1, 3);
       if (!a[0].is_string() || !dtype_of_descr(a[0].as_string()))
