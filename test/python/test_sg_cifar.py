@@ -10,6 +10,11 @@ name files (batches.meta, meta), which torchvision reads and we do not need. The
     pixels and labels (CIFAR-100: the fine labels) from both versions;
   - SG's cifar10_resnet recipe, unchanged but for the roots and a small model, trains on the
     CIFAR-10 folder; with SG's cifar100_dataset_params and cifar100_train/val on CIFAR-100;
+  - with SG's cifar10_albumentations_dataset_params (SG's Albumentations wrapper), the loader's
+    validation batches equal Albumentations' Normalize, (x - 255 mean) / (255 std), of
+    torchvision's images, each training sample is one training image, flipped or not, once per
+    epoch, and the recipe trains. Albumentations itself is not in Debian: its formulas are
+    its documented ones, re-expressed in NumPy here;
   - a batch whose pickle would call os.system is refused with one line naming the file and
     the global, and nothing runs; so is a truncated batch.
 The recipe parts are skipped (with a message) where SG's recipe folder is absent.
@@ -155,6 +160,59 @@ def check_hostile(checker, args, np, work):
                   "truncated batch: one line naming the file: exit %s, %r" % (r.rc, r.err))
 
 
+ALBUMENTATIONS_RECIPE = ["dataset_params=cifar10_albumentations_dataset_params"]
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)   # that file's Normalize
+
+
+def loader_batches(args, torch, work, split, root, overrides):
+    out = os.path.join(work, "loader_%s.pth" % split)
+    r = sgtest.run([args.loader_dump, split, "0", "1000", out, args.sg_recipes, "cifar10_resnet"] + overrides +
+                   ["dataset_params.train_dataset_params.root=" + root, "dataset_params.val_dataset_params.root=" + root,
+                    "batch_size=40", "val_batch_size=24"])
+    if r.rc != 0:
+        return r, None, None
+    d = torch.load(out)
+    return r, torch.cat(d["images"]).numpy(), torch.cat(d["labels"]).numpy()
+
+
+def check_albumentations(checker, args, np, torch, torchvision, work, cifar10_root):
+    if not os.path.isfile(os.path.join(args.sg_recipes, "variable_setup.yaml")):
+        print("SKIP (albumentations): SG's recipe folder %s is absent" % args.sg_recipes)
+        return
+    mean = np.array(CIFAR_MEAN, dtype=np.float32) * 255
+    std = np.array(CIFAR_STD, dtype=np.float32) * 255
+
+    def normalized(hwc):   # Albumentations' Normalize, then ToTensorV2's HWC -> CHW
+        return ((hwc.astype(np.float32) - mean) / std).transpose(0, 3, 1, 2)
+
+    for split, train in (("val", False), ("train", True)):
+        tv_pixels, tv_labels = torchvision_reads(torchvision, np, False, cifar10_root, train)
+        hwc = tv_pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        r, images, labels = loader_batches(args, torch, work, split, cifar10_root, ALBUMENTATIONS_RECIPE)
+        if not checker.check(r.rc == 0, "albumentations %s loader: exit %s: %s" % (split, r.rc, r.err)):
+            continue
+        checker.eq(list(images.shape), [len(tv_labels), 3, 32, 32], "albumentations %s: batch shape" % split)
+        if not train:
+            checker.check(np.abs(images - normalized(hwc)).max() < 1e-5,
+                          "albumentations val: differs from Normalize + ToTensorV2 by %g" %
+                          np.abs(images - normalized(hwc)).max())
+            checker.check(np.array_equal(labels, tv_labels), "albumentations val: labels")
+            continue
+        # RandomCrop(32, 32) of a 32x32 image is the image; HorizontalFlip(p=0.5) mirrors some.
+        plain, flipped = normalized(hwc), normalized(hwc[:, :, ::-1, :])
+        seen, flips = [], 0
+        for image, label in zip(images, labels):
+            for kind, candidates in ((0, plain), (1, flipped)):
+                match = np.flatnonzero(np.abs(candidates - image).reshape(len(candidates), -1).max(axis=1) < 1e-5)
+                if len(match):
+                    seen.append(int(match[0]))
+                    flips += kind
+                    checker.check(tv_labels[match[0]] == label, "albumentations train: label of image %d" % match[0])
+                    break
+        checker.eq(sorted(seen), list(range(len(tv_labels))), "albumentations train: each image once per epoch")
+        checker.check(0 < flips < len(tv_labels), "albumentations train: %d of %d flipped" % (flips, len(tv_labels)))
+
+
 def check_recipes(checker, args, torch, work, cifar10_root, cifar100_root):
     if not os.path.isfile(os.path.join(args.sg_recipes, "variable_setup.yaml")):
         print("SKIP (recipes): SG's recipe folder %s is absent" % args.sg_recipes)
@@ -163,19 +221,20 @@ def check_recipes(checker, args, torch, work, cifar10_root, cifar100_root):
             "epochs=1", "batch_size=16", "val_batch_size=16", "+training_hyperparams.num_threads=1"]
     cases = {
         "cifar10": [],
+        "cifar10_albumentations": ALBUMENTATIONS_RECIPE,
         "cifar100": ["dataset_params=cifar100_dataset_params", "train_dataloader=cifar100_train",
                      "val_dataloader=cifar100_val", "arch_params.num_classes=100"],
     }
     for which, extra in cases.items():
-        root = cifar10_root if which == "cifar10" else cifar100_root
+        root = cifar100_root if which == "cifar100" else cifar10_root
         runs = os.path.join(work, which + "_runs")
         r = sgtest.run(base + extra + ["ckpt_root_dir=" + runs,
                                        "dataset_params.train_dataset_params.root=" + root,
                                        "dataset_params.val_dataset_params.root=" + root], timeout=300)
         if not checker.check(r.rc == 0, "%s recipe: exit %s: %s" % (which, r.rc, r.err)):
             continue
-        checker.check("120 training and 24 validation images" in r.err if which == "cifar10" else
-                      "24 training and 24 validation images" in r.err, "%s recipe: image counts: %s" % (which, r.err))
+        checker.check("24 training and 24 validation images" in r.err if which == "cifar100" else
+                      "120 training and 24 validation images" in r.err, "%s recipe: image counts: %s" % (which, r.err))
         latest = glob.glob(os.path.join(runs, "*", "RUN_*", "ckpt_latest.pth"))
         if checker.check(len(latest) == 1, "%s recipe: one ckpt_latest.pth: %s" % (which, latest)):
             net = torch.load(latest[0], map_location="cpu")["net"]
@@ -185,7 +244,7 @@ def check_recipes(checker, args, torch, work, cifar10_root, cifar100_root):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "dump", "sg-recipes"))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "dump", "loader-dump", "sg-recipes"))
     torch = sgtest.import_torch()
     import numpy as np
     try:
@@ -197,6 +256,7 @@ def main():
     work = sgtest.fresh_dir(args.workdir)
     cifar10_root, cifar100_root = check_dumps(checker, args, np, torchvision, work)
     check_hostile(checker, args, np, work)
+    check_albumentations(checker, args, np, torch, torchvision, work, cifar10_root)
     check_recipes(checker, args, torch, work, cifar10_root, cifar100_root)
     checker.report()
 

@@ -10,8 +10,7 @@
 // (bilinear), "random" (bilinear or bicubic) or a named one; ToTensor + Normalize are the
 // Pipeline's mean/std; RandomErase(probability, value) is RandomErasing (value "random":
 // noise, a number: that value); RandAugmentTransform is RandAugment (image/rand_augment.hpp).
-// Not implemented (an SG recipe naming them must be refused): AutoAugment, Lighting, the
-// Albumentations wrapper.
+// Not implemented (an SG recipe naming them must be refused): AutoAugment, Lighting.
 #include <array>
 #include <memory>
 #include <optional>

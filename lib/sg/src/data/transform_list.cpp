@@ -8,110 +8,16 @@
 #include <set>
 #include <stdexcept>
 
+#include "albumentations_list.hpp"
 #include "image/rand_augment.hpp"
+#include "transform_item.hpp"
 
 namespace sg {
 namespace {
 
 using image::Interpolation;
 
-// One item of the list: its name, its parameters, and where it is (for messages).
-class Item {
- public:
-  Item(std::string where, std::string name, YAML::Node params)
-      : where_(std::move(where)), name_(std::move(name)), params_(std::move(params)) {}
-  const std::string& name() const { return name_; }
-
-  [[noreturn]] void fail(const std::string& param, const std::string& problem) const {
-    throw RecipeError(where_ + " " + name_ + (param.empty() ? "" : "." + param) + ": " + problem);
-  }
-  // Refuses parameters the transform does not have.
-  void only(const std::set<std::string>& known) const {
-    for (const auto& entry : params_) {
-      const std::string key = entry.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        fail(key, "not a parameter of " + name_ + (list.empty() ? " (it has none)" : " (it has " + list + ")"));
-      }
-    }
-  }
-  bool has(const std::string& key) const { return params_[key] && !params_[key].IsNull(); }
-  YAML::Node node(const std::string& key) const { return params_[key]; }
-
-  double number(const std::string& key, double fallback) const {
-    if (!has(key)) return fallback;
-    return number_of(node(key), key);
-  }
-  double number_of(const YAML::Node& n, const std::string& key) const {
-    try {
-      if (n.IsScalar()) {
-        const double v = n.as<double>();
-        if (std::isfinite(v)) return v;
-      }
-    } catch (const YAML::Exception&) {
-    }
-    fail(key, "expected a number");
-  }
-  int integer(const std::string& key, int fallback) const {
-    const double v = number(key, fallback);
-    if (v != std::floor(v) || std::abs(v) > 1 << 20) fail(key, "expected a whole number");
-    return int(v);
-  }
-  bool flag(const std::string& key, bool fallback) const {
-    if (!has(key)) return fallback;
-    try {
-      return node(key).as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(key, "expected True or False");
-    }
-  }
-  std::string text(const std::string& key, const std::string& fallback) const {
-    if (!has(key)) return fallback;
-    if (!node(key).IsScalar()) fail(key, "expected a name");
-    return node(key).as<std::string>();
-  }
-  // A number or a list of numbers.
-  std::vector<double> numbers(const std::string& key) const {
-    const YAML::Node n = node(key);
-    if (n.IsSequence()) {
-      std::vector<double> out;
-      for (const auto& v : n) out.push_back(number_of(v, key));
-      return out;
-    }
-    return {number_of(n, key)};
-  }
-  // torchvision's size: an int (height = width, or the shorter side for Resize) or [h, w].
-  std::vector<int> size(const std::string& key) const {
-    if (!has(key)) fail(key, "missing");
-    std::vector<int> out;
-    for (double v : numbers(key)) {
-      if (v != std::floor(v) || v <= 0 || v > 1 << 16) fail(key, "expected positive whole numbers");
-      out.push_back(int(v));
-    }
-    if (out.size() > 2) fail(key, "expected a number or [height, width]");
-    return out;
-  }
-  std::array<double, 2> pair(const std::string& key, std::array<double, 2> fallback) const {
-    if (!has(key)) return fallback;
-    const auto v = numbers(key);
-    if (v.size() != 2) fail(key, "expected [min, max]");
-    return {v[0], v[1]};
-  }
-  Interpolation interpolation(const std::string& key) const {
-    try {
-      return image::parse_interpolation(text(key, "bilinear"));
-    } catch (const std::invalid_argument& e) {
-      fail(key, e.what());
-    }
-  }
-
- private:
-  std::string where_, name_;
-  YAML::Node params_;
-};
-
-image::Pipeline::Step resize(const Item& t) {
+image::Pipeline::Step resize(const TransformItem& t) {
   t.only({"size", "interpolation", "max_size", "antialias"});
   if (!t.flag("antialias", true)) t.fail("antialias", "only True (PIL's resampling) is implemented");
   const auto size = t.size("size");
@@ -124,13 +30,13 @@ image::Pipeline::Step resize(const Item& t) {
   return std::make_shared<image::Resize>(size[0], t.interpolation("interpolation"), max_size);
 }
 
-image::Pipeline::Step center_crop(const Item& t) {
+image::Pipeline::Step center_crop(const TransformItem& t) {
   t.only({"size"});
   const auto size = t.size("size");
   return std::make_shared<image::CenterCrop>(size[0], size.back());
 }
 
-image::Pipeline::Step random_crop(const Item& t) {
+image::Pipeline::Step random_crop(const TransformItem& t) {
   t.only({"size", "padding", "pad_if_needed", "fill", "padding_mode"});
   const auto size = t.size("size");
   image::RandomCrop::Options o;
@@ -163,7 +69,7 @@ image::Pipeline::Step random_crop(const Item& t) {
   return std::make_shared<image::RandomCrop>(size[0], size.back(), o);
 }
 
-image::Pipeline::Step random_resized_crop(const Item& t, bool sg_variant) {
+image::Pipeline::Step random_resized_crop(const TransformItem& t, bool sg_variant) {
   if (sg_variant) t.only({"size", "scale", "ratio", "interpolation"});
   else t.only({"size", "scale", "ratio", "interpolation", "antialias"});
   if (!sg_variant && !t.flag("antialias", true)) t.fail("antialias", "only True (PIL's resampling) is implemented");
@@ -177,7 +83,7 @@ image::Pipeline::Step random_resized_crop(const Item& t, bool sg_variant) {
                                                     t.pair("ratio", {3.0 / 4.0, 4.0 / 3.0}), interpolations);
 }
 
-image::Pipeline::Step color_jitter(const Item& t) {
+image::Pipeline::Step color_jitter(const TransformItem& t) {
   t.only({"brightness", "contrast", "saturation", "hue"});
   auto range = [&](const std::string& key, bool hue) -> image::ColorJitter::Range {
     if (!t.has(key)) return std::nullopt;
@@ -190,7 +96,7 @@ image::Pipeline::Step color_jitter(const Item& t) {
                                               range("saturation", false), range("hue", true));
 }
 
-image::RandomErasing random_erasing(const Item& t, bool sg_variant) {
+image::RandomErasing random_erasing(const TransformItem& t, bool sg_variant) {
   image::RandomErasing e;
   if (sg_variant) {
     t.only({"probability", "value"});
@@ -217,7 +123,7 @@ image::RandomErasing random_erasing(const Item& t, bool sg_variant) {
   return e;
 }
 
-image::Pipeline::Step rand_augment(const Item& t) {
+image::Pipeline::Step rand_augment(const TransformItem& t) {
   t.only({"config_str", "crop_size", "img_mean"});
   if (!t.has("config_str") || !t.has("crop_size") || !t.has("img_mean"))
     t.fail("", "needs config_str, crop_size and img_mean");
@@ -236,7 +142,7 @@ image::Pipeline::Step rand_augment(const Item& t) {
 const std::set<std::string>& not_implemented() {
   static const std::set<std::string> names = {
       "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix", "Lighting",
-      "Albumentations", "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomPerspective",
+      "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomPerspective",
       "GaussianBlur", "RandomGrayscale", "Grayscale", "Pad", "FiveCrop", "TenCrop", "RandomApply",
       "RandomChoice", "RandomOrder", "Lambda", "ConvertImageDtype", "PILToTensor", "RandomInvert",
       "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize"};
@@ -247,25 +153,16 @@ const std::set<std::string>& not_implemented() {
 
 image::Pipeline read_transform_list(const Recipe& recipe, const std::string& key) {
   const YAML::Node list = recipe.node(key);
-  if (!list.IsSequence()) throw RecipeError(key + ": expected a list of transforms");
+  if (list.IsMap() && list.size() == 1 && list["Albumentations"]) return read_albumentations(list["Albumentations"], key);
+  if (list.IsSequence() && list.size() == 1 && list[0].IsMap() && list[0]["Albumentations"])
+    return read_albumentations(list[0]["Albumentations"], key + "[0]");
+  if (!list.IsSequence()) throw RecipeError(key + ": expected a list of transforms, or {Albumentations: {Compose: ...}}");
   image::Pipeline p;
   bool to_tensor = false, normalized = false;
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = key + "[" + std::to_string(i) + "]";
-    const YAML::Node entry = list[i];
-    std::string name;
-    YAML::Node params(YAML::NodeType::Map);
-    if (entry.IsScalar()) {
-      name = entry.as<std::string>();
-    } else if (entry.IsMap() && entry.size() == 1) {
-      name = entry.begin()->first.as<std::string>();
-      params = entry.begin()->second;
-      if (params.IsNull()) params = YAML::Node(YAML::NodeType::Map);
-      if (!params.IsMap()) throw RecipeError(where + " " + name + ": expected a mapping of parameters");
-    } else {
-      throw RecipeError(where + ": expected a transform name or a one-key mapping {Name: {parameters}}");
-    }
-    const Item t(where, name, params);
+    const TransformItem t = TransformItem::read(list[i], where);
+    const std::string& name = t.name();
     const bool image_step = name != "ToTensor" && name != "Normalize" && name != "RandomErase" && name != "RandomErasing";
     if (image_step && to_tensor) t.fail("", "an image transform after ToTensor (torchvision's PIL transforms come first)");
     if (!image_step && name != "ToTensor" && !to_tensor) t.fail("", "needs ToTensor before it");
@@ -297,6 +194,8 @@ image::Pipeline read_transform_list(const Recipe& recipe, const std::string& key
       normalized = true;
     } else if (name == "RandomErase" || name == "RandomErasing") {
       p.tensor_steps.push_back(random_erasing(t, name == "RandomErase"));
+    } else if (name == "Albumentations") {
+      t.fail("", "with other transforms in the list: not implemented (SG's Albumentations wrapper is the whole list here)");
     } else if (not_implemented().count(name)) {
       t.fail("", "not implemented here (SG and torchvision have it; remove it or replace it)");
     } else {

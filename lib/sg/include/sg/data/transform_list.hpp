@@ -6,9 +6,10 @@
 // RandomResizedCropAndInterpolation, RandomHorizontalFlip, ColorJitter, RandAugmentTransform
 // (SG's), ToTensor, Normalize, RandomErase (SG's) and RandomErasing (torchvision's). Image
 // transforms come before ToTensor, Normalize and erasing after it, and ToTensor must be there,
-// as a torch DataLoader needs it. A transform SG has that is not implemented here
-// (AutoAugment, Lighting, Albumentations, ...), an unknown name or an unknown parameter is a
-// RecipeError naming the key, the item and the problem. No LibTorch here.
+// as a torch DataLoader needs it. SG's Albumentations wrapper, as the whole list, is read
+// by src/data/albumentations_list.hpp. A transform SG has that is not implemented here
+// (AutoAugment, Lighting, ...), an unknown name or an unknown parameter is a RecipeError
+// naming the key, the item and the problem. No LibTorch here.
 #include <string>
 #include <vector>
 
