@@ -263,6 +263,27 @@ def fresh_dir(path):
     return path
 
 
+def make_class_folder(root, per_class, seed, sizes, dots, formats=("jpg",), stray_text=False):
+    """An ImageFolder tree made by PIL: three classes of noisy colour fields (red, green, blue),
+    each image `sizes` px per side (random in that range) with `dots` random pixels, saved in
+    `formats` in turn; `stray_text` adds a text file per class, which ImageFolder does not list."""
+    import random
+    from PIL import Image
+    rng = random.Random(seed)
+    for c, colour in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
+        folder = os.path.join(root, "class_%d" % c)
+        os.makedirs(folder)
+        if stray_text:
+            with open(os.path.join(folder, "notes.txt"), "w") as f:
+                f.write("not an image\n")
+        for i in range(per_class):
+            w, h = rng.randint(*sizes), rng.randint(*sizes)
+            im = Image.new("RGB", (w, h), tuple(min(255, max(0, v + rng.randint(-60, 60))) for v in colour))
+            for _ in range(dots):
+                im.putpixel((rng.randrange(w), rng.randrange(h)), tuple(rng.randrange(256) for _ in range(3)))
+            im.save(os.path.join(folder, "%03d.%s" % (i, formats[i % len(formats)])))
+
+
 def ensure_fixtures(args):
     """Returns (fixtures_dir, expected) making the fixtures when they are not there yet."""
     here = os.path.dirname(os.path.abspath(__file__))

@@ -5,6 +5,10 @@ as an SG user would do it with Hydra overrides (SG's imagenet_train/imagenet_val
 the CIFAR-only keys removed, roots and transform lists given), then:
   - it trains and learns (accuracy on the validation folder well above chance),
   - 1 and 3 loader workers give bit-identical checkpoints,
+  - the validation batches of SG's imagenet_resnet50 recipe (Resize 236, CenterCrop 224,
+    ToTensor, Normalize), as sg-train's DataLoader gives them with 3 workers, equal those of
+    torchvision's ImageFolder + DataLoader with the same transforms: the same order, labels
+    and tensors (within 1/255 per pixel before Normalize),
   - SG's RandAugmentTransform in the training list trains,
   - a truncated JPEG, a root without class folders and a transform that is not implemented
     (AutoAugment) stop the run with one line naming the file or the transform, and write no
@@ -15,7 +19,6 @@ Skipped (exit 0, with a message) where SG's recipe folder is absent.
 
 import glob
 import os
-import random
 import shutil
 import sys
 
@@ -23,22 +26,8 @@ import sgtest
 
 
 def make_folder(root, per_class, seed):
-    """Three classes of noisy colour fields, sizes 30..48 px, JPEG and PNG, plus a text file
-    that torchvision's ImageFolder (and so ours) does not list."""
-    from PIL import Image
-    rng = random.Random(seed)
-    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
-    for c, colour in enumerate(colours):
-        folder = os.path.join(root, "class_%d" % c)
-        os.makedirs(folder)
-        with open(os.path.join(folder, "notes.txt"), "w") as f:
-            f.write("not an image\n")
-        for i in range(per_class):
-            w, h = rng.randint(30, 48), rng.randint(30, 48)
-            im = Image.new("RGB", (w, h), tuple(min(255, max(0, v + rng.randint(-60, 60))) for v in colour))
-            for _ in range(40):
-                im.putpixel((rng.randrange(w), rng.randrange(h)), tuple(rng.randrange(256) for _ in range(3)))
-            im.save(os.path.join(folder, "%03d.%s" % (i, "png" if i % 2 else "jpg")))
+    """30..48 px JPEGs and PNGs, and a text file per class that ImageFolder does not list."""
+    sgtest.make_class_folder(root, per_class, seed, sizes=(30, 48), dots=40, formats=("jpg", "png"), stray_text=True)
 
 
 TRAIN_TRANSFORMS = "[{RandomResizedCrop: {size: 32, scale: [0.5, 1.0]}}, RandomHorizontalFlip, %sToTensor, " \
@@ -60,6 +49,38 @@ def folder_overrides(train_root, val_root, ckpt_root, extra_transform=""):
     ]
 
 
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]   # imagenet_dataset_params.yaml
+
+
+def check_val_loader(checker, args, torch, work, train_root, val_root):
+    out = os.path.join(work, "val_batches.pth")
+    r = sgtest.run([args.loader_dump, "val", "0", "1000", out, args.sg_recipes, "imagenet_resnet50",
+                    "multi_gpu=Off", "num_gpus=1", "val_batch_size=16", "num_workers=3",
+                    "dataset_params.train_dataset_params.root=" + train_root,
+                    "dataset_params.val_dataset_params.root=" + val_root], timeout=300)
+    if not checker.check(r.rc == 0, "imagenet_resnet50 validation loader: exit %s: %s" % (r.rc, r.err)):
+        return
+    ours = torch.load(out)
+    import torchvision
+    import torchvision.transforms as T
+    tv = torchvision.datasets.ImageFolder(val_root, transform=T.Compose([
+        T.Resize(236), T.CenterCrop(224), T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]))
+    theirs = list(torch.utils.data.DataLoader(tv, batch_size=16, shuffle=False, num_workers=0))
+    checker.eq(len(ours["images"]), len(theirs), "validation batches")
+    checker.eq(ours["num_classes"], len(tv.classes), "classes")
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    worst = 0.0
+    for k, (images, labels) in enumerate(zip(ours["images"], ours["labels"])):
+        if k >= len(theirs):
+            break
+        checker.check(torch.equal(labels, theirs[k][1]), "validation batch %d: labels" % k)
+        if checker.eq(list(images.shape), list(theirs[k][0].shape), "validation batch %d: shape" % k):
+            worst = max(worst, float(((images - theirs[k][0]) * std).abs().max()))
+    checker.check(worst <= 1 / 255 + 1e-6, "validation images differ from torchvision's by %.5f (> 1/255)" % worst)
+    if args.verbose:
+        print("validation loader: largest difference from torchvision's %.6f (1/255 = %.6f)" % (worst, 1 / 255))
+
+
 def one_line_error(checker, result, needle, what):
     """Progress lines may come first (the run starts before a bad file is met); the error is
     one line, the last."""
@@ -71,7 +92,7 @@ def one_line_error(checker, result, needle, what):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "sg-recipes"))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "loader-dump", "sg-recipes"))
     torch = sgtest.import_torch()
     if not os.path.isfile(os.path.join(args.sg_recipes, "variable_setup.yaml")):
         print("SKIP: SG's recipe folder %s is absent" % args.sg_recipes)
@@ -107,6 +128,8 @@ def main():
         checker.eq(list(nets[0]), list(nets[1]), "keys with 1 and 3 workers")
         for key in nets[0]:
             checker.check(torch.equal(nets[0][key], nets[1][key]), "%s differs between 1 and 3 workers" % key)
+
+    check_val_loader(checker, args, torch, work, train_root, val_root)
 
     # A truncated JPEG: one line naming it, no checkpoint.
     broken = os.path.join(work, "broken")

@@ -12,7 +12,6 @@ Skipped (exit 0, with a message) where SG's recipe folder is absent.
 
 import glob
 import os
-import random
 
 import sgtest
 
@@ -48,18 +47,8 @@ STATUS = {
 
 
 def make_folder(root, per_class, seed):
-    """Three classes of noisy colour fields, 120..200 px JPEGs (SG's ImageNet recipes crop 224)."""
-    from PIL import Image
-    rng = random.Random(seed)
-    for c, colour in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200)]):
-        folder = os.path.join(root, "class_%d" % c)
-        os.makedirs(folder)
-        for i in range(per_class):
-            w, h = rng.randint(120, 200), rng.randint(120, 200)
-            im = Image.new("RGB", (w, h), tuple(min(255, max(0, v + rng.randint(-60, 60))) for v in colour))
-            for _ in range(200):
-                im.putpixel((rng.randrange(w), rng.randrange(h)), tuple(rng.randrange(256) for _ in range(3)))
-            im.save(os.path.join(folder, "%03d.jpg" % i))
+    """120..200 px JPEGs (SG's ImageNet recipes crop 224)."""
+    sgtest.make_class_folder(root, per_class, seed, sizes=(120, 200), dots=200)
 
 
 def main():
