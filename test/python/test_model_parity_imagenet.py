@@ -6,7 +6,10 @@ through `sg_model_dump` (test_model_parity.check_arch).
   - efficientnet_b0 (efficientnet.py: static same padding for image_size 224, BN eps 1e-3),
   - regnetY200/400/600/800 (regnet.py: stages derived with numpy as SG does),
   - repvgg_a0 (repvgg.py: the training-time multi-branch blocks),
-  - mobilenet_v3_large / mobilenet_v3_small (mobilenetv3.py).
+  - mobilenet_v3_large / mobilenet_v3_small (mobilenetv3.py),
+  - mobilenet_v2 (SGMobileNetV2 in test_model_parity.py).
+Python's weights go to ours calibrated (below); each calibrated reference is checked to give
+logits that depend on the input, so that a wrong padding or branch order cannot pass unseen.
 """
 
 import os
@@ -35,7 +38,9 @@ REFERENCES = {
     "repvgg_a0": (lambda: sg_ref_repvgg.RepVGG(parity.NUM_CLASSES), 3e-2),
     "mobilenet_v3_large": (lambda: sg_ref_mobilenet_v3.MobileNetV3("large", parity.NUM_CLASSES), 3e-3),
     "mobilenet_v3_small": (lambda: sg_ref_mobilenet_v3.MobileNetV3("small", parity.NUM_CLASSES), 3e-3),
+    "mobilenet_v2": (lambda: parity.SGMobileNetV2(parity.NUM_CLASSES), 3e-3),
 }
+INPUT_DEPENDENCE = 0.05   # the least largest-logit change between two random inputs
 
 
 def python_model(arch):
@@ -71,9 +76,21 @@ def calibrated(model, seed):
         m.num_batches_tracked.fill_(seed)
 
 
+def check_input_dependence(c, args):
+    for arch in REFERENCES:
+        torch.manual_seed(11)
+        model = python_model(arch)
+        calibrated(model, 3)
+        model.eval()
+        with torch.no_grad():
+            change = (model(small_input(arch)) - model(small_input(arch))).abs().max().item()
+        c.check(change > INPUT_DEPENDENCE, "%s: calibrated logits change by %.3g between two inputs (<= %g)" % (
+            arch, change, INPUT_DEPENDENCE))
+
+
 def main():
     parity.run("test_model_parity_imagenet", __doc__, REFERENCES, make_model=python_model, make_input=small_input,
-               prepare=calibrated)
+               prepare=calibrated, after=check_input_dependence)
 
 if __name__ == "__main__":
     main()
