@@ -98,6 +98,7 @@ class TestLoader {
       : source_(sg::memory_source(d, "test set")),
         loader_(*source_, sg::builtin_transforms(a.crop_padding, a.horizontal_flip, a.mean, a.std), o) {}
   int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
+  int64_t batches_in_dataset() const { return loader_.batches_in_dataset(); }
   void start_epoch(int64_t epoch, int64_t first = 0) { loader_.start_epoch(epoch, first); }
   bool next(sg::Batch& b) { return loader_.next(b); }
 
@@ -475,6 +476,65 @@ TEST_CASE("loader shuffling is a pure function of seed and epoch", "[data][loade
   // The same loader, re-run: the same epoch again, bit for bit.
   const auto e3_rerun = run_epoch(loader, 3);
   for (size_t b = 0; b < e3.size(); ++b) CHECK(torch::equal(e3[b].images, e3_rerun[b].images));
+}
+
+TEST_CASE("a shard is every count-th position of the same order, as DistributedSampler takes it", "[data][loader][shard]") {
+  const auto d = index_dataset(103);
+  Aug a;
+  a.crop_padding = 2;
+  a.horizontal_flip = true;
+  sg::LoaderOptions o = shuffled_options(8, 7);
+  TestLoader whole(d, a, o);
+  const auto reference = run_epoch(whole, 2);
+  const auto order = labels_of(reference);   // the labels are the dataset indices
+  std::map<int64_t, torch::Tensor> image_of;
+  for (const auto& b : reference)
+    for (int64_t i = 0; i < b.labels.size(0); ++i) image_of[b.labels[i].item<int64_t>()] = b.images[i];
+
+  for (bool pad : {true, false}) {
+    std::vector<int64_t> all;
+    for (int64_t rank = 0; rank < 3; ++rank) {
+      o.shard = {rank, 3, pad};
+      TestLoader loader(d, a, o);
+      const auto batches = run_epoch(loader, 2);
+      const auto mine = labels_of(batches);
+      std::vector<int64_t> expected;
+      for (int64_t k = 0; pad ? k < 35 : rank + 3 * k < 103; ++k) expected.push_back(order[size_t((rank + 3 * k) % 103)]);
+      CHECK(mine == expected);
+      CHECK(loader.batches_in_dataset() == (int64_t(expected.size()) + 7) / 8);
+      for (const auto& b : batches)   // a sample looks the same whichever process draws it
+        for (int64_t i = 0; i < b.labels.size(0); ++i) CHECK(torch::equal(b.images[i], image_of.at(b.labels[i].item<int64_t>())));
+      all.insert(all.end(), mine.begin(), mine.end());
+    }
+    CHECK(all.size() == (pad ? 105u : 103u));   // padded with the order's first two positions
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    CHECK(all.size() == 103u);
+  }
+
+  // Two processes with batch B see, batch for batch, what one process sees with batch 2B.
+  o.shard = {};
+  o.batch_size = 16;
+  TestLoader one(d, a, o);
+  const auto big = run_epoch(one, 2);
+  o.batch_size = 8;
+  o.shard = {0, 2, true};
+  TestLoader first(d, a, o);
+  o.shard = {1, 2, true};
+  TestLoader second(d, a, o);
+  const auto r0 = run_epoch(first, 2), r1 = run_epoch(second, 2);
+  REQUIRE(r0.size() == big.size());
+  for (size_t b = 0; b + 1 < big.size(); ++b) {
+    auto pair = labels_of({r0[b], r1[b]}), single = labels_of({big[b]});
+    std::sort(pair.begin(), pair.end());
+    std::sort(single.begin(), single.end());
+    CHECK(pair == single);
+  }
+
+  o.shard = {2, 2, true};
+  CHECK_THROWS_AS(TestLoader(d, a, o), std::invalid_argument);
+  o.shard = {0, 0, true};
+  CHECK_THROWS_AS(TestLoader(d, a, o), std::invalid_argument);
 }
 
 TEST_CASE("start_epoch(e, k) yields exactly batches k.. of epoch e", "[data][loader][resume]") {

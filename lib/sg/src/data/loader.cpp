@@ -1,7 +1,8 @@
 // The data loader. What a batch holds depends only on (seed, epoch, batch index):
 //
 //   order(seed, epoch)     Fisher-Yates over a splitmix64 stream keyed by (seed, epoch)
-//   batch b                positions [b*batch_size, (b+1)*batch_size) of that order
+//   shard                  this process's positions of that order (Shard; all of it alone)
+//   batch b                positions [b*batch_size, (b+1)*batch_size) of the shard
 //   sample i's transforms  image::Rng(image::sample_seed(seed, epoch, i)), i its dataset index
 //   batch b's mixup        sg/data/mixup.hpp, keyed by (seed, epoch, b)
 //
@@ -35,6 +36,14 @@ std::vector<int64_t> epoch_order(int64_t size, bool shuffle, uint64_t seed, int6
   return order;
 }
 
+std::vector<int64_t> shard_of(const std::vector<int64_t>& order, const Shard& shard, int64_t shard_size) {
+  std::vector<int64_t> mine;
+  mine.reserve(static_cast<size_t>(shard_size));
+  const auto n = static_cast<int64_t>(order.size());
+  for (int64_t k = 0; k < shard_size; ++k) mine.push_back(order[static_cast<size_t>((shard.rank + k * shard.count) % n)]);
+  return mine;
+}
+
 std::string shape_text(const std::array<int, 3>& chw) {
   return std::to_string(chw[0]) + "x" + std::to_string(chw[1]) + "x" + std::to_string(chw[2]);
 }
@@ -47,12 +56,21 @@ DataLoader::DataLoader(const SampleSource& source, image::Pipeline transforms, L
   if (options_.batch_size <= 0) throw std::invalid_argument("DataLoader: batch_size must be positive");
   if (options_.num_workers < 0) throw std::invalid_argument("DataLoader: num_workers must not be negative");
   if (options_.prefetch < 1) throw std::invalid_argument("DataLoader: prefetch must be at least 1");
+  if (options_.shard.count < 1 || options_.shard.rank < 0 || options_.shard.rank >= options_.shard.count)
+    throw std::invalid_argument("DataLoader: shard " + std::to_string(options_.shard.rank) + " of " +
+                                std::to_string(options_.shard.count));
 }
 
 DataLoader::~DataLoader() { stop(); }
 
+int64_t DataLoader::samples_in_shard() const {
+  const int64_t size = source_.size(), count = options_.shard.count, rank = options_.shard.rank;
+  if (options_.shard.pad) return (size + count - 1) / count;
+  return size > rank ? (size - rank + count - 1) / count : 0;
+}
+
 int64_t DataLoader::batches_in_dataset() const {
-  const int64_t bs = options_.batch_size, size = source_.size();
+  const int64_t bs = options_.batch_size, size = samples_in_shard();
   return options_.drop_last ? size / bs : (size + bs - 1) / bs;
 }
 
@@ -68,6 +86,7 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     throw std::out_of_range("DataLoader::start_epoch: first batch " + std::to_string(first_batch) +
                             " outside 0.." + std::to_string(n));
   order_ = epoch_order(source_.size(), options_.shuffle, options_.seed, epoch);
+  if (options_.shard.count > 1) order_ = shard_of(order_, options_.shard, samples_in_shard());
   epoch_ = epoch;
   const int64_t workers = options_.num_workers;
   {

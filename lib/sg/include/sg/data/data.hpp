@@ -27,6 +27,17 @@ struct Batch {
   int64_t index = 0;      // batch index within the epoch
 };
 
+// This process's share of every epoch in a data-parallel run, as torch's DistributedSampler
+// takes it: the epoch's order (the same on every process), padded with its own first
+// positions to a multiple of `count` when `pad` is set, then every count-th position from
+// `rank`. Validation goes unpadded, so that the shares' metric counts add up to the
+// one-process counts.
+struct Shard {
+  int64_t rank = 0;
+  int64_t count = 1;
+  bool pad = true;
+};
+
 struct LoaderOptions {
   int64_t batch_size = 64;
   bool shuffle = false;
@@ -36,6 +47,7 @@ struct LoaderOptions {
   int64_t num_workers = 0;    // threads building batches; 0: next() builds each batch itself
   int64_t prefetch = 2;       // batches prepared ahead per worker (PyTorch's prefetch_factor)
   std::optional<MixupOptions> mixup;   // SG's CollateMixup on each batch, drawn from (seed, epoch, batch index)
+  Shard shard;                         // the whole dataset unless a data-parallel run sets it
 };
 
 class DataLoader {
@@ -48,7 +60,8 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   // The batches an epoch yields (at most options.max_batches), and those of the whole
-  // dataset, which SG's LR schedules count an epoch in whatever max_train_batches cuts.
+  // dataset (this process's shard of it), which SG's LR schedules count an epoch in whatever
+  // max_train_batches cuts.
   int64_t batches_per_epoch() const;
   int64_t batches_in_dataset() const;
   // Starts producing the batches of `epoch` from `first_batch` on, in the background.
@@ -58,6 +71,7 @@ class DataLoader {
   bool next(Batch& batch);
 
  private:
+  int64_t samples_in_shard() const;
   Batch make_batch(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const;
   void work(int64_t epoch, const std::vector<int64_t>* order);
   void stop();
