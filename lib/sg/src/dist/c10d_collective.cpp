@@ -52,8 +52,8 @@ struct C10dCollective::Group {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
   std::chrono::milliseconds timeout;
   std::string where;   // "rank R of W"
-
   std::string peer;    // of two ranks, the other one: the rank a failure lost
+
   std::runtime_error failure(const std::string& what, const std::string& cause) const {
     const bool late = cause.find("imed out") != std::string::npos || cause.find("imeout") != std::string::npos;
     // Gloo names the peer's address, not its rank; with two ranks the lost one is known.
