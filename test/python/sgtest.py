@@ -329,3 +329,37 @@ def snapshot_changes(before, after):
     changes += ["changed: %s %s -> %s" % (p, before[p], after[p]) for p in sorted(set(before) & set(after))
                 if before[p] != after[p]]
     return changes
+
+
+# ---------------------------------------------------------------------------------------
+# torchrun (Debian's, torch 1.13)
+
+TORCHRUN = "/usr/bin/torchrun"
+
+
+def free_port():
+    """A TCP port nothing listens on now (the kernel's pick), for --master_port."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun_command(nproc, program, args, rendezvous="static", python=False):
+    """torchrun starting `nproc` local workers of `program` (an executable, or a Python
+    script with `python`) on a free port. rendezvous "static" (torchrun's default: its agent
+    serves the store at --master_port and says so in TORCHELASTIC_USE_AGENT_STORE) or "c10d"
+    (the workers' rank 0 serves it at a port the agent picks).
+    torch 1.13's torchrun spells its flags with underscores only, and under Python 3.11 its
+    default --redirects/--tee of "0" parse to None (IntFlag no longer iterates Std.NONE) and
+    it dies; a mapping for local rank 9 (its syntax allows one digit), which does not exist
+    below 10 workers, leaves every worker's output alone, as the default means to. The agent
+    looks at its workers every --monitor_interval seconds (default 5): 0.1 so that a test
+    does not wait 5 s for an end that has already happened."""
+    if nproc > 9:
+        raise ValueError("torchrun_command: at most 9 local workers, not %d" % nproc)
+    port = str(free_port())
+    where = {"static": ["--master_addr", "127.0.0.1", "--master_port", port],
+             "c10d": ["--rdzv_backend", "c10d", "--rdzv_endpoint", "127.0.0.1:" + port]}[rendezvous]
+    return [TORCHRUN, "--redirects", "9:1", "--tee", "9:1", "--monitor_interval", "0.1", *where,
+            *([] if python else ["--no_python"]), "--nproc_per_node", str(nproc), program, *args]

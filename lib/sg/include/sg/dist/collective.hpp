@@ -31,6 +31,8 @@ class Collective {
   virtual bool any(bool asked) = 0;
   // The run directory rank 0 chose.
   virtual std::string agree_on_run_directory(const std::string& chosen) = 0;
+  // Every process waits here until all have arrived (after rank 0 saved a checkpoint).
+  virtual void barrier() = 0;
 };
 
 class SingleProcess final : public Collective {
@@ -42,6 +44,7 @@ class SingleProcess final : public Collective {
   void sum_counts(MetricAccumulator::Counts&) override {}
   bool any(bool asked) override { return asked; }
   std::string agree_on_run_directory(const std::string& chosen) override { return chosen; }
+  void barrier() override {}
 };
 
 }  // namespace sg

@@ -1,0 +1,193 @@
+#include "sg/dist/c10d_collective.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "dist/buckets.hpp"
+
+namespace sg {
+namespace {
+
+std::string first_line(std::string text) {
+  const size_t end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  return text;
+}
+
+std::string cause_of(const std::exception& e) {
+  if (auto* error = dynamic_cast<const c10::Error*>(&e)) return first_line(error->what_without_backtrace());
+  return first_line(e.what());
+}
+
+std::string seconds(std::chrono::milliseconds t) {
+  std::ostringstream out;
+  out << double(t.count()) / 1000 << " s";
+  return out.str();
+}
+
+// Python's choice: the interfaces named by GLOO_SOCKET_IFNAME, else the address this
+// host's name resolves to (loopback when it resolves to none).
+std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices() {
+  std::vector<std::shared_ptr<gloo::transport::Device>> devices;
+  const char* names = std::getenv("GLOO_SOCKET_IFNAME");
+  if (names == nullptr || *names == '\0') return {c10d::ProcessGroupGloo::createDefaultDevice()};
+  std::istringstream list(names);
+  for (std::string name; std::getline(list, name, ',');) {
+    if (name.empty()) throw std::runtime_error("GLOO_SOCKET_IFNAME='" + std::string(names) + "' names an empty interface");
+    devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+  }
+  return devices;
+}
+
+}  // namespace
+
+struct C10dCollective::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::chrono::milliseconds timeout;
+  std::string where;   // "rank R of W"
+  std::string peer;    // of two ranks, the other one: the rank a failure lost
+
+  std::runtime_error failure(const std::string& what, const std::string& cause) const {
+    const bool late = cause.find("imed out") != std::string::npos || cause.find("imeout") != std::string::npos;
+    // Gloo names the peer's address, not its rank; with two ranks the lost one is known.
+    const std::string lost = peer.empty() ? "" : (late ? ", waiting for " : ", lost ") + peer;
+    return std::runtime_error("c10d " + what + (late ? " timed out" : " failed") + " on " + where + lost +
+                              " (collective timeout " + seconds(timeout) + "): " + cause);
+  }
+
+  // Starts a collective and waits for it within the timeout.
+  void run(const std::string& what, const std::function<c10::intrusive_ptr<c10d::Work>()>& start) const {
+    try {
+      start()->wait(timeout);
+    } catch (const std::exception& e) {
+      throw failure(what, cause_of(e));
+    }
+  }
+
+  void allreduce(const std::string& what, torch::Tensor& tensor, c10d::ReduceOp op) const {
+    std::vector<at::Tensor> tensors{tensor};
+    c10d::AllreduceOptions options;
+    options.reduceOp = op;
+    options.timeout = timeout;
+    run(what, [&] { return pg->allreduce(tensors, options); });
+  }
+
+  void broadcast(const std::string& what, torch::Tensor& tensor) const {
+    std::vector<at::Tensor> tensors{tensor};
+    c10d::BroadcastOptions options;
+    options.rootRank = 0;
+    options.timeout = timeout;
+    run(what, [&] { return pg->broadcast(tensors, options); });
+  }
+};
+
+C10dCollective::C10dCollective(const TorchrunEnvironment& env, std::chrono::milliseconds timeout, int64_t bucket_bytes)
+    : group_(std::make_unique<Group>()), rank_(env.rank), world_size_(env.world_size), bucket_bytes_(bucket_bytes) {
+  if (timeout.count() <= 0) throw std::invalid_argument("the collective timeout must be positive, not " + seconds(timeout));
+  if (bucket_bytes < 1) throw std::invalid_argument("the gradient bucket size must be at least 1 byte");
+  group_->timeout = timeout;
+  group_->where = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
+  if (env.world_size == 2) group_->peer = "rank " + std::to_string(1 - env.rank);
+  const std::string endpoint = env.master_addr + ":" + std::to_string(env.master_port);
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = uint16_t(env.master_port);
+    options.timeout = timeout;
+    c10::intrusive_ptr<c10d::Store> store;
+    if (env.use_agent_store) {
+      options.isServer = false;
+      options.waitWorkers = false;
+      // The same prefix as Python's init_process_group under torchrun: each restart apart.
+      store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count),
+                                                     c10::make_intrusive<c10d::TCPStore>(env.master_addr, options));
+    } else {
+      options.isServer = env.rank == 0;
+      options.numWorkers = size_t(env.world_size);
+      store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    }
+    group_->store = c10::make_intrusive<c10d::PrefixStore>("sg/", store);
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
+    gloo_options->devices = gloo_devices();
+    group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, int(env.rank), int(env.world_size),
+                                                            gloo_options);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("c10d: " + group_->where + " could not join the group at " + endpoint + " within " +
+                             seconds(timeout) + ": " + cause_of(e));
+  }
+}
+
+C10dCollective::~C10dCollective() = default;
+
+void C10dCollective::broadcast_weights(const std::vector<torch::Tensor>& tensors) {
+  for (const Bucket& bucket : plan_buckets(tensors, bucket_bytes_)) {
+    torch::Tensor flat = flatten_bucket(bucket, tensors);
+    group_->broadcast("broadcast_weights", flat);
+    if (rank_ != 0) unflatten_bucket(flat, bucket, tensors);
+  }
+}
+
+void C10dCollective::average_gradients(const std::vector<torch::Tensor>& parameters) {
+  // Which parameters have a gradient on some rank, so that every rank packs the same ones.
+  if (parameters.empty()) return;
+  torch::Tensor present = torch::empty({int64_t(parameters.size())}, torch::kInt32);
+  auto* flags = present.data_ptr<int32_t>();
+  for (size_t i = 0; i < parameters.size(); ++i) flags[i] = parameters[i].grad().defined() ? 1 : 0;
+  group_->allreduce("average_gradients", present, c10d::ReduceOp::MAX);
+  std::vector<torch::Tensor> grads;
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    if (flags[i] == 0) continue;
+    torch::Tensor p = parameters[i];
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p, at::MemoryFormat::Contiguous);
+    grads.push_back(p.grad());
+  }
+  // Divided before the sum, as Python DDP's default hook does.
+  for (const Bucket& bucket : plan_buckets(grads, bucket_bytes_)) {
+    torch::Tensor flat = flatten_bucket(bucket, grads).div_(double(world_size_));
+    group_->allreduce("average_gradients", flat, c10d::ReduceOp::SUM);
+    unflatten_bucket(flat, bucket, grads);
+  }
+}
+
+void C10dCollective::sum_counts(MetricAccumulator::Counts& counts) {
+  torch::Tensor integers = torch::tensor({counts.samples, counts.top1, counts.top5}, torch::kInt64);
+  torch::Tensor loss = torch::tensor({counts.loss_sum}, torch::kFloat64);
+  group_->allreduce("sum_counts", integers, c10d::ReduceOp::SUM);
+  group_->allreduce("sum_counts", loss, c10d::ReduceOp::SUM);
+  const auto* n = integers.data_ptr<int64_t>();
+  counts.samples = n[0];
+  counts.top1 = n[1];
+  counts.top5 = n[2];
+  counts.loss_sum = loss.data_ptr<double>()[0];
+}
+
+bool C10dCollective::any(bool asked) {
+  torch::Tensor flag = torch::tensor({int32_t(asked ? 1 : 0)}, torch::kInt32);
+  group_->allreduce("any", flag, c10d::ReduceOp::MAX);
+  return flag.data_ptr<int32_t>()[0] != 0;
+}
+
+std::string C10dCollective::agree_on_run_directory(const std::string& chosen) {
+  torch::Tensor length = torch::tensor({int64_t(chosen.size())}, torch::kInt64);
+  group_->broadcast("agree_on_run_directory", length);
+  const int64_t n = length.data_ptr<int64_t>()[0];
+  if (n == 0) return {};
+  torch::Tensor bytes = torch::empty({n}, torch::kUInt8);
+  if (rank_ == 0) std::copy(chosen.begin(), chosen.end(), bytes.data_ptr<uint8_t>());
+  group_->broadcast("agree_on_run_directory", bytes);
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), size_t(n));
+}
+
+void C10dCollective::barrier() {
+  c10d::BarrierOptions options;
+  options.timeout = group_->timeout;
+  group_->run("barrier", [&] { return group_->pg->barrier(options); });
+}
+
+}  // namespace sg
