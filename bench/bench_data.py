@@ -15,26 +15,7 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-from PIL import Image
-
-
-def make_folder(root, classes, per_class):
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:375, 0:500]
-    for c in range(classes):
-        os.makedirs(os.path.join(root, "class%02d" % c), exist_ok=True)
-        for i in range(per_class):
-            # Photo-like content (smooth shapes + texture), so the JPEG is of realistic size.
-            phase = rng.uniform(0, 6.3, 3)
-            img = np.stack([128 + 90 * np.sin(x / rng.uniform(8, 40) + phase[k]) * np.cos(y / rng.uniform(8, 40))
-                            for k in range(3)], axis=-1)
-            img += rng.normal(0, 18, img.shape)
-            w, h = (500, 375) if i % 4 else (375, 500)   # some portrait images, as in ImageNet
-            arr = np.clip(img, 0, 255).astype(np.uint8)
-            if (w, h) == (375, 500):
-                arr = arr.transpose(1, 0, 2).copy()
-            Image.fromarray(arr).save(os.path.join(root, "class%02d" % c, "%04d.JPEG" % i), quality=90)
+from image_folder import make_folder
 
 
 def cat_files(root):

@@ -36,6 +36,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from fashion_mnist import MEAN, ROOT, SEED, SMOOTHING, STD, load  # noqa: E402
 from sg_models import MiniResNet, torchvision_init_  # noqa: E402
+from step_meter import StepMeter  # noqa: E402
 
 # recipes/fashion_mnist_resnet.yaml + dataset_params/fashion_mnist_dataset_params.yaml
 BATCH = 128
@@ -109,28 +110,19 @@ def main():
     total = a.warmup + a.batches
     batches_per_epoch = (images.shape[0] + BATCH - 1) // BATCH
     max_epochs = 1
-    top1 = torch.zeros((), dtype=torch.int64)
-    top5 = torch.zeros((), dtype=torch.int64)
-    loss_sum = 0.0
-    samples = timed_samples = 0
-    data_time = timed_data = 0.0
+    meter = StepMeter(a.warmup)
     epoch, b = 0, 0
     data.start_epoch()
     opt.zero_grad()
-    start = timed_start = time.perf_counter()
     for step in range(total):
-        if step == a.warmup:
-            timed_start = time.perf_counter()
+        t0 = meter.begin(step)
         if b == batches_per_epoch:                                   # only for --batches > 468
             epoch, b = epoch + 1, 0
             data.start_epoch()
-        t0 = time.perf_counter()
+            t0 = time.perf_counter()
         x, y = data.get(b)
         x = x.contiguous(memory_format=memory_format)
-        dt = time.perf_counter() - t0
-        data_time += dt
-        if step >= a.warmup:
-            timed_data += dt
+        meter.data_done(step, t0)
         lr = lr_at(epoch, b, batches_per_epoch, max_epochs)
         for group in opt.param_groups:
             group["lr"] = lr
@@ -139,26 +131,12 @@ def main():
         loss.backward()
         opt.step()
         opt.zero_grad()
-        loss_value = loss.item()
-        with torch.no_grad():
-            hits = logits.topk(5, 1).indices.eq(y.view(-1, 1))
-            top1 += hits[:, 0].sum()
-            top5 += hits.any(1).sum()
-        n = y.numel()
-        loss_sum += loss_value * n
-        samples += n
-        if step >= a.warmup:
-            timed_samples += n
+        meter.step_done(step, logits, y, loss.item())
         b += 1
-    end = time.perf_counter()
 
-    seconds, timed_seconds = end - start, end - timed_start
-    sys.stderr.write("train_loop: %d+%d batches, %d threads: Accuracy %.4f, Top5 %.4f, loss %.4f\n" % (
-        a.warmup, a.batches, torch.get_num_threads(), top1.item() / samples, top5.item() / samples,
-        loss_sum / samples))
-    print("images_per_s=%.1f data_fraction=%.4f images_per_s_all=%.1f data_fraction_all=%.4f seconds=%.3f" % (
-        timed_samples / timed_seconds, timed_data / timed_seconds, samples / seconds, data_time / seconds,
-        timed_seconds))
+    sys.stderr.write("train_loop: %d+%d batches, %d threads: %s\n" % (
+        a.warmup, a.batches, torch.get_num_threads(), meter.metrics()))
+    print(meter.result_line())
 
 
 if __name__ == "__main__":
