@@ -20,6 +20,13 @@ void add_zoo_option(CLI::App& app, std::string& zoo) {
                  "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
 }
 
+void add_collective_timeout_option(CLI::App& app, double& seconds) {
+  app.add_option("--collective-timeout", seconds,
+                 "Under torchrun: seconds to wait for the other workers at each collective before failing")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 CLI::Option* add_run_options(CLI::App& app, RunOptions& run, const std::string& experiment_help,
                              const std::string& run_id_help) {
   CLI::Option* experiment = app.add_option("--experiment-name", run.experiment_name, experiment_help);

@@ -15,6 +15,8 @@ std::vector<std::string> recipe_dirs(const std::string& config_dir);
 
 // --zoo DIR: the model zoo of checkpoint_params.pretrained_weights.
 void add_zoo_option(CLI::App& app, std::string& zoo);
+// --collective-timeout SECONDS: under torchrun, how long to wait for the other workers.
+void add_collective_timeout_option(CLI::App& app, double& seconds);
 
 // A run of an experiment: --experiment-name, --run-id, --ckpt-root-dir.
 struct RunOptions {

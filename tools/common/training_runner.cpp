@@ -30,7 +30,8 @@ int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::Train
     return kExitInputError;
   }
   try {
-    std::cout << training->run() << std::endl;
+    const std::string run_dir = training->run();
+    if (!run_dir.empty()) std::cout << run_dir << std::endl;
     return kExitOk;
   } catch (const sg::TrainingInterrupted& e) {
     std::cerr << program << ": " << e.what() << "\n";

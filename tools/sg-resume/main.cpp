@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
                           "The run (RUN_<time>); default: the latest run holding ckpt_latest.pth")
       ->required();
   common::add_zoo_option(app, options.zoo);
+  common::add_collective_timeout_option(app, options.collective_timeout_s);
   app.add_option("overrides", overrides, "Recipe overrides, e.g. training_hyperparams.max_epochs=40 to extend a run");
   app.footer(common::kTrainingExitStatus);
   if (auto done = common::parse_command_line(app, argc, argv)) return *done;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   common::add_config_dir_option(app, config_dir);
   common::add_zoo_option(app, options.zoo);
+  common::add_collective_timeout_option(app, options.collective_timeout_s);
   app.add_option("overrides", request.overrides,
                  "Recipe overrides: key.sub=value, +new.key=value, ~key, or SG shortcuts (epochs=, lr=, batch_size=);\n"
                  "resume=True continues the latest run, training_hyperparams.run_id=RUN_... that run,\n"

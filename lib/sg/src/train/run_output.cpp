@@ -6,14 +6,18 @@
 namespace sg {
 
 void RunOutput::open(const RunDirectory& run, const Recipe& recipe) {
+  if (silent_) return;
   run_ = &run;
   run.store_recipe(recipe);   // resuming with new overrides (max_epochs) records them
   log_.open_file(run.folder());
 }
 
-void RunOutput::open_events() { events_ = std::make_unique<TensorBoardWriter>(run_->folder()); }
+void RunOutput::open_events() {
+  if (!silent_) events_ = std::make_unique<TensorBoardWriter>(run_->folder());
+}
 
 void RunOutput::write_checkpoint(const std::string& name, const pth::Value& checkpoint) {
+  if (silent_) return;
   try {
     write(run_->folder(), name, checkpoint);
   } catch (const pth::Error& e) {
@@ -22,9 +26,11 @@ void RunOutput::write_checkpoint(const std::string& name, const pth::Value& chec
 }
 
 void RunOutput::write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) {
-  local_checkpoint_sink().write(folder, name, checkpoint);
+  if (!silent_) local_checkpoint_sink().write(folder, name, checkpoint);
 }
 
-void RunOutput::remove(const pth::Folder& folder, const std::string& name) { local_checkpoint_sink().remove(folder, name); }
+void RunOutput::remove(const pth::Folder& folder, const std::string& name) {
+  if (!silent_) local_checkpoint_sink().remove(folder, name);
+}
 
 }  // namespace sg

@@ -1,8 +1,9 @@
 #pragma once
 // Every file and log line a training run writes: checkpoints, averaging snapshots (as the
 // averager's CheckpointSink), the log, the TensorBoard events and the stored recipe. It is
-// the one place that will decide "global rank 0 only", "in the background" and "also to
-// the remote"; today it writes to the run directory, in the calling thread.
+// the one place that decides "global rank 0 only" (the other workers' output is silenced)
+// and that will decide "in the background" and "also to the remote"; today it writes to
+// the run directory, in the calling thread.
 #include <memory>
 #include <string>
 
@@ -22,15 +23,25 @@ class RunOutput final : public CheckpointSink {
   void open(const RunDirectory& run, const Recipe& recipe);
   // The TensorBoard events file. Throws RunWriteError.
   void open_events();
+  // A data-parallel worker other than global rank 0: from now on nothing is written or logged.
+  void silence() { silent_ = true; }
 
-  void line(const std::string& text) { log_.line(text); }
-  void progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {
-    log_.progress(phase, done, total, loss, images_per_second);
+  void line(const std::string& text) {
+    if (!silent_) log_.line(text);
   }
-  void clear_progress() { log_.clear_progress(); }
+  void progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {
+    if (!silent_) log_.progress(phase, done, total, loss, images_per_second);
+  }
+  void clear_progress() {
+    if (!silent_) log_.clear_progress();
+  }
 
-  void scalar(const std::string& tag, double value, int64_t step) { events_->add_scalar(tag, value, step); }
-  void flush_scalars() { events_->flush(); }
+  void scalar(const std::string& tag, double value, int64_t step) {
+    if (!silent_) events_->add_scalar(tag, value, step);
+  }
+  void flush_scalars() {
+    if (!silent_) events_->flush();
+  }
 
   // `name` in the run directory, atomically. Throws RunWriteError ("cannot write checkpoint <path>: ...").
   void write_checkpoint(const std::string& name, const pth::Value& checkpoint);
@@ -39,6 +50,7 @@ class RunOutput final : public CheckpointSink {
   void remove(const pth::Folder& folder, const std::string& name) override;
 
  private:
+  bool silent_ = false;
   const RunDirectory* run_ = nullptr;
   TrainLog log_;
   std::unique_ptr<TensorBoardWriter> events_;

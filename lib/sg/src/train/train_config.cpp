@@ -208,6 +208,10 @@ TrainingConfig read_training_config(const Recipe& r) {
   if (r.has(p + "clip_grad_norm") && !r.node(p + "clip_grad_norm").IsNull())
     c.clip_grad_norm = r.get<double>(p + "clip_grad_norm");
   c.check_finite = r.get_or<bool>(p + "check_finite", true);
+  if (r.has("multi_gpu") && !r.node("multi_gpu").IsNull()) c.multi_gpu = r.get<std::string>("multi_gpu");
+  if (c.multi_gpu != "Off" && c.multi_gpu != "DP" && c.multi_gpu != "DDP" && c.multi_gpu != "AUTO")
+    throw RecipeError("multi_gpu: unknown '" + c.multi_gpu + "' (SG's: Off, DP, DDP, AUTO)");
+  c.num_gpus = r.has("num_gpus") && !r.node("num_gpus").IsNull() ? r.get<int64_t>("num_gpus") : (c.multi_gpu == "Off" ? 1 : -1);
   c.device = r.get_or<std::string>(p + "device", "");
   c.num_threads = r.get_or<int64_t>(p + "num_threads", 0);
   refuse_unread_keys(r);

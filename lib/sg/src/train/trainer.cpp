@@ -18,6 +18,7 @@
 #include "sg/runtime/device.hpp"
 #include "sg/train/stop_signal.hpp"
 #include "train/loss.hpp"
+#include "train/process_group.hpp"
 
 namespace sg {
 namespace {
@@ -44,6 +45,13 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     : recipe_(std::move(recipe)), config_(read_training_config(recipe_)), device_(pick_device(config_.device)) {
   config_.checkpoint.zoo = options.zoo;
   packages_ = packages_entry(options.program);
+  ProcessGroup group =
+      join_process_group(config_, std::chrono::milliseconds(int64_t(options.collective_timeout_s * 1000)));
+  collective_ = std::move(group.collective);
+  process_note_ = group.description;
+  if (collective_->rank() != 0) output_.silence();
+  config_.data.train.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/true};
+  config_.data.val.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/false};
   set_threads(config_.num_threads);
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
@@ -112,7 +120,9 @@ std::string Trainer::train() {
   output_.open_events();
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
                " training and " + std::to_string(val_data_->size()) + " validation images, " +
-               std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch");
+               std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch" +
+               (collective_->world_size() > 1 ? " per process" : ""));
+  if (!process_note_.empty()) output_.line(process_note_);
   for (const std::string& note : weight_notes_) output_.line(note);
   if (config_.mixed_precision == MixedPrecision::float16 && !device_.is_cuda())
     output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
@@ -151,13 +161,13 @@ std::string Trainer::train() {
   if (best_ && best_->valid.count(config_.metric_to_watch))
     output_.line("best " + config_.metric_to_watch + " " + std::to_string(best_->valid.at(config_.metric_to_watch)));
   validate_average();
-  return run_dir_;
+  return collective_->rank() == 0 ? run_dir_ : std::string();
 }
 
 MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   model_->train();
   MetricAccumulator metrics(config_.train_metrics, config_.loss_name);
-  if (first_batch > 0) metrics.restore(resumed_train_counts_);
+  if (first_batch > 0 && collective_->rank() == 0) metrics.restore(resumed_train_counts_);   // global counts
   const int64_t batches = train_loader_->batches_per_epoch();
   const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
   train_loader_->start_epoch(epoch, first_batch);
@@ -197,7 +207,8 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
       output_.clear_progress();
       require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
       output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
-                                          metrics.counts()));
+                                          global_counts(metrics)));
+      collective_->barrier();   // no worker exits before rank 0 has saved
       throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
                                 std::to_string(batch.index + 1) + "; " + run_dir_ +
                                 "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
@@ -208,7 +219,14 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   throughput_ = {double(metrics.samples() - samples_before) / std::max(seconds, 1e-9),
                  seconds > 0 ? waiting / seconds : 0};
+  metrics.restore(global_counts(metrics));
   return metrics.values();
+}
+
+MetricAccumulator::Counts Trainer::global_counts(const MetricAccumulator& metrics) {
+  MetricAccumulator::Counts counts = metrics.counts();
+  collective_->sum_counts(counts);
+  return counts;
 }
 
 void Trainer::optimizer_step(int64_t epoch, int64_t batch) {
@@ -247,7 +265,9 @@ void Trainer::after_validation(int64_t epoch, const MetricValues& train, const M
   const double watched = valid.at(config_.metric_to_watch);
   const bool is_best = improves(watched);
   if (is_best) best_ = metrics;
-  if (config_.save_model) save_epoch(finished, is_best, metrics, watched);
+  if (!config_.save_model) return;
+  save_epoch(finished, is_best, metrics, watched);
+  collective_->barrier();   // no worker runs ahead of rank 0's checkpoint
 }
 
 void Trainer::require_finite_weights(const std::string& when) const {
@@ -284,13 +304,18 @@ void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& met
   if (is_best) output_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
 }
 
+// Rank 0 alone holds the averaging store: it validates the average on the whole
+// validation set, without the other workers.
 void Trainer::validate_average() {
   if (!averager_ || averager_->size() == 0) return;
   auto averaged = create_model(config_.architecture, config_.model);
   averaged->to(device_);
   load_state_dict_into(*averaged, to_pth_state_dict(averager_->average()), pth::StrictMode::On);
+  LoaderOptions whole = config_.data.val.loader;
+  whole.shard = {};
+  DataLoader loader(*val_data_, config_.data.val.transforms, whole);
   output_.line("average of the " + std::to_string(averager_->size()) + " best models, valid: " +
-               format_metrics(validate(*averaged)));
+               format_metrics(sg::validate(*averaged, loader, config_, device_, nullptr).metrics));
 }
 
 }  // namespace sg

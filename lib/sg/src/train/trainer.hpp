@@ -56,10 +56,13 @@ class Trainer {
   pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
                         const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;
   void restore_position(const pth::Value& state);
+  // This worker's counts summed over all workers (a collective: every worker calls it).
+  MetricAccumulator::Counts global_counts(const MetricAccumulator& metrics);
   bool improves(double value) const;
   void validate_average();
 
-  std::unique_ptr<Collective> collective_ = std::make_unique<SingleProcess>();
+  std::unique_ptr<Collective> collective_;   // the workers of the run (train/process_group.hpp)
+  std::string process_note_;                  // what the log says of them
   Recipe recipe_;
   TrainingConfig config_;
   torch::Device device_;

@@ -112,19 +112,23 @@ void Trainer::find_resume_checkpoint() {
     return;
   }
   // Continuing a run in place: it is ours from now on (a second trainer is refused), before
-  // its checkpoint is even read.
-  run_ = RunDirectory::open(run_dir_);
+  // its checkpoint is even read. Of a data-parallel run's workers, rank 0 holds it.
+  if (collective_->rank() == 0) run_ = RunDirectory::open(run_dir_);
   resume_from_ = (fs::path(run_dir_) / config_.ckpt_name).string();
 }
 
 void Trainer::open_run() {
+  if (collective_->rank() != 0) {   // rank 0 opens the run and writes all of it
+    run_dir_ = collective_->agree_on_run_directory("");
+    return;
+  }
   // A folder that cannot be created or written is found here, before anything is trained;
   // a run directory made by this call is removed again.
   const bool fresh = !run_;
   try {
     if (fresh) {
       run_ = RunDirectory::create(config_.ckpt_root_dir, config_.experiment_name);
-      run_dir_ = collective_->agree_on_run_directory(run_->path());
+      run_dir_ = run_->path();
     }
     if (!fresh) run_->record_holder();
     run_->remove_leftover_temp_files();
@@ -143,6 +147,7 @@ void Trainer::open_run() {
     if (const auto* write = dynamic_cast<const RunWriteError*>(&e); write && write->no_space()) throw *write;
     throw RunDirError(e.what());
   }
+  collective_->agree_on_run_directory(run_dir_);
   output_.line("run directory " + run_dir_);
   if (!resume_from_.empty())
     output_.line(std::string(branch_ ? "branched from " : "resumed from ") + resume_from_ + " at epoch " +
@@ -186,6 +191,15 @@ void Trainer::restore_position(const pth::Value& state) {
   if (!state.is_dict()) throw std::runtime_error(std::string(kStateKey) + " is not a dict");
   const int64_t batches = train_loader_->batches_per_epoch();
   start_.batch = int_field(state, "next_batch", kStateKey, 0, batches - 1);
+  // A position inside an epoch is one in each worker's shard: only the same number of workers
+  // continues it (the checkpoints at epoch ends continue with any number).
+  const int64_t workers = state.as_dict().find("world_size")
+                              ? int_field(state, "world_size", kStateKey, 1, std::numeric_limits<int64_t>::max())
+                              : 1;
+  if (start_.batch > 0 && workers != collective_->world_size())
+    throw std::runtime_error("it stopped inside epoch " + std::to_string(start_.epoch + 1) + " with " +
+                             std::to_string(workers) + " worker(s); continue it with " + std::to_string(workers) +
+                             " (this run has " + std::to_string(collective_->world_size()) + ")");
   if (start_.batch > 0 && start_.epoch == config_.max_epochs)
     throw std::runtime_error(std::string(kStateKey) + ".next_batch: a position inside epoch " +
                              std::to_string(start_.epoch + 1) + ", past max_epochs " + std::to_string(config_.max_epochs));
@@ -220,6 +234,7 @@ pth::Value Trainer::checkpoint(int64_t finished_epochs, int64_t next_batch, cons
   pth::Value state = pth::Value::dict();
   auto& s = state.as_dict();
   s.set("next_batch", pth::Value::integer(next_batch));
+  if (collective_->world_size() > 1) s.set("world_size", pth::Value::integer(collective_->world_size()));
   if (partial) s.set("train_counts", counts_to_pth(*partial));
   if (ema_) s.set("ema_updates", pth::Value::integer(ema_->updates()));
   s.set("torch_rng", to_pth(at::detail::getDefaultCPUGenerator().get_state()));

@@ -19,11 +19,6 @@ bool asks_for_nothing(const YAML::Node& n) {
   return n.Scalar().empty();
 }
 
-bool is_one(const YAML::Node& n) {
-  int64_t v = 0;
-  return YAML::convert<int64_t>::decode(n, v) && v == 1;
-}
-
 struct NoEffect {
   std::function<bool(const YAML::Node&)> accepts;   // null: any value
   const char* why;                                   // said when the value is refused
@@ -46,10 +41,6 @@ const std::map<std::string, NoEffect>& no_effect() {
       {"training_hyperparams.sg_logger",
        {[](const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "base_sg_logger"; },
         "only SG's base_sg_logger (log file and TensorBoard events in the run directory) is implemented"}},
-      {"num_gpus", {is_one, "data-parallel training is not implemented yet: one process only"}},
-      {"multi_gpu",
-       {[](const YAML::Node& n) { return asks_for_nothing(n) || (n.IsScalar() && n.Scalar() == "Off"); },
-        "data-parallel training is not implemented yet: one process only"}},
   };
   return keys;
 }

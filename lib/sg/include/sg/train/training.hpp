@@ -15,6 +15,9 @@ class Trainer;
 struct TrainingOptions {
   std::string zoo;   // model zoo for checkpoint_params.pretrained_weights; "": $SG_MODEL_ZOO, else ~/.cache/sg-models
   std::string program = "sg-train";   // named in the checkpoints' `packages` entry
+  // Under torchrun: how long a collective waits for the other workers before the run fails
+  // (a lost worker), and joining them at the start.
+  double collective_timeout_s = 300;
 };
 
 class Training {
@@ -25,7 +28,8 @@ class Training {
   Training(Recipe recipe, const TrainingOptions& options = {});
   ~Training();
 
-  // Trains up to max_epochs; returns the run directory. Throws RunDirError, before any
+  // Trains up to max_epochs; returns the run directory ("" on a data-parallel worker other
+  // than rank 0, which writes nothing). Throws RunDirError, before any
   // file is written, when the run directory cannot be created or written; RunWriteError
   // when a file of the run cannot be written; TrainingInterrupted after a stop signal;
   // TrainingDiverged (check_finite) when the loss or the weights stop being finite.

@@ -1,0 +1,144 @@
+"""sg-train as torchrun's workers: data-parallel training over c10d (Gloo), two processes.
+
+  - a 2-worker run trains (the loss falls) and writes one run directory, from global rank 0
+    only: the same files and checkpoint keys as a 1-process run, `net` without a `module.`
+    prefix, one log whose lines are not doubled, the run directory once on stdout;
+  - its epoch-end checkpoint continues on 1 process, and a 1-process one on 2;
+  - SIGTERM to torchrun stops both workers at the same step (each prints the stop line it
+    exits 4 after; torchrun, signalled itself, does not report its workers' statuses), rank 0
+    saves the position; continued with 2 workers, the run ends with the weights, optimizer state and
+    EMA of an uninterrupted 2-worker run, tensor for tensor; continuing that mid-epoch
+    position with 1 process is refused with one line;
+  - without torchrun, SG's `multi_gpu: DDP` with `num_gpus: 2` stops with one line saying how
+    to start it with torchrun.
+"""
+
+import glob
+import os
+import signal
+
+import sgtest
+
+# test_tiny with epochs long enough for a signal to land inside one, and a schedule that
+# depends only on the position reached (as test_resume.py's).
+BASE = ["--config-name", "test_tiny", "dataset_params.synthetic.train_size=2000",
+        "training_hyperparams.max_train_batches=null", "training_hyperparams.lr_mode=StepLRScheduler",
+        "training_hyperparams.lr_updates=[2]", "ema=True", "training_hyperparams.ema_params.decay_type=threshold"]
+STATE = ("net", "ema_net", "optimizer_state_dict")
+
+
+class Runs:
+    def __init__(self, args, root):
+        self.args, self.root = args, root
+
+    def cmd(self, workers, experiment, *overrides):
+        args = BASE + ["ckpt_root_dir=" + self.root, "experiment_name=" + experiment] + list(overrides)
+        return sgtest.torchrun_command(workers, self.args.train, args) if workers > 1 else [self.args.train] + args
+
+    def run(self, workers, experiment, *overrides):
+        return sgtest.run(self.cmd(workers, experiment, *overrides), timeout=300)
+
+    def run_dirs(self, experiment):
+        return sorted(glob.glob(os.path.join(self.root, experiment, "RUN_*")))
+
+
+def files_of(run_dir):
+    out = []
+    for folder, _, names in os.walk(run_dir):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), run_dir)
+            out.append("log" if rel.startswith("log_") else "events" if rel.startswith("events.") else rel)
+    return sorted(out)
+
+
+def tensors_equal(torch, a, b):
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(tensors_equal(torch, a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(tensors_equal(torch, x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def check_two_workers(checker, torch, runs):
+    one = runs.run(1, "one", "epochs=2")
+    two = runs.run(2, "two", "epochs=2")
+    if not checker.check(one.rc == 0 and two.rc == 0, "1 and 2 workers: %s / %s" % (one.describe(), two.describe())):
+        return None
+    dirs = runs.run_dirs("two")
+    if not checker.check(len(dirs) == 1, "2 workers: one run directory, got %s" % dirs):
+        return None
+    checker.eq(two.out.split(), dirs, "2 workers: the run directory once on stdout")
+    checker.check("rank 0 of 2 (torchrun" in two.err, "2 workers: the log says so: %s" % two.err[-500:])
+    checker.eq(files_of(dirs[0]), files_of(runs.run_dirs("one")[0]), "files of a 1- and a 2-worker run")
+    log = glob.glob(os.path.join(dirs[0], "log_*.txt"))
+    if checker.check(len(log) == 1, "one log file: %s" % log):
+        text = open(log[0]).read()
+        checker.eq(text.count("epoch 1 train:"), 1, "epoch lines in the log")
+    ours = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
+    alone = torch.load(os.path.join(runs.run_dirs("one")[0], "ckpt_latest.pth"), map_location="cpu")
+    checker.eq(sorted(ours), sorted(alone), "checkpoint keys of a 1- and a 2-worker run")
+    checker.eq(list(ours["net"]), list(alone["net"]), "net keys of a 1- and a 2-worker run")
+    checker.check(not any(k.startswith("module.") for k in ours["net"]), "net keys with module.")
+    first = float(two.err.split("epoch 1 train:")[1].split("CrossEntropyLoss")[1].split(",")[0])
+    last = float(two.err.split("epoch 2 train:")[1].split("CrossEntropyLoss")[1].split(",")[0])
+    checker.check(last < first, "2 workers: the training loss falls (%g, then %g)" % (first, last))
+    return dirs[0]
+
+
+def check_world_size_changes(checker, runs, two_dir):
+    run_id = os.path.basename(two_dir)
+    r = runs.run(1, "two", "epochs=3", "training_hyperparams.run_id=" + run_id)
+    checker.check(r.rc == 0 and "resumed from" in r.err, "2-worker checkpoint continued by 1: %s" % r.describe())
+    r = runs.run(2, "one", "epochs=3", "resume=True")
+    checker.check(r.rc == 0 and "resumed from" in r.err, "1-process checkpoint continued by 2: %s" % r.describe())
+
+
+def check_sigterm(checker, torch, runs):
+    straight = runs.run(2, "straight", "epochs=2")
+    if not checker.check(straight.rc == 0, "uninterrupted 2-worker run: %s" % straight.describe()):
+        return
+    p = sgtest.Started(runs.cmd(2, "stopped", "epochs=2"))
+    reached = p.wait_for("run directory")
+    p.signal(signal.SIGTERM)
+    r = p.finish()
+    stops = [line for line in r.err.splitlines() if "stopped by a signal" in line]
+    if not checker.check(reached and r.rc != 0 and len(stops) == 2,
+                         "SIGTERM: both workers report the stop: %s / %s" % (r.describe(), r.err[-800:])):
+        return
+    checker.check(", batch " in stops[0] and stops[0].split("stopped by a signal")[1] == stops[1].split("stopped by a signal")[1],
+                  "SIGTERM: both workers at the same step, inside the epoch: %s" % stops)
+    refused = runs.run(1, "stopped", "epochs=2", "resume=True")
+    checker.check(refused.rc == 2 and "continue it with 2" in refused.err and len(refused.err.strip().splitlines()) == 1,
+                  "mid-epoch position continued by 1 process: %s" % refused.describe())
+    resumed = runs.run(2, "stopped", "epochs=2", "resume=True")
+    if not checker.check(resumed.rc == 0, "SIGTERM + resume with 2 workers: %s" % resumed.describe()):
+        return
+    got = torch.load(os.path.join(runs.run_dirs("stopped")[0], "ckpt_latest.pth"), map_location="cpu")
+    want = torch.load(os.path.join(runs.run_dirs("straight")[0], "ckpt_latest.pth"), map_location="cpu")
+    for key in STATE:
+        checker.check(tensors_equal(torch, got[key], want[key]), "SIGTERM + resume: %s differs from the uninterrupted run" % key)
+
+
+def check_ddp_without_torchrun(checker, runs):
+    r = runs.run(1, "alone", "+multi_gpu=DDP", "+num_gpus=2")
+    checker.check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and "start it with torchrun" in r.err,
+                  "multi_gpu=DDP without torchrun: %s" % r.describe())
+
+
+def main():
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train",))
+    torch = sgtest.import_torch()
+    checker = sgtest.Checker("test_ddp_train")
+    runs = Runs(args, sgtest.fresh_dir(args.workdir))
+    two_dir = check_two_workers(checker, torch, runs)
+    if two_dir:
+        check_world_size_changes(checker, runs, two_dir)
+    check_sigterm(checker, torch, runs)
+    check_ddp_without_torchrun(checker, runs)
+    checker.report()
+
+
+if __name__ == "__main__":
+    main()
