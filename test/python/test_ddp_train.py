@@ -25,6 +25,9 @@ BASE = ["--config-name", "test_tiny", "dataset_params.synthetic.train_size=2000"
         "training_hyperparams.max_train_batches=null", "training_hyperparams.lr_mode=StepLRScheduler",
         "training_hyperparams.lr_updates=[2]", "ema=True", "training_hyperparams.ema_params.decay_type=threshold"]
 STATE = ("net", "ema_net", "optimizer_state_dict")
+# Epochs long enough (250 batches per worker) that a SIGTERM sent when the run starts lands
+# inside the first.
+LONG = ["epochs=2", "dataset_params.synthetic.train_size=8000"]
 
 
 class Runs:
@@ -96,10 +99,10 @@ def check_world_size_changes(checker, runs, two_dir):
 
 
 def check_sigterm(checker, torch, runs):
-    straight = runs.run(2, "straight", "epochs=2")
+    straight = runs.run(2, "straight", *LONG)
     if not checker.check(straight.rc == 0, "uninterrupted 2-worker run: %s" % straight.describe()):
         return
-    p = sgtest.Started(runs.cmd(2, "stopped", "epochs=2"))
+    p = sgtest.Started(runs.cmd(2, "stopped", *LONG))
     reached = p.wait_for("run directory")
     p.signal(signal.SIGTERM)
     r = p.finish()
@@ -109,10 +112,10 @@ def check_sigterm(checker, torch, runs):
         return
     checker.check(", batch " in stops[0] and stops[0].split("stopped by a signal")[1] == stops[1].split("stopped by a signal")[1],
                   "SIGTERM: both workers at the same step, inside the epoch: %s" % stops)
-    refused = runs.run(1, "stopped", "epochs=2", "resume=True")
+    refused = runs.run(1, "stopped", *LONG, "resume=True")
     checker.check(refused.rc == 2 and "continue it with 2" in refused.err and len(refused.err.strip().splitlines()) == 1,
                   "mid-epoch position continued by 1 process: %s" % refused.describe())
-    resumed = runs.run(2, "stopped", "epochs=2", "resume=True")
+    resumed = runs.run(2, "stopped", *LONG, "resume=True")
     if not checker.check(resumed.rc == 0, "SIGTERM + resume with 2 workers: %s" % resumed.describe()):
         return
     got = torch.load(os.path.join(runs.run_dirs("stopped")[0], "ckpt_latest.pth"), map_location="cpu")
