@@ -13,7 +13,8 @@ the CIFAR-only keys removed, roots and transform lists given), then:
   - a truncated JPEG, a root without class folders and a transform that is not implemented
     (AutoAugment) stop the run with one line naming the file or the transform, and write no
     checkpoint; SG's imagenet_resnet50 recipe gets past its transform list (RandAugmentTransform)
-    and its collate_fn (SG's CollateMixup), and stops at multi_gpu: DDP.
+    and its collate_fn (SG's CollateMixup), and stops at multi_gpu: DDP, saying how to start
+    it with torchrun.
 Skipped (exit 0, with a message) where SG's recipe folder is absent.
 """
 
@@ -165,7 +166,7 @@ def main():
                     "ckpt_root_dir=" + os.path.join(work, "ra_runs"),
                     "dataset_params.train_dataset_params.root=" + train_root,
                     "dataset_params.val_dataset_params.root=" + val_root], timeout=120)
-    one_line_error(checker, r, "multi_gpu: data-parallel training is not implemented yet", "imagenet_resnet50")
+    one_line_error(checker, r, "multi_gpu: DDP with num_gpus", "imagenet_resnet50")
     checker.report()
 
 
