@@ -345,11 +345,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def torchrun_command(nproc, program, args, rendezvous="static", python=False):
+def torchrun_command(nproc, program, args, rendezvous="static", python=False, options=()):
     """torchrun starting `nproc` local workers of `program` (an executable, or a Python
     script with `python`) on a free port. rendezvous "static" (torchrun's default: its agent
     serves the store at --master_port and says so in TORCHELASTIC_USE_AGENT_STORE) or "c10d"
-    (the workers' rank 0 serves it at a port the agent picks).
+    (the workers' rank 0 serves it at a port the agent picks); `options`: more of torchrun's
+    own (--max_restarts 1, ...).
     torch 1.13's torchrun spells its flags with underscores only, and under Python 3.11 its
     default --redirects/--tee of "0" parse to None (IntFlag no longer iterates Std.NONE) and
     it dies; a mapping for local rank 9 (its syntax allows one digit), which does not exist
@@ -362,4 +363,4 @@ def torchrun_command(nproc, program, args, rendezvous="static", python=False):
     where = {"static": ["--master_addr", "127.0.0.1", "--master_port", port],
              "c10d": ["--rdzv_backend", "c10d", "--rdzv_endpoint", "127.0.0.1:" + port]}[rendezvous]
     return [TORCHRUN, "--redirects", "9:1", "--tee", "9:1", "--monitor_interval", "0.1", *where,
-            *([] if python else ["--no_python"]), "--nproc_per_node", str(nproc), program, *args]
+            *options, *([] if python else ["--no_python"]), "--nproc_per_node", str(nproc), program, *args]

@@ -9,6 +9,9 @@
     saves the position; continued with 2 workers, the run ends with the weights, optimizer state and
     EMA of an uninterrupted 2-worker run, tensor for tensor; continuing that mid-epoch
     position with 1 process is refused with one line;
+  - a worker killed (SIGKILL) after the first epoch's save, under torchrun's --max_restarts 1:
+    the restarted workers continue the run their job started (no new run directory) and end
+    with the uninterrupted run's weights, tensor for tensor;
   - without torchrun, SG's `multi_gpu: DDP` with `num_gpus: 2` stops with one line saying how
     to start it with torchrun.
 """
@@ -34,9 +37,11 @@ class Runs:
     def __init__(self, args, root):
         self.args, self.root = args, root
 
-    def cmd(self, workers, experiment, *overrides):
+    def cmd(self, workers, experiment, *overrides, torchrun_options=()):
         args = BASE + ["ckpt_root_dir=" + self.root, "experiment_name=" + experiment] + list(overrides)
-        return sgtest.torchrun_command(workers, self.args.train, args) if workers > 1 else [self.args.train] + args
+        if workers == 1:
+            return [self.args.train] + args
+        return sgtest.torchrun_command(workers, self.args.train, args, options=torchrun_options)
 
     def run(self, workers, experiment, *overrides):
         return sgtest.run(self.cmd(workers, experiment, *overrides), timeout=300)
@@ -124,6 +129,33 @@ def check_sigterm(checker, torch, runs):
         checker.check(tensors_equal(torch, got[key], want[key]), "SIGTERM + resume: %s differs from the uninterrupted run" % key)
 
 
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(p) for p in f.read().split()]
+
+
+def check_restart(checker, torch, runs):
+    """After check_sigterm (its uninterrupted run is the reference)."""
+    p = sgtest.Started(runs.cmd(2, "restarted", *LONG, torchrun_options=("--max_restarts", "1")))
+    reached = p.wait_for("new best")   # logged once epoch 1's checkpoints are written
+    workers = children(p.p.pid) if reached else []
+    if not checker.check(len(workers) == 2, "restart: two workers after epoch 1: %s" % workers):
+        p.signal(signal.SIGKILL)
+        p.finish()
+        return
+    os.kill(workers[1], signal.SIGKILL)
+    r = p.finish()
+    if not checker.check(r.rc == 0, "restart: the restarted job finishes: %s / %s" % (r.describe(), r.err[-800:])):
+        return
+    dirs = runs.run_dirs("restarted")
+    checker.check(len(dirs) == 1 and "resumed from " + os.path.join(dirs[0], "ckpt_latest.pth") in r.err,
+                  "restart: continued the run it started: %s / %s" % (dirs, r.err[-600:]))
+    got = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
+    want = torch.load(os.path.join(runs.run_dirs("straight")[0], "ckpt_latest.pth"), map_location="cpu")
+    for key in STATE:
+        checker.check(tensors_equal(torch, got[key], want[key]), "restart: %s differs from the uninterrupted run" % key)
+
+
 def check_ddp_without_torchrun(checker, runs):
     r = runs.run(1, "alone", "+multi_gpu=DDP", "+num_gpus=2")
     checker.check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and "start it with torchrun" in r.err,
@@ -139,6 +171,7 @@ def main():
     if two_dir:
         check_world_size_changes(checker, runs, two_dir)
     check_sigterm(checker, torch, runs)
+    check_restart(checker, torch, runs)
     check_ddp_without_torchrun(checker, runs)
     checker.report()
 

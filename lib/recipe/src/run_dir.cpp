@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "pth/atomic_file.hpp"
@@ -72,7 +73,8 @@ std::string make_run_id() {
 
 bool is_run_id(const std::string& name) { return name.rfind("RUN_", 0) == 0; }
 
-RunDirectory RunDirectory::create(const std::string& ckpt_root_dir, const std::string& experiment_name) {
+RunDirectory RunDirectory::create(const std::string& ckpt_root_dir, const std::string& experiment_name,
+                                   const std::string& job) {
   const fs::path experiment = fs::path(ckpt_root_dir) / experiment_name;
   std::error_code ec;
   fs::create_directories(experiment, ec);
@@ -86,7 +88,7 @@ RunDirectory RunDirectory::create(const std::string& ckpt_root_dir, const std::s
       pth::Folder run = parent.child(id, false);
       auto lock = lock_run(run);
       RunDirectory made(std::move(run), std::move(lock));
-      made.record_holder();
+      made.record_holder(job);
       return made;
     }
     if (errno != EEXIST) throw std::runtime_error("cannot create " + parent.path_of(id) + ": " + std::strerror(errno));
@@ -106,12 +108,12 @@ RunDirectory RunDirectory::open(const std::string& path) {
   return RunDirectory(std::move(run), std::move(lock));
 }
 
-void RunDirectory::record_holder() const {
+void RunDirectory::record_holder(const std::string& job) const {
   const std::string path = folder_.path_of(kLockName);
   char host[256] = "localhost";
   ::gethostname(host, sizeof host - 1);
-  const std::string holder =
-      std::string(program_invocation_short_name) + " (pid " + std::to_string(::getpid()) + " on " + host + ")\n";
+  const std::string holder = std::string(program_invocation_short_name) + " (pid " + std::to_string(::getpid()) +
+                             " on " + host + ")" + (job.empty() ? "" : kJobTag + job) + "\n";
   const int fd = folder_.open_file(kLockName, O_WRONLY | O_TRUNC);
   const bool written = fd >= 0 && ::write(fd, holder.data(), holder.size()) == ssize_t(holder.size());
   const int err = errno;
@@ -146,16 +148,36 @@ void RunDirectory::store_recipe(const Recipe& recipe) const {
   }
 }
 
-std::optional<std::string> find_latest_run(const std::string& ckpt_root_dir, const std::string& experiment_name,
-                                           const std::string& ckpt_name) {
+namespace {
+
+// The experiment's run directories, newest first.
+std::vector<std::string> runs_newest_first(const std::string& ckpt_root_dir, const std::string& experiment_name) {
   const fs::path experiment = fs::path(ckpt_root_dir) / experiment_name;
   std::error_code ec;
   std::vector<std::string> runs;
   for (const auto& entry : fs::directory_iterator(experiment, ec))
     if (entry.is_directory() && is_run_id(entry.path().filename().string())) runs.push_back(entry.path().string());
   std::sort(runs.rbegin(), runs.rend());
-  for (const auto& run : runs)
+  return runs;
+}
+
+}  // namespace
+
+std::optional<std::string> find_latest_run(const std::string& ckpt_root_dir, const std::string& experiment_name,
+                                           const std::string& ckpt_name) {
+  for (const auto& run : runs_newest_first(ckpt_root_dir, experiment_name))
     if (fs::exists(fs::path(run) / ckpt_name)) return run;
+  return std::nullopt;
+}
+
+std::optional<std::string> find_run_of_job(const std::string& ckpt_root_dir, const std::string& experiment_name,
+                                           const std::string& job) {
+  const std::string tag = std::string(RunDirectory::kJobTag) + job + "\n";
+  for (const auto& run : runs_newest_first(ckpt_root_dir, experiment_name)) {
+    std::ifstream lock(fs::path(run) / RunDirectory::kLockName);
+    const std::string text((std::istreambuf_iterator<char>(lock)), std::istreambuf_iterator<char>());
+    if (text.size() >= tag.size() && text.compare(text.size() - tag.size(), tag.size(), tag) == 0) return run;
+  }
   return std::nullopt;
 }
 

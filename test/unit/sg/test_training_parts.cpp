@@ -107,6 +107,23 @@ TEST_CASE("run ids, run directories and the latest run") {
   CHECK_FALSE(sg::find_latest_run(dir.path().string(), "exp", "ckpt_best.pth").has_value());
 }
 
+TEST_CASE("the run a job started is found by the job its holder recorded") {
+  TempDir dir;
+  const std::string root = dir.path().string();
+  const std::string first = sg::RunDirectory::create(root, "exp", "vm:100").path();
+  const std::string other = sg::RunDirectory::create(root, "exp", "vm:1000").path();
+  const std::string alone = sg::RunDirectory::create(root, "exp").path();
+  CHECK(sg::find_run_of_job(root, "exp", "vm:100") == first);   // not vm:1000's, which ends the same
+  CHECK(sg::find_run_of_job(root, "exp", "vm:1000") == other);
+  CHECK_FALSE(sg::find_run_of_job(root, "exp", "vm:10").has_value());
+  CHECK_FALSE(sg::find_run_of_job(root, "other", "vm:100").has_value());
+  {
+    const sg::RunDirectory held = sg::RunDirectory::open(alone);
+    held.record_holder("vm:100");   // a restarted job records itself again
+  }
+  CHECK(sg::find_run_of_job(root, "exp", "vm:100") == std::max(first, alone));
+}
+
 TEST_CASE("a run directory is held by one process at a time") {
   TempDir dir;
   std::string path;

@@ -16,6 +16,10 @@ bool is_run_id(const std::string& name);
 // The newest run (by name) of the experiment that holds `ckpt_name`, if any.
 std::optional<std::string> find_latest_run(const std::string& ckpt_root_dir, const std::string& experiment_name,
                                            const std::string& ckpt_name = "ckpt_latest.pth");
+// The newest run of the experiment whose holder last recorded `job` (RunDirectory::create,
+// record_holder), if any: the run a restarted job started.
+std::optional<std::string> find_run_of_job(const std::string& ckpt_root_dir, const std::string& experiment_name,
+                                           const std::string& job);
 
 // Another process holds the run directory (what() names it and the holder).
 class RunInUseError : public std::runtime_error {
@@ -29,14 +33,17 @@ class RunInUseError : public std::runtime_error {
 class RunDirectory {
  public:
   // Creates <root>/<experiment>/<run id>/ (and the parents); a run id that already exists
-  // gets the next microsecond. Throws std::runtime_error naming the folder.
-  static RunDirectory create(const std::string& ckpt_root_dir, const std::string& experiment_name);
+  // gets the next microsecond. `job`: see record_holder. Throws std::runtime_error naming
+  // the folder.
+  static RunDirectory create(const std::string& ckpt_root_dir, const std::string& experiment_name,
+                             const std::string& job = "");
   // An existing run, locked without writing anything (a resume refused for bad input
   // leaves the run as it was). Throws RunInUseError, or std::runtime_error naming the folder.
   static RunDirectory open(const std::string& path);
   // Writes this process's name, pid and host into the lock file, for the message a second
-  // trainer prints (create() does it at once). Throws std::runtime_error.
-  void record_holder() const;
+  // trainer prints (create() does it at once), and the job it works for, if any (a torchrun
+  // agent, which restarts its workers: find_run_of_job). Throws std::runtime_error.
+  void record_holder(const std::string& job = "") const;
 
   const pth::Folder& folder() const { return folder_; }
   const std::string& path() const { return folder_.path(); }
@@ -50,6 +57,7 @@ class RunDirectory {
   void store_recipe(const Recipe& recipe) const;
 
   static constexpr const char* kLockName = ".lock";
+  static constexpr const char* kJobTag = " job ";
 
  private:
   RunDirectory(pth::Folder folder, std::shared_ptr<const int> lock) : folder_(std::move(folder)), lock_(std::move(lock)) {}

@@ -1,5 +1,7 @@
 #include "train/process_group.hpp"
 
+#include <unistd.h>
+
 #include "sg/dist/c10d_collective.hpp"
 #include "sg/dist/torchrun_env.hpp"
 
@@ -8,10 +10,13 @@ namespace sg {
 ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milliseconds timeout) {
   const std::optional<TorchrunEnvironment> env = read_torchrun_environment();
   if (env) {
-    ProcessGroup group{std::make_unique<C10dCollective>(*env, timeout),
-                       "rank " + std::to_string(env->rank) + " of " + std::to_string(env->world_size) +
-                           " (torchrun, c10d Gloo; multi_gpu and num_gpus of the recipe give way to WORLD_SIZE, as in SG)"};
-    return group;
+    char host[256] = "localhost";
+    ::gethostname(host, sizeof host - 1);
+    return {std::make_unique<C10dCollective>(*env, timeout),
+            "rank " + std::to_string(env->rank) + " of " + std::to_string(env->world_size) +
+                " (torchrun, c10d Gloo; multi_gpu and num_gpus of the recipe give way to WORLD_SIZE, as in SG)" +
+                (env->restart_count > 0 ? ", restart " + std::to_string(env->restart_count) : ""),
+            std::string(host) + ":" + std::to_string(::getppid()), env->restart_count};
   }
   const std::string asked = "multi_gpu: " + config.multi_gpu + " with num_gpus " + std::to_string(config.num_gpus);
   if (config.multi_gpu == "DP")
@@ -24,7 +29,7 @@ ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milli
     throw RecipeError(asked + ": start it with torchrun (torchrun --no_python --nproc_per_node " + n +
                       " sg-train ...); sg-train starting its own workers is not implemented yet");
   }
-  return {std::make_unique<SingleProcess>(), ""};
+  return {std::make_unique<SingleProcess>(), "", "", 0};
 }
 
 }  // namespace sg

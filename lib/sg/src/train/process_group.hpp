@@ -16,6 +16,10 @@ namespace sg {
 struct ProcessGroup {
   std::unique_ptr<Collective> collective;
   std::string description;   // for the log: "rank 0 of 2 (torchrun, c10d Gloo)", or "" alone
+  // Under torchrun: the agent that started the workers ("<host>:<pid>"), the same when it
+  // restarts them, and how many times it did (TORCHELASTIC_RESTART_COUNT).
+  std::string job;
+  int64_t restart_count = 0;
 };
 
 // Throws RecipeError for multi_gpu / num_gpus it cannot follow, std::runtime_error when

@@ -49,6 +49,8 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
       join_process_group(config_, std::chrono::milliseconds(int64_t(options.collective_timeout_s * 1000)));
   collective_ = std::move(group.collective);
   process_note_ = group.description;
+  job_ = group.job;
+  restart_count_ = group.restart_count;
   if (collective_->rank() != 0) output_.silence();
   config_.data.train.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/true};
   config_.data.val.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/false};

@@ -63,6 +63,8 @@ class Trainer {
 
   std::unique_ptr<Collective> collective_;   // the workers of the run (train/process_group.hpp)
   std::string process_note_;                  // what the log says of them
+  std::string job_;                           // the torchrun agent's, recorded with the run (ProcessGroup)
+  int64_t restart_count_ = 0;                 // > 0: torchrun restarted the workers
   Recipe recipe_;
   TrainingConfig config_;
   torch::Device device_;

@@ -108,6 +108,15 @@ void Trainer::find_resume_checkpoint() {
       throw RecipeError("training_hyperparams.resume: no run of experiment '" + config_.experiment_name + "' under " +
                         experiment.string() + " holds " + config_.ckpt_name);
     run_dir_ = *latest;
+  } else if (restart_count_ > 0) {
+    // torchrun restarted the workers: the run their job started continues from its last
+    // checkpoint (rank 0 finds it; a run that had saved none yet starts again, anew).
+    std::string started;
+    if (collective_->rank() == 0)
+      started = find_run_of_job(config_.ckpt_root_dir, config_.experiment_name, job_).value_or("");
+    started = collective_->agree_on_run_directory(started);
+    if (started.empty() || !fs::is_regular_file(fs::path(started) / config_.ckpt_name)) return;
+    run_dir_ = started;
   } else {
     return;
   }
@@ -127,10 +136,10 @@ void Trainer::open_run() {
   const bool fresh = !run_;
   try {
     if (fresh) {
-      run_ = RunDirectory::create(config_.ckpt_root_dir, config_.experiment_name);
+      run_ = RunDirectory::create(config_.ckpt_root_dir, config_.experiment_name, job_);
       run_dir_ = run_->path();
     }
-    if (!fresh) run_->record_holder();
+    if (!fresh) run_->record_holder(job_);
     run_->remove_leftover_temp_files();
     output_.open(*run_, recipe_);
     if (config_.average_best_models && !averager_)   // one with a record to resume was made with the trainer
