@@ -345,12 +345,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def torchrun_command(nproc, program, args, rendezvous="static", python=False, options=()):
+def torchrun_command(nproc, program, args, rendezvous="static", python=False, options=(), port=None):
     """torchrun starting `nproc` local workers of `program` (an executable, or a Python
     script with `python`) on a free port. rendezvous "static" (torchrun's default: its agent
     serves the store at --master_port and says so in TORCHELASTIC_USE_AGENT_STORE) or "c10d"
     (the workers' rank 0 serves it at a port the agent picks); `options`: more of torchrun's
-    own (--max_restarts 1, ...).
+    own (--max_restarts 1, --nnodes 2 --node_rank R, ...); `port`: the rendezvous port (the
+    same for every node of a job), else a free one.
     torch 1.13's torchrun spells its flags with underscores only, and under Python 3.11 its
     default --redirects/--tee of "0" parse to None (IntFlag no longer iterates Std.NONE) and
     it dies; a mapping for local rank 9 (its syntax allows one digit), which does not exist
@@ -359,7 +360,7 @@ def torchrun_command(nproc, program, args, rendezvous="static", python=False, op
     does not wait 5 s for an end that has already happened."""
     if nproc > 9:
         raise ValueError("torchrun_command: at most 9 local workers, not %d" % nproc)
-    port = str(free_port())
+    port = str(port or free_port())
     where = {"static": ["--master_addr", "127.0.0.1", "--master_port", port],
              "c10d": ["--rdzv_backend", "c10d", "--rdzv_endpoint", "127.0.0.1:" + port]}[rendezvous]
     return [TORCHRUN, "--redirects", "9:1", "--tee", "9:1", "--monitor_interval", "0.1", *where,

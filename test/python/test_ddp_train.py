@@ -12,6 +12,8 @@
   - a worker killed (SIGKILL) after the first epoch's save, under torchrun's --max_restarts 1:
     the restarted workers continue the run their job started (no new run directory) and end
     with the uninterrupted run's weights, tensor for tensor;
+  - two nodes on this machine (two torchrun commands, --nnodes 2, one worker each, loopback):
+    one run directory, from global rank 0 only, and the 2-worker run's checkpoint;
   - without torchrun, SG's `multi_gpu: DDP` with `num_gpus: 2` stops with one line saying how
     to start it with torchrun.
 """
@@ -156,6 +158,28 @@ def check_restart(checker, torch, runs):
         checker.check(tensors_equal(torch, got[key], want[key]), "restart: %s differs from the uninterrupted run" % key)
 
 
+def check_two_nodes(checker, torch, runs):
+    """After check_two_workers (its "two" run is the reference: the same global ranks)."""
+    args = BASE + ["ckpt_root_dir=" + runs.root, "experiment_name=nodes", "epochs=2"]
+    port = sgtest.free_port()
+    nodes = [sgtest.Started(sgtest.torchrun_command(1, runs.args.train, args, port=port,
+                                                    options=("--nnodes", "2", "--node_rank", str(r))))
+             for r in (0, 1)]
+    results = [n.finish() for n in nodes]
+    if not checker.check(all(r.rc == 0 for r in results), "two nodes: %s" % [r.describe() for r in results]):
+        return
+    dirs = runs.run_dirs("nodes")
+    checker.check(len(dirs) == 1, "two nodes: one run directory: %s" % dirs)
+    checker.eq([r.out.split() for r in results], [dirs, []], "two nodes: the run directory on node 0's stdout only")
+    checker.check("rank 0 of 2" in results[0].err and results[1].err.count("epoch 1 train") == 0,
+                  "two nodes: node 1 logs nothing of the run: %s" % results[1].err[-400:])
+    if dirs:
+        got = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
+        want = torch.load(os.path.join(runs.run_dirs("two")[0], "ckpt_latest.pth"), map_location="cpu")
+        for key in STATE:
+            checker.check(tensors_equal(torch, got[key], want[key]), "two nodes: %s differs from 2 local workers'" % key)
+
+
 def check_ddp_without_torchrun(checker, runs):
     r = runs.run(1, "alone", "+multi_gpu=DDP", "+num_gpus=2")
     checker.check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and "start it with torchrun" in r.err,
@@ -169,6 +193,7 @@ def main():
     runs = Runs(args, sgtest.fresh_dir(args.workdir))
     two_dir = check_two_workers(checker, torch, runs)
     if two_dir:
+        check_two_nodes(checker, torch, runs)
         check_world_size_changes(checker, runs, two_dir)
     check_sigterm(checker, torch, runs)
     check_restart(checker, torch, runs)
