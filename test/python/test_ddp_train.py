@@ -6,8 +6,8 @@
   - its epoch-end checkpoint continues on 1 process, and a 1-process one on 2;
   - SIGTERM to torchrun stops both workers at the same step (each prints the stop line it
     exits 4 after; torchrun, signalled itself, does not report its workers' statuses), rank 0
-    saves the position; continued with 2 workers, the run ends with the weights, optimizer state and
-    EMA of an uninterrupted 2-worker run, tensor for tensor; continuing that mid-epoch
+    saves the position; continued by sg-resume as 2 workers, the run ends with the weights,
+    optimizer state and EMA of an uninterrupted 2-worker run, tensor for tensor; continuing that mid-epoch
     position with 1 process is refused with one line;
   - a worker killed (SIGKILL) after the first epoch's save, under torchrun's --max_restarts 1:
     the restarted workers continue the run their job started (no new run directory) and end
@@ -122,7 +122,8 @@ def check_sigterm(checker, torch, runs):
     refused = runs.run(1, "stopped", *LONG, "resume=True")
     checker.check(refused.rc == 2 and "continue it with 2" in refused.err and len(refused.err.strip().splitlines()) == 1,
                   "mid-epoch position continued by 1 process: %s" % refused.describe())
-    resumed = runs.run(2, "stopped", *LONG, "resume=True")
+    resumed = sgtest.run(sgtest.torchrun_command(2, runs.args.resume, ["--experiment-name", "stopped",
+                                                                    "--ckpt-root-dir", runs.root]), timeout=300)
     if not checker.check(resumed.rc == 0, "SIGTERM + resume with 2 workers: %s" % resumed.describe()):
         return
     got = torch.load(os.path.join(runs.run_dirs("stopped")[0], "ckpt_latest.pth"), map_location="cpu")
@@ -187,7 +188,7 @@ def check_ddp_without_torchrun(checker, runs):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train",))
+    args = sgtest.parse_args(__doc__, need_inspect=False, paths=("train", "resume"))
     torch = sgtest.import_torch()
     checker = sgtest.Checker("test_ddp_train")
     runs = Runs(args, sgtest.fresh_dir(args.workdir))
