@@ -35,3 +35,23 @@ inline int print_error(const char* program, const std::exception& e) {
   std::fprintf(stderr, "%s: error: %s\n", program, msg.c_str());
   return 2;
 }
+
+// A tool's main: `parse()` gives the options, `run(options)` the exit status; a usage
+// error in either exits 2 and any other failure of `run` 1, each as one line on stderr.
+template <typename Parse, typename Run>
+int tool_main(const char* program, Parse parse, Run run) {
+  decltype(parse()) options;
+  try {
+    options = parse();
+  } catch (const std::exception& e) {
+    return print_error(program, e);
+  }
+  try {
+    return run(options);
+  } catch (const UsageError& e) {
+    return print_error(program, e);
+  } catch (const std::exception& e) {
+    print_error(program, e);
+    return 1;
+  }
+}

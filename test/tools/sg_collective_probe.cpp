@@ -160,18 +160,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse(argc, argv);
-  } catch (const std::exception& e) {
-    return print_error("sg_collective_probe", e);
-  }
-  try {
-    return run(options);
-  } catch (const UsageError& e) {
-    return print_error("sg_collective_probe", e);
-  } catch (const std::exception& e) {
-    print_error("sg_collective_probe", e);
-    return 1;
-  }
+  return tool_main("sg_collective_probe", [&] { return parse(argc, argv); }, run);
 }

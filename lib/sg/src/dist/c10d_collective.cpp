@@ -155,6 +155,13 @@ void C10dCollective::average_gradients(const std::vector<torch::Tensor>& paramet
   }
 }
 
+void C10dCollective::all_reduce_sum(const torch::Tensor& tensor) {
+  if (!tensor.defined() || !tensor.is_contiguous())
+    throw std::invalid_argument("all_reduce_sum: the tensor must be defined and contiguous");
+  torch::Tensor shared = tensor;
+  group_->allreduce("all_reduce_sum", shared, c10d::ReduceOp::SUM);
+}
+
 void C10dCollective::sum_counts(MetricAccumulator::Counts& counts) {
   torch::Tensor integers = torch::tensor({counts.samples, counts.top1, counts.top5}, torch::kInt64);
   torch::Tensor loss = torch::tensor({counts.loss_sum}, torch::kFloat64);

@@ -55,7 +55,7 @@ MBConvBlockImpl::MBConvBlockImpl(const Spec& s, const torch::nn::BatchNormOption
     : skip_(s.skip && s.stride == 1 && s.in == s.out), depthwise_pad_(same_padding(s.image, s.kernel, s.stride)) {
   const int64_t hidden = s.in * s.expand;
   auto norm = [&](int64_t channels) {
-    return torch::nn::BatchNorm2d(torch::nn::BatchNormOptions(bn).num_features(channels));
+    return BatchNorm2d(torch::nn::BatchNormOptions(bn).num_features(channels));
   };
   if (s.expand != 1) {
     expand_ = register_module("_expand_conv", conv(s.in, hidden, 1, 1, 1, false));
@@ -93,7 +93,7 @@ EfficientNet::EfficientNet(const ModelOptions& options)
   const auto bn =
       torch::nn::BatchNormOptions(1).momentum(1 - p.at("batch_norm_momentum")).eps(p.at("batch_norm_epsilon"));
   auto norm = [&](int64_t channels) {
-    return torch::nn::BatchNorm2d(torch::nn::BatchNormOptions(bn).num_features(channels));
+    return BatchNorm2d(torch::nn::BatchNormOptions(bn).num_features(channels));
   };
 
   int64_t image = int64_t(p.at("image_size"));

@@ -12,6 +12,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include "sg/models/batch_norm.hpp"
 #include "sg/models/model.hpp"
 
 namespace sg::models {
@@ -35,7 +36,7 @@ class MBConvBlockImpl : public torch::nn::Module {
   bool skip_;
   Padding depthwise_pad_;
   torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, se_reduce_{nullptr}, se_expand_{nullptr}, project_{nullptr};
-  torch::nn::BatchNorm2d bn0_{nullptr}, bn1_{nullptr}, bn2_{nullptr};
+  BatchNorm2d bn0_{nullptr}, bn1_{nullptr}, bn2_{nullptr};
 };
 TORCH_MODULE(MBConvBlock);
 
@@ -54,7 +55,7 @@ class EfficientNet : public Classifier {
   double dropout_, drop_connect_;
   Padding stem_pad_;
   torch::nn::Conv2d stem_{nullptr}, head_conv_{nullptr};
-  torch::nn::BatchNorm2d bn0_{nullptr}, bn1_{nullptr};
+  BatchNorm2d bn0_{nullptr}, bn1_{nullptr};
   std::vector<MBConvBlock> blocks_;
   torch::nn::Linear fc_{nullptr};
 };

@@ -16,6 +16,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/utils.h>
 
+#include "sg/models/batch_norm.hpp"
 #include "sg/models/model.hpp"
 
 namespace sg::models {
@@ -63,7 +64,7 @@ inline void init_torchvision_style(torch::nn::Module& model) {
   for (const auto& module : model.modules(/*include_self=*/false)) {
     if (auto* c = module->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = module->as<BatchNorm2d>()) {
       torch::nn::init::ones_(bn->weight);
       torch::nn::init::zeros_(bn->bias);
     }
@@ -79,7 +80,7 @@ inline void init_sg_style(torch::nn::Module& model) {
     if (auto* c = module->as<torch::nn::Conv2d>()) {
       const auto& k = c->options.kernel_size();
       c->weight.normal_(0, std::sqrt(2.0 / double(k->at(0) * k->at(1) * c->options.out_channels())));
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = module->as<BatchNorm2d>()) {
       bn->weight.fill_(1);
       bn->bias.zero_();
     } else if (auto* l = module->as<torch::nn::Linear>()) {

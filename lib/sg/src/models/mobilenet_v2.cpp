@@ -21,7 +21,7 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, 
 
 // SG's conv_bn / conv_1x1_bn: convolution, batch norm, ReLU6.
 NestedSequential conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
-  return NestedSequential(conv(in, out, kernel, stride, 1), torch::nn::BatchNorm2d(out), relu6());
+  return NestedSequential(conv(in, out, kernel, stride, 1), BatchNorm2d(out), relu6());
 }
 
 // SG's InvertedResidual: child `conv` = [pointwise expansion, BN, ReLU6] (left out when
@@ -31,14 +31,14 @@ InvertedResidual inverted_residual(int64_t in, int64_t out, int64_t stride, int6
   torch::nn::Sequential layers;
   if (expand_ratio != 1) {
     layers->push_back(conv(in, hidden, 1, 1, 1));
-    layers->push_back(torch::nn::BatchNorm2d(hidden));
+    layers->push_back(BatchNorm2d(hidden));
     layers->push_back(relu6());
   }
   layers->push_back(conv(hidden, hidden, 3, stride, hidden));
-  layers->push_back(torch::nn::BatchNorm2d(hidden));
+  layers->push_back(BatchNorm2d(hidden));
   layers->push_back(relu6());
   layers->push_back(conv(hidden, out, 1, 1, 1));
-  layers->push_back(torch::nn::BatchNorm2d(out));
+  layers->push_back(BatchNorm2d(out));
   return InvertedResidual(layers, stride == 1 && in == out);
 }
 

@@ -111,11 +111,11 @@ InvertedResidual inverted_residual(int64_t in, int64_t hidden, const MobileNetV3
   };
   if (in != hidden) {
     layers->push_back(conv(in, hidden, 1, 1, 1));
-    layers->push_back(torch::nn::BatchNorm2d(hidden));
+    layers->push_back(BatchNorm2d(hidden));
     push_activation(layers, b.hswish);
   }
   layers->push_back(conv(hidden, hidden, b.kernel, b.stride, hidden));
-  layers->push_back(torch::nn::BatchNorm2d(hidden));
+  layers->push_back(BatchNorm2d(hidden));
   if (in == hidden) {
     push_activation(layers, b.hswish);
     se();
@@ -124,7 +124,7 @@ InvertedResidual inverted_residual(int64_t in, int64_t hidden, const MobileNetV3
     push_activation(layers, b.hswish);
   }
   layers->push_back(conv(hidden, b.out, 1, 1, 1));
-  layers->push_back(torch::nn::BatchNorm2d(b.out));
+  layers->push_back(BatchNorm2d(b.out));
   return InvertedResidual(layers, b.stride == 1 && in == b.out);
 }
 
@@ -135,7 +135,7 @@ MobileNetV3::MobileNetV3(const MobileNetV3Spec& spec, const ModelOptions& option
   int64_t channels = make_divisible(16 * width, 8, 8);
   features_ = register_module("features", torch::nn::Sequential());
   features_->push_back(
-      NestedSequential(conv(options.in_channels, channels, 3, 2, 1), torch::nn::BatchNorm2d(channels), HardSwish()));
+      NestedSequential(conv(options.in_channels, channels, 3, 2, 1), BatchNorm2d(channels), HardSwish()));
   int64_t hidden = 0;
   for (const MobileNetV3Block& b : spec.blocks) {
     const int64_t out = make_divisible(double(b.out) * width, 8, 8);
@@ -145,7 +145,7 @@ MobileNetV3::MobileNetV3(const MobileNetV3Spec& spec, const ModelOptions& option
     channels = out;
   }
   conv_ = register_module(
-      "conv", torch::nn::Sequential(conv(channels, hidden, 1, 1, 1), torch::nn::BatchNorm2d(hidden), HardSwish()));
+      "conv", torch::nn::Sequential(conv(channels, hidden, 1, 1, 1), BatchNorm2d(hidden), HardSwish()));
   const int64_t last = width > 1.0 ? make_divisible(double(spec.last_channel) * width, 8, 8) : spec.last_channel;
   classifier_ = register_module("classifier", std::make_shared<torch::nn::Module>());
   hidden_ = classifier_->register_module("0", torch::nn::Linear(hidden, last));

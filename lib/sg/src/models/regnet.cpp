@@ -51,7 +51,7 @@ std::vector<StageShape> stages_of(const RegNetSpec& s) {
 }
 
 torch::nn::Sequential conv_bn(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups, bool relu) {
-  torch::nn::Sequential seq(conv(in, out, kernel, stride, groups, false), torch::nn::BatchNorm2d(out));
+  torch::nn::Sequential seq(conv(in, out, kernel, stride, groups, false), BatchNorm2d(out));
   if (relu) seq->push_back(torch::nn::ReLU());
   return seq;
 }
@@ -83,7 +83,7 @@ RegNet::RegNet(const RegNetSpec& spec, const ModelOptions& options) : dropout_(o
   stem_ = net_->register_module("stem", torch::nn::Sequential());
   // SG's Stem names its children conv, bn, rl; a Sequential keeps that order and forward.
   stem_->push_back("conv", conv(options.in_channels, kStemWidth, 3, 2, 1, false));
-  stem_->push_back("bn", torch::nn::BatchNorm2d(kStemWidth));
+  stem_->push_back("bn", BatchNorm2d(kStemWidth));
   stem_->push_back("rl", torch::nn::ReLU());
   int64_t channels = kStemWidth;
   const std::vector<StageShape> stages = stages_of(spec);

@@ -14,7 +14,7 @@ namespace {
 torch::nn::Sequential conv_bn(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
   torch::nn::Sequential seq;
   seq->push_back("conv", conv_no_bias(in, out, kernel, stride, kernel / 2));
-  seq->push_back("bn", torch::nn::BatchNorm2d(out));
+  seq->push_back("bn", BatchNorm2d(out));
   return seq;
 }
 
@@ -23,7 +23,7 @@ constexpr int64_t kStageWidths[] = {64, 128, 256, 512};
 }  // namespace
 
 RepVGGBlockImpl::RepVGGBlockImpl(int64_t in, int64_t out, int64_t stride) {
-  if (in == out && stride == 1) identity_ = register_module("no_conv_branch", torch::nn::BatchNorm2d(in));
+  if (in == out && stride == 1) identity_ = register_module("no_conv_branch", BatchNorm2d(in));
   branch_3x3_ = register_module("branch_3x3", conv_bn(in, out, 3, stride));
   branch_1x1_ = register_module("branch_1x1", conv_bn(in, out, 1, stride));
 }

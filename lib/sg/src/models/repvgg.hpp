@@ -12,6 +12,7 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
+#include "sg/models/batch_norm.hpp"
 #include "sg/models/model.hpp"
 
 namespace sg::models {
@@ -29,7 +30,7 @@ class RepVGGBlockImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
 
  private:
-  torch::nn::BatchNorm2d identity_{nullptr};
+  BatchNorm2d identity_{nullptr};
   torch::nn::Sequential branch_3x3_{nullptr}, branch_1x1_{nullptr};
 };
 TORCH_MODULE(RepVGGBlock);

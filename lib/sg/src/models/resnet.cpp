@@ -16,22 +16,22 @@ ResidualBlockImpl::ResidualBlockImpl(BlockKind kind, int64_t in_planes, int64_t 
   // Registration order = attribute order in torchvision's / SG's __init__.
   if (kind == BlockKind::Basic) {
     conv1_ = register_module("conv1", conv_no_bias(in_planes, planes, 3, stride, 1));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", BatchNorm2d(planes));
     conv2_ = register_module("conv2", conv_no_bias(planes, planes, 3, 1, 1));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", BatchNorm2d(planes));
   } else {
     // ResNet v1.5: the stride sits on the 3x3 convolution.
     conv1_ = register_module("conv1", conv_no_bias(in_planes, planes, 1, 1, 0));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", BatchNorm2d(planes));
     conv2_ = register_module("conv2", conv_no_bias(planes, planes, 3, stride, 1));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", BatchNorm2d(planes));
     conv3_ = register_module("conv3", conv_no_bias(planes, out_planes, 1, 1, 0));
-    bn3_ = register_module("bn3", torch::nn::BatchNorm2d(out_planes));
+    bn3_ = register_module("bn3", BatchNorm2d(out_planes));
   }
   if (stride != 1 || in_planes != out_planes) {
     shortcut_ = register_module(
         shortcut_name, torch::nn::Sequential(conv_no_bias(in_planes, out_planes, 1, stride, 0),
-                                             torch::nn::BatchNorm2d(out_planes)));
+                                             BatchNorm2d(out_planes)));
   }
 }
 
@@ -59,7 +59,7 @@ ResNet::ResNet(const ResNetSpec& spec, const ModelOptions& options) : spec_(spec
   } else {
     conv1_ = register_module("conv1", conv_no_bias(options.in_channels, spec.stem_width, 3, 1, 1));
   }
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(spec.stem_width));
+  bn1_ = register_module("bn1", BatchNorm2d(spec.stem_width));
 
   const double droppath_prob = options.params.at("droppath_prob");
   const int64_t expansion = ResidualBlockImpl::expansion(spec.block);

@@ -16,6 +16,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include "sg/models/batch_norm.hpp"
 #include "sg/models/model.hpp"
 
 namespace sg::models {
@@ -58,7 +59,7 @@ class ResidualBlockImpl : public torch::nn::Module {
   BlockKind kind_;
   double droppath_prob_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};   // null: identity (no state)
 };
 TORCH_MODULE(ResidualBlock);
@@ -75,7 +76,7 @@ class ResNet : public Classifier {
  private:
   ResNetSpec spec_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   std::vector<torch::nn::Sequential> layers_;
   torch::nn::Linear head_{nullptr};
 };

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "sg/models/batch_norm.hpp"
 #include "sg/optim/optimizer.hpp"
 
 namespace sg {
@@ -11,9 +12,9 @@ namespace {
 
 // SG's norm_types: _BatchNorm, GroupNorm, LayerNorm, InstanceNorm1d/2d/3d.
 bool is_norm(const torch::nn::Module& m) {
-  return m.as<torch::nn::BatchNorm1d>() || m.as<torch::nn::BatchNorm2d>() || m.as<torch::nn::BatchNorm3d>() ||
-         m.as<torch::nn::GroupNorm>() || m.as<torch::nn::LayerNorm>() || m.as<torch::nn::InstanceNorm1d>() ||
-         m.as<torch::nn::InstanceNorm2d>() || m.as<torch::nn::InstanceNorm3d>();
+  return m.as<models::BatchNorm2d>() || m.as<torch::nn::BatchNorm1d>() || m.as<torch::nn::BatchNorm2d>() ||
+         m.as<torch::nn::BatchNorm3d>() || m.as<torch::nn::GroupNorm>() || m.as<torch::nn::LayerNorm>() ||
+         m.as<torch::nn::InstanceNorm1d>() || m.as<torch::nn::InstanceNorm2d>() || m.as<torch::nn::InstanceNorm3d>();
 }
 
 // SG's _get_no_decay_param_ids: a norm layer's weight and bias, and every other module's

@@ -30,6 +30,7 @@ class C10dCollective final : public Collective {
   // A parameter with a gradient on some rank gets the mean on all (zeros where a rank has
   // none, as Python DDP counts unused parameters); one with none anywhere keeps none.
   void average_gradients(const std::vector<torch::Tensor>& parameters) override;
+  void all_reduce_sum(const torch::Tensor& tensor) override;
   void sum_counts(MetricAccumulator::Counts& counts) override;
   bool any(bool asked) override;
   std::string agree_on_run_directory(const std::string& chosen) override;

@@ -25,6 +25,9 @@ class Collective {
   // Each process's gradients replaced by their mean, before clipping, unscaling and the
   // optimizer step.
   virtual void average_gradients(const std::vector<torch::Tensor>& parameters) = 0;
+  // A contiguous tensor replaced, in place, by its sum over the processes (sync_bn's
+  // per-channel statistics and gradient sums).
+  virtual void all_reduce_sum(const torch::Tensor& tensor) = 0;
   // Validation counts summed over the processes (each validated its share).
   virtual void sum_counts(MetricAccumulator::Counts& counts) = 0;
   // The stop decision: true everywhere when any process was asked to stop.
@@ -41,6 +44,7 @@ class SingleProcess final : public Collective {
   int64_t world_size() const override { return 1; }
   void broadcast_weights(const std::vector<torch::Tensor>&) override {}
   void average_gradients(const std::vector<torch::Tensor>&) override {}
+  void all_reduce_sum(const torch::Tensor&) override {}
   void sum_counts(MetricAccumulator::Counts&) override {}
   bool any(bool asked) override { return asked; }
   std::string agree_on_run_directory(const std::string& chosen) override { return chosen; }
