@@ -4,6 +4,9 @@
     only: the same files and checkpoint keys as a 1-process run, `net` without a `module.`
     prefix, one log whose lines are not doubled, the run directory once on stdout;
   - its epoch-end checkpoint continues on 1 process, and a 1-process one on 2;
+  - 2 workers x batch 8 with SG's `sync_bn: True` equal 1 process x batch 16 after 6 steps:
+    every weight and BN statistic within 1e-5 (relative), the accuracies equal; without
+    sync_bn they differ (the check can tell);
   - SIGTERM to torchrun stops both workers at the same step (each prints the stop line it
     exits 4 after; torchrun, signalled itself, does not report its workers' statuses), rank 0
     saves the position; continued by sg-resume as 2 workers, the run ends with the weights,
@@ -105,6 +108,35 @@ def check_world_size_changes(checker, runs, two_dir):
     checker.check(r.rc == 0 and "resumed from" in r.err, "1-process checkpoint continued by 2: %s" % r.describe())
 
 
+def largest_relative_difference(torch, got, want):
+    worst = 0.0
+    for key, w in want.items():
+        if w.is_floating_point():
+            worst = max(worst, float((got[key] - w).abs().max() / max(float(w.abs().max()), 1e-12)))
+        elif not torch.equal(got[key], w):
+            worst = float("inf")
+    return worst
+
+
+def check_sync_bn(checker, torch, runs):
+    """test_tiny as it is: 64 images, 3 batches per epoch, 2 epochs (no padding: 64 = 2 x 32)."""
+    one = runs.run(1, "bn_one", "batch_size=16")
+    synced = runs.run(2, "bn_synced", "batch_size=8", "+training_hyperparams.sync_bn=True")
+    local = runs.run(2, "bn_local", "batch_size=8")
+    if not checker.check(one.rc == 0 and synced.rc == 0 and local.rc == 0, "sync_bn runs: %s / %s / %s" % (
+            one.describe(), synced.describe(), local.describe())):
+        return
+    ckpt = {name: torch.load(os.path.join(runs.run_dirs(name)[0], "ckpt_latest.pth"), map_location="cpu")
+            for name in ("bn_one", "bn_synced", "bn_local")}
+    synced_diff = largest_relative_difference(torch, ckpt["bn_synced"]["net"], ckpt["bn_one"]["net"])
+    local_diff = largest_relative_difference(torch, ckpt["bn_local"]["net"], ckpt["bn_one"]["net"])
+    checker.check(synced_diff <= 1e-5, "sync_bn: 2 x 8 differs from 1 x 16 by %g (relative)" % synced_diff)
+    checker.check(local_diff > 1e-3, "without sync_bn 2 x 8 is as close to 1 x 16 (%g): the check cannot tell" % local_diff)
+    for kind in ("valid", "train"):
+        checker.eq(ckpt["bn_synced"]["metrics"][kind]["Accuracy"], ckpt["bn_one"]["metrics"][kind]["Accuracy"],
+                   "sync_bn: %s accuracy of 2 x 8 and 1 x 16" % kind)
+
+
 def check_sigterm(checker, torch, runs):
     straight = runs.run(2, "straight", *LONG)
     if not checker.check(straight.rc == 0, "uninterrupted 2-worker run: %s" % straight.describe()):
@@ -196,6 +228,7 @@ def main():
     if two_dir:
         check_two_nodes(checker, torch, runs)
         check_world_size_changes(checker, runs, two_dir)
+    check_sync_bn(checker, torch, runs)
     check_sigterm(checker, torch, runs)
     check_restart(checker, torch, runs)
     check_ddp_without_torchrun(checker, runs)

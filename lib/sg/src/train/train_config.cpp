@@ -212,6 +212,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   if (c.multi_gpu != "Off" && c.multi_gpu != "DP" && c.multi_gpu != "DDP" && c.multi_gpu != "AUTO")
     throw RecipeError("multi_gpu: unknown '" + c.multi_gpu + "' (SG's: Off, DP, DDP, AUTO)");
   c.num_gpus = r.has("num_gpus") && !r.node("num_gpus").IsNull() ? r.get<int64_t>("num_gpus") : (c.multi_gpu == "Off" ? 1 : -1);
+  c.sync_bn = r.get_or<bool>(p + "sync_bn", false);
   c.device = r.get_or<std::string>(p + "device", "");
   c.num_threads = r.get_or<int64_t>(p + "num_threads", 0);
   refuse_unread_keys(r);

@@ -14,6 +14,7 @@
 #include "sg/checkpoint/load_weights.hpp"
 #include "sg/checkpoint/packages.hpp"
 #include "sg/eval/validation.hpp"
+#include "sg/models/batch_norm.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/runtime/device.hpp"
 #include "sg/train/stop_signal.hpp"
@@ -60,6 +61,13 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
   model_->to(device_);
   weight_notes_ = load_initial_weights(*model_, config_.architecture, config_.model.num_classes, config_.checkpoint);
   parameters_ = model_->parameters();   // after load_initial_weights, which may replace the head
+  if (config_.sync_bn && collective_->world_size() > 1) {
+    try {
+      enable_sync_batch_norm(*model_, *collective_);
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(std::string("training_hyperparams.sync_bn: ") + e.what());
+    }
+  }
   {
     std::vector<torch::Tensor> weights = parameters_;
     for (const torch::Tensor& buffer : model_->buffers()) weights.push_back(buffer);

@@ -83,6 +83,7 @@ struct TrainingConfig {
   bool check_finite = true;    // a non-finite loss or weight stops the run before it is saved
   std::string multi_gpu = "Off";   // SG's top-level multi_gpu: Off | DP | DDP | AUTO (train/process_group.hpp)
   int64_t num_gpus = 1;            // SG's top-level num_gpus (null: 1 with Off, all devices with DDP)
+  bool sync_bn = false;            // BatchNorm statistics over all workers (several workers only, as SG)
   std::string device;          // "" = CUDA when available
   int64_t num_threads = 0;     // 0 = LibTorch's default
 };
