@@ -1,6 +1,7 @@
-"""Per-step accounting of the Python training loops of scripts/bench-train
-(bench/train_loop.py, bench/folder_train_loop.py): time, data time, loss and the Accuracy /
-Top-k counts our trainer keeps, over all steps and over the timed ones after the warm-up."""
+"""Per-step accounting of the Python training loops of scripts/bench-train and bench-ddp
+(bench/train_loop.py, bench/ddp_train_loop.py, bench/folder_train_loop.py): time, data time,
+loss and the Accuracy / Top-k counts our trainer keeps, over all steps and over the timed ones
+after the warm-up."""
 
 import time
 
@@ -49,8 +50,15 @@ class StepMeter:
         return "Accuracy %.4f, Top%d %.4f, loss %.4f" % (
             self.top1.item() / self.samples, self.k, self.topk.item() / self.samples, self.loss_sum / self.samples)
 
-    def result_line(self):
-        """images_per_s and data_fraction over the timed steps, the `_all` ones over all."""
-        seconds, timed = self.end - self.start, self.end - self.timed_start
+    def totals(self):
+        """[timed samples, samples, timed seconds, seconds, timed data seconds, data seconds]:
+        what result_line reports, for bench/ddp_train_loop.py to combine across workers."""
+        return [self.timed_samples, self.samples, self.end - self.timed_start, self.end - self.start,
+                self.timed_data, self.data]
+
+    def result_line(self, totals=None):
+        """images_per_s and data_fraction over the timed steps, the `_all` ones over all
+        (of `totals`, default this meter's own)."""
+        timed_samples, samples, timed, seconds, timed_data, data = totals or self.totals()
         return "images_per_s=%.2f data_fraction=%.4f images_per_s_all=%.2f data_fraction_all=%.4f seconds=%.3f" % (
-            self.timed_samples / timed, self.timed_data / timed, self.samples / seconds, self.data / seconds, timed)
+            timed_samples / timed, timed_data / timed, samples / seconds, data / seconds, timed)

@@ -14,6 +14,9 @@ Same as `sg-train epochs=1 training_hyperparams.max_train_batches=...`:
   - per step, like our trainer: loss.item(), Accuracy and Top5 from one topk(5);
   - torch.set_num_threads(--threads).
 
+bench/ddp_train_loop.py runs this loop (train()) as torchrun's workers under
+DistributedDataParallel, each on its DistributedSampler-style shard (Batches' rank, world).
+
 Timing: --warmup batches first, then --batches timed ones. Prints on stdout one line
     images_per_s=X data_fraction=Y images_per_s_all=X2 data_fraction_all=Y2 seconds=S
 the first two over the timed batches only, the `_all` ones over warm-up + timed batches
@@ -56,11 +59,14 @@ def lr_at(epoch, batch, batches, max_epochs):
 class Batches:
     """Shuffled, augmented, normalised batches, built per batch with vectorised torch ops."""
 
-    def __init__(self, images, labels, batch_size, generator):
+    def __init__(self, images, labels, batch_size, generator, rank=0, world=1):
         self.images = images            # (N, 1, H, W) uint8
         self.labels = labels            # (N,) int64
         self.batch_size = batch_size
         self.g = generator
+        self.rank, self.world = rank, world
+        shard = -(-images.shape[0] // world)
+        self.per_epoch = -(-shard // batch_size)
         h, w = images.shape[2:]
         self.rows = torch.arange(h)
         self.cols = torch.arange(w)
@@ -68,7 +74,13 @@ class Batches:
         self.order = None
 
     def start_epoch(self):
-        self.order = torch.randperm(self.images.shape[0], generator=self.g)
+        """Every worker draws the same permutation and, as DistributedSampler, pads it with its
+        own head to a multiple of the workers and takes every world-th sample from its rank."""
+        order = torch.randperm(self.images.shape[0], generator=self.g)
+        if self.world > 1:
+            pad = -order.numel() % self.world
+            order = torch.cat([order, order[:pad]])[self.rank::self.world]
+        self.order = order
 
     def get(self, b):
         idx = self.order[b * self.batch_size:(b + 1) * self.batch_size]
@@ -84,31 +96,40 @@ class Batches:
         return x, self.labels[idx]
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(description):
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batches", type=int, default=200, help="timed batches (default 200)")
     p.add_argument("--warmup", type=int, default=5, help="untimed batches first (default 5)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     p.add_argument("--root", default=ROOT, help="folder of the Fashion-MNIST .gz files")
     p.add_argument("--channels-last", action="store_true", help="model and input in channels_last")
-    a = p.parse_args()
-    if a.batches < 1 or a.warmup < 0 or a.threads < 1:
-        p.error("--batches and --threads must be positive, --warmup not negative")
+    return p
 
+
+def parse(parser):
+    a = parser.parse_args()
+    if a.batches < 1 or a.warmup < 0 or a.threads < 1:
+        parser.error("--batches and --threads must be positive, --warmup not negative")
+    return a
+
+
+def train(a, rank=0, world=1, wrap=lambda model: model):
+    """The training loop of the arguments `a` on shard `rank` of `world`, the model wrapped
+    by `wrap` (DistributedDataParallel) before the optimizer sees it; returns its StepMeter."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(SEED)
     images, labels = load(a.root, "train")                            # (N, 1, 28, 28) uint8
-    data = Batches(images, labels, BATCH, torch.Generator().manual_seed(SEED))
+    data = Batches(images, labels, BATCH, torch.Generator().manual_seed(SEED), rank, world)
 
     model = torchvision_init_(MiniResNet(num_classes=10, in_channels=1))
     memory_format = torch.channels_last if a.channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
+    model = wrap(model.to(memory_format=memory_format))
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=INITIAL_LR, momentum=MOMENTUM, nesterov=True,
                           weight_decay=WEIGHT_DECAY)
 
     total = a.warmup + a.batches
-    batches_per_epoch = (images.shape[0] + BATCH - 1) // BATCH
+    batches_per_epoch = data.per_epoch
     max_epochs = 1
     meter = StepMeter(a.warmup)
     epoch, b = 0, 0
@@ -116,7 +137,7 @@ def main():
     opt.zero_grad()
     for step in range(total):
         t0 = meter.begin(step)
-        if b == batches_per_epoch:                                   # only for --batches > 468
+        if b == batches_per_epoch:                                   # only past one epoch
             epoch, b = epoch + 1, 0
             data.start_epoch()
             t0 = time.perf_counter()
@@ -133,7 +154,12 @@ def main():
         opt.zero_grad()
         meter.step_done(step, logits, y, loss.item())
         b += 1
+    return meter
 
+
+def main():
+    a = parse(arguments(__doc__))
+    meter = train(a)
     sys.stderr.write("train_loop: %d+%d batches, %d threads: %s\n" % (
         a.warmup, a.batches, torch.get_num_threads(), meter.metrics()))
     print(meter.result_line())
