@@ -119,10 +119,11 @@ def largest_relative_difference(torch, got, want):
 
 
 def check_sync_bn(checker, torch, runs):
-    """test_tiny as it is: 64 images, 3 batches per epoch, 2 epochs (no padding: 64 = 2 x 32)."""
-    one = runs.run(1, "bn_one", "batch_size=16")
-    synced = runs.run(2, "bn_synced", "batch_size=8", "+training_hyperparams.sync_bn=True")
-    local = runs.run(2, "bn_local", "batch_size=8")
+    """test_tiny's own size: 64 images, 3 batches per epoch, 2 epochs (no padding: 64 = 2 x 32)."""
+    tiny = ["dataset_params.synthetic.train_size=64", "training_hyperparams.max_train_batches=3"]
+    one = runs.run(1, "bn_one", "batch_size=16", *tiny)
+    synced = runs.run(2, "bn_synced", "batch_size=8", "+training_hyperparams.sync_bn=True", *tiny)
+    local = runs.run(2, "bn_local", "batch_size=8", *tiny)
     if not checker.check(one.rc == 0 and synced.rc == 0 and local.rc == 0, "sync_bn runs: %s / %s / %s" % (
             one.describe(), synced.describe(), local.describe())):
         return
