@@ -124,7 +124,7 @@ int run(const Options& o) {
   in.set("params", tensors(params));
   in.set("grads", tensors(grads_of(params)));
   if (leaves_before("average_gradients")) return 0;
-  collective.average_gradients(params);
+  out.set("average_gradients_stop", pth::Value::boolean(collective.average_gradients(params, r == 1)));
   out.set("grads", tensors(grads_of(params)));
 
   sg::MetricAccumulator::Counts counts;

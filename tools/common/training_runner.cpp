@@ -6,6 +6,8 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/worker_statuses.hpp"
+#include "sg/dist/local_workers.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/train/stop_signal.hpp"
 
@@ -13,7 +15,9 @@ namespace common {
 
 const char* const kTrainingExitStatus =
     "Exit status: 0 trained, 1 training failed, 2 bad usage/recipe/data/run, 3 a file of the run could not be written,\n"
-    "4 stopped by SIGINT/SIGTERM/SIGHUP after saving its position to ckpt_latest.pth.";
+    "4 stopped by SIGINT/SIGTERM/SIGHUP after saving its position to ckpt_latest.pth.\n"
+    "With multi_gpu=DDP num_gpus=N it starts N workers itself and exits with the most severe of their statuses\n"
+    "(0, 4, 2, 1, 3, another, 128 + signal of a worker ended by one).";
 
 int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::TrainingOptions& options,
                  const std::string& program) {
@@ -22,9 +26,14 @@ int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::Train
   sg::keep_freed_memory_for_reuse();
   std::unique_ptr<sg::Training> training;
   try {
+    sg::Recipe recipe = make_recipe();
+    if (const int64_t workers = sg::workers_to_start(recipe); workers > 0) {
+      std::cerr << program << ": starting " << workers << " workers on this machine (num_gpus: " << workers << ")\n";
+      return launcher_exit_status(sg::run_local_workers({workers, options.collective_timeout_s}), program);
+    }
     sg::TrainingOptions named = options;
     named.program = program;
-    training = std::make_unique<sg::Training>(make_recipe(), named);
+    training = std::make_unique<sg::Training>(std::move(recipe), named);
   } catch (const std::exception& e) {
     print_error(program, e.what());
     return kExitInputError;

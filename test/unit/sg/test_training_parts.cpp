@@ -19,6 +19,7 @@
 #include "sg/optim/optimizer.hpp"
 #include "sg/train/append_file.hpp"
 #include "sg/train/tensorboard.hpp"
+#include "sg/train/training.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -229,4 +230,25 @@ TEST_CASE("a run stores its recipe in .hydra atomically, and not through a link"
   fs::create_directory_symlink(outside.path(), run.path() + "/.hydra");
   CHECK_THROWS_WITH(run.store_recipe(recipe), Catch::Contains(".hydra") && Catch::Contains("symbolic link"));
   CHECK(fs::is_empty(outside.path()));
+}
+
+TEST_CASE("SG's multi_gpu and num_gpus decide how many workers sg-train starts itself") {
+  const auto workers = [](std::vector<std::string> overrides) {
+    return sg::workers_to_start(sg::compose_recipe({"test_tiny", {sg::builtin_recipes_dir()}, std::move(overrides)}));
+  };
+  CHECK(workers({}) == 0);
+  CHECK(workers({"+multi_gpu=DDP", "+num_gpus=3"}) == 3);
+  CHECK(workers({"+multi_gpu=AUTO", "+num_gpus=2"}) == 2);
+  CHECK(workers({"+multi_gpu=DDP", "+num_gpus=1"}) == 0);
+  CHECK(workers({"+multi_gpu=AUTO"}) == 0);
+  CHECK_THROWS_WITH(workers({"+multi_gpu=DDP"}), Catch::Contains("needs num_gpus: N"));
+  CHECK_THROWS_WITH(workers({"+multi_gpu=DP", "+num_gpus=2"}), Catch::Contains("DataParallel is not implemented"));
+  CHECK_THROWS_WITH(workers({"+multi_gpu=Off", "+num_gpus=2"}), Catch::Contains("Off trains one process"));
+  // A torchrun worker never starts workers: torchrun's WORLD_SIZE decides.
+  const std::vector<std::pair<const char*, const char*>> torchrun = {
+      {"RANK", "0"}, {"LOCAL_RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "2"},
+      {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29500"}};
+  for (const auto& [name, value] : torchrun) ::setenv(name, value, 1);
+  CHECK(workers({"+multi_gpu=DDP", "+num_gpus=3"}) == 0);
+  for (const auto& [name, value] : torchrun) ::unsetenv(name);
 }

@@ -31,10 +31,12 @@ std::vector<Bucket> plan_buckets(const std::vector<torch::Tensor>& tensors, int6
   return buckets;
 }
 
-torch::Tensor flatten_bucket(const Bucket& bucket, const std::vector<torch::Tensor>& tensors) {
+torch::Tensor flatten_bucket(const Bucket& bucket, const std::vector<torch::Tensor>& tensors,
+                             const torch::Tensor& tail) {
   std::vector<torch::Tensor> parts;
-  parts.reserve(bucket.members.size());
+  parts.reserve(bucket.members.size() + 1);
   for (size_t i : bucket.members) parts.push_back(tensors[i].detach().reshape({-1}));
+  if (tail.defined()) parts.push_back(tail);
   return at::cat(parts);
 }
 

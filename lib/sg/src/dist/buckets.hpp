@@ -15,8 +15,10 @@ struct Bucket {
 };
 
 std::vector<Bucket> plan_buckets(const std::vector<torch::Tensor>& tensors, int64_t max_bytes);
-// One 1-D tensor holding the members' elements, in order.
-torch::Tensor flatten_bucket(const Bucket& bucket, const std::vector<torch::Tensor>& tensors);
+// One 1-D tensor holding the members' elements, in order, then those of `tail` (a 1-D
+// tensor of the bucket's dtype) if given.
+torch::Tensor flatten_bucket(const Bucket& bucket, const std::vector<torch::Tensor>& tensors,
+                             const torch::Tensor& tail = {});
 // The members overwritten (in place) with their parts of `flat`.
 void unflatten_bucket(const torch::Tensor& flat, const Bucket& bucket, const std::vector<torch::Tensor>& tensors);
 

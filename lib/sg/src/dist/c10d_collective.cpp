@@ -133,26 +133,40 @@ void C10dCollective::broadcast_weights(const std::vector<torch::Tensor>& tensors
   }
 }
 
-void C10dCollective::average_gradients(const std::vector<torch::Tensor>& parameters) {
-  // Which parameters have a gradient on some rank, so that every rank packs the same ones.
-  if (parameters.empty()) return;
-  torch::Tensor present = torch::empty({int64_t(parameters.size())}, torch::kInt32);
-  auto* flags = present.data_ptr<int32_t>();
-  for (size_t i = 0; i < parameters.size(); ++i) flags[i] = parameters[i].grad().defined() ? 1 : 0;
-  group_->allreduce("average_gradients", present, c10d::ReduceOp::MAX);
+bool C10dCollective::average_gradients(const std::vector<torch::Tensor>& parameters, bool stop_asked) {
+  // Every parameter is packed (zeros where this rank has no gradient), followed in its
+  // bucket by one presence entry per member and, in the last bucket, the stop request: no
+  // rank needs to know beforehand which gradients the others have, and a step costs one
+  // collective per bucket, the latency that dominates small models.
   std::vector<torch::Tensor> grads;
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    if (flags[i] == 0) continue;
-    torch::Tensor p = parameters[i];
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p, at::MemoryFormat::Contiguous);
-    grads.push_back(p.grad());
-  }
-  // Divided before the sum, as Python DDP's default hook does.
-  for (const Bucket& bucket : plan_buckets(grads, bucket_bytes_)) {
-    torch::Tensor flat = flatten_bucket(bucket, grads).div_(double(world_size_));
+  grads.reserve(parameters.size());
+  for (const torch::Tensor& p : parameters)
+    grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p, at::MemoryFormat::Contiguous));
+  std::vector<Bucket> buckets = plan_buckets(grads, bucket_bytes_);
+  if (buckets.empty()) return any(stop_asked);
+  bool stop = false;
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    const Bucket& bucket = buckets[b];
+    const bool last = b + 1 == buckets.size();
+    const int64_t members = int64_t(bucket.members.size());
+    std::vector<float> marks;
+    for (size_t i : bucket.members) marks.push_back(parameters[i].grad().defined() ? 1 : 0);
+    if (last) marks.push_back(stop_asked ? 1 : 0);
+    const torch::Tensor tail = torch::tensor(marks).to(grads[bucket.members.front()].options());
+    torch::Tensor flat = flatten_bucket(bucket, grads, tail);
+    const int64_t values = flat.numel() - tail.numel();
+    flat.narrow(0, 0, values).div_(double(world_size_));   // before the sum, as Python DDP's default hook
     group_->allreduce("average_gradients", flat, c10d::ReduceOp::SUM);
-    unflatten_bucket(flat, bucket, grads);
+    unflatten_bucket(flat.narrow(0, 0, values), bucket, grads);
+    const torch::Tensor sums = flat.narrow(0, values, tail.numel()).to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* seen = sums.data_ptr<float>();
+    for (int64_t j = 0; j < members; ++j) {
+      torch::Tensor p = parameters[bucket.members[size_t(j)]];
+      if (seen[j] > 0 && !p.grad().defined()) p.mutable_grad() = grads[bucket.members[size_t(j)]];
+    }
+    if (last) stop = seen[members] > 0;
   }
+  return stop;
 }
 
 void C10dCollective::all_reduce_sum(const torch::Tensor& tensor) {

@@ -6,10 +6,6 @@
 namespace sg {
 namespace {
 
-const char* const kVariables[] = {"RANK",        "LOCAL_RANK",  "WORLD_SIZE",
-                                  "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-                                  "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_USE_AGENT_STORE"};
-
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error("torchrun environment: " + what);
 }
@@ -55,10 +51,17 @@ std::optional<std::string> process_environment(const std::string& name) {
 
 }  // namespace
 
+const std::vector<std::string>& torchrun_variable_names() {
+  static const std::vector<std::string> names{"RANK",        "LOCAL_RANK",  "WORLD_SIZE",
+                                              "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                                              "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_USE_AGENT_STORE"};
+  return names;
+}
+
 std::optional<TorchrunEnvironment> read_torchrun_environment(const EnvironmentLookup& lookup) {
   const EnvironmentLookup& get = lookup ? lookup : EnvironmentLookup(process_environment);
   bool any = false;
-  for (const char* name : kVariables) any = any || get(name).has_value();
+  for (const std::string& name : torchrun_variable_names()) any = any || get(name).has_value();
   if (!any) return std::nullopt;
 
   const Reader reader(get);

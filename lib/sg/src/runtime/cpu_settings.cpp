@@ -14,8 +14,9 @@ void keep_freed_memory_for_reuse() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-void set_threads(int64_t num_threads) {
-  at::set_num_threads(num_threads > 0 ? int(num_threads) : int(std::max(1u, std::thread::hardware_concurrency())));
+void set_threads(int64_t num_threads, int64_t local_processes) {
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(int(num_threads > 0 ? num_threads : std::max<int64_t>(1, cores / std::max<int64_t>(1, local_processes))));
 }
 
 }  // namespace sg

@@ -1,9 +1,10 @@
 #pragma once
 // Which processes a training run is made of. Under torchrun (its variables set), every
 // worker joins the others through c10d and torchrun's WORLD_SIZE decides, as SG decides
-// when torchrun starts it (SG then forces multi_gpu to DDP and ignores num_gpus). Alone, the
-// recipe's multi_gpu / num_gpus must ask for one process: DDP or AUTO with several is an
-// error saying how to start it with torchrun, DP (DataParallel) is not implemented.
+// when torchrun starts it (SG then forces multi_gpu to DDP and ignores num_gpus). Without
+// torchrun, DDP (or AUTO) with num_gpus N > 1 is N workers that sg-train starts itself
+// (sg/dist/local_workers.hpp, the programs' training runner) and that then join as under
+// torchrun; anything else is one process. DP (DataParallel) is not implemented.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ struct ProcessGroup {
   // restarts them, and how many times it did (TORCHELASTIC_RESTART_COUNT).
   std::string job;
   int64_t restart_count = 0;
+  int64_t local_world_size = 1;   // the workers on this machine, which share its cores
 };
 
 // Throws RecipeError for multi_gpu / num_gpus it cannot follow, std::runtime_error when

@@ -12,7 +12,9 @@ volatile std::sig_atomic_t stop_flag = 0;
 volatile std::sig_atomic_t graceful = 0;
 
 void on_signal(int signal_number) {
-  if (graceful && !stop_flag) {
+  // SIGUSR1 only asks, and never forces: before training starts, the run stops after its
+  // first step.
+  if (signal_number == SIGUSR1 || (graceful && !stop_flag)) {
     stop_flag = 1;
     return;
   }
@@ -25,7 +27,7 @@ void install_stop_signal_handlers() {
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &action, nullptr);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(s, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 

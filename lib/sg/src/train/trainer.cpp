@@ -52,10 +52,17 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
   process_note_ = group.description;
   job_ = group.job;
   restart_count_ = group.restart_count;
+  if (collective_->world_size() > 1) {
+    // A worker ended by a signal while the others train would fail them all: from here a
+    // signal asks every worker to stop (after the first step if it comes before training).
+    // The barrier makes that true on every worker before rank 0 reports anything.
+    enable_graceful_stop();
+    collective_->barrier();
+  }
   if (collective_->rank() != 0) output_.silence();
   config_.data.train.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/true};
   config_.data.val.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/false};
-  set_threads(config_.num_threads);
+  set_threads(config_.num_threads, group.local_world_size);
   torch::manual_seed(config_.seed);
   model_ = create_model(config_.architecture, config_.model);
   model_->to(device_);
@@ -201,7 +208,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     }
     scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
     const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
-    if (step_now) optimizer_step(epoch, batch.index);
+    const bool stop = step_now && optimizer_step(epoch, batch.index);
     const double loss_value = loss.item<double>();
     if (config_.check_finite && !std::isfinite(loss_value))
       throw TrainingDiverged("the training loss is " + std::to_string(loss_value) + " at epoch " +
@@ -213,7 +220,7 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
                      batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
-    if (step_now && collective_->any(stop_requested()) && batch.index + 1 < batches) {
+    if (stop && batch.index + 1 < batches) {
       output_.clear_progress();
       require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
       output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
@@ -239,8 +246,8 @@ MetricAccumulator::Counts Trainer::global_counts(const MetricAccumulator& metric
   return counts;
 }
 
-void Trainer::optimizer_step(int64_t epoch, int64_t batch) {
-  collective_->average_gradients(parameters_);
+bool Trainer::optimizer_step(int64_t epoch, int64_t batch) {
+  const bool stop = collective_->average_gradients(parameters_, stop_requested());
   if (config_.clip_grad_norm) {
     scaler_->unscale_(optimizer_->get());
     torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);
@@ -253,6 +260,7 @@ void Trainer::optimizer_step(int64_t epoch, int64_t batch) {
   const int64_t batches = train_loader_->batches_in_dataset();
   if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
   lr_policy_->after_step(*optimizer_);
+  return stop;
 }
 
 Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }

@@ -45,7 +45,8 @@ class Trainer {
   void open_run();
   void restore(const pth::Checkpoint& ckpt);
   MetricValues train_epoch(int64_t epoch, int64_t first_batch);
-  void optimizer_step(int64_t epoch, int64_t batch);
+  // Returns the stop decision all processes agreed on with the gradients.
+  bool optimizer_step(int64_t epoch, int64_t batch);
   MetricValues validate(Classifier& model);
   Classifier& validation_model();
   void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);

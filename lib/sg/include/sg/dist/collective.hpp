@@ -23,8 +23,9 @@ class Collective {
   // The initial weights of rank 0 everywhere (after they are built and loaded).
   virtual void broadcast_weights(const std::vector<torch::Tensor>& tensors) = 0;
   // Each process's gradients replaced by their mean, before clipping, unscaling and the
-  // optimizer step.
-  virtual void average_gradients(const std::vector<torch::Tensor>& parameters) = 0;
+  // optimizer step; in the same collective, the stop decision of that step: true
+  // everywhere when any process asked.
+  virtual bool average_gradients(const std::vector<torch::Tensor>& parameters, bool stop_asked) = 0;
   // A contiguous tensor replaced, in place, by its sum over the processes (sync_bn's
   // per-channel statistics and gradient sums).
   virtual void all_reduce_sum(const torch::Tensor& tensor) = 0;
@@ -43,7 +44,7 @@ class SingleProcess final : public Collective {
   int64_t rank() const override { return 0; }
   int64_t world_size() const override { return 1; }
   void broadcast_weights(const std::vector<torch::Tensor>&) override {}
-  void average_gradients(const std::vector<torch::Tensor>&) override {}
+  bool average_gradients(const std::vector<torch::Tensor>&, bool stop_asked) override { return stop_asked; }
   void all_reduce_sum(const torch::Tensor&) override {}
   void sum_counts(MetricAccumulator::Counts&) override {}
   bool any(bool asked) override { return asked; }

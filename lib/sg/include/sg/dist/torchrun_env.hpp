@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sg {
 
@@ -19,6 +20,9 @@ struct TorchrunEnvironment {
   // already serves the store at MASTER_ADDR:MASTER_PORT, so every rank is a client of it.
   bool use_agent_store = false;
 };
+
+// The variables read here, in that order.
+const std::vector<std::string>& torchrun_variable_names();
 
 // The value of an environment variable, or nothing when it is unset.
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;

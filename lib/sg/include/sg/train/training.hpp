@@ -1,6 +1,7 @@
 #pragma once
 // A training run: a recipe in, a SuperGradients run directory out. Starts a new run,
 // continues one in place (resume / run_id), or branches from a checkpoint (resume_path).
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,11 @@ struct TrainingOptions {
   // (a lost worker), and joining them at the start.
   double collective_timeout_s = 300;
 };
+
+// How many local workers the program must start itself for this recipe (SG's multi_gpu:
+// DDP with num_gpus: N > 1, no torchrun variables set): N, or 0 when this process trains,
+// alone or as one of torchrun's workers. Throws RecipeError as Training would.
+int64_t workers_to_start(const Recipe& recipe);
 
 class Training {
  public:
