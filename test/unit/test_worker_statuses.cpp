@@ -8,8 +8,8 @@
 
 namespace {
 
-std::vector<sg::WorkerEnd> ends(std::initializer_list<int> wait_statuses) {
-  std::vector<sg::WorkerEnd> out;
+std::vector<common::WorkerEnd> ends(std::initializer_list<int> wait_statuses) {
+  std::vector<common::WorkerEnd> out;
   for (int s : wait_statuses) out.push_back({int64_t(out.size()), 100 + int(out.size()), s});
   return out;
 }

@@ -7,7 +7,7 @@
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
 #include "common/worker_statuses.hpp"
-#include "sg/dist/local_workers.hpp"
+#include "common/local_workers.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/train/stop_signal.hpp"
 
@@ -29,7 +29,7 @@ int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::Train
     sg::Recipe recipe = make_recipe();
     if (const int64_t workers = sg::workers_to_start(recipe); workers > 0) {
       std::cerr << program << ": starting " << workers << " workers on this machine (num_gpus: " << workers << ")\n";
-      return launcher_exit_status(sg::run_local_workers({workers, options.collective_timeout_s}), program);
+      return launcher_exit_status(run_local_workers({workers, options.collective_timeout_s}), program);
     }
     sg::TrainingOptions named = options;
     named.program = program;

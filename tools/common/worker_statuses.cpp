@@ -28,9 +28,9 @@ int severity(int wait_status) {
 
 }  // namespace
 
-int launcher_exit_status(const std::vector<sg::WorkerEnd>& ends, const std::string& program) {
+int launcher_exit_status(const std::vector<WorkerEnd>& ends, const std::string& program) {
   int worst = 0;
-  for (const sg::WorkerEnd& end : ends) {
+  for (const WorkerEnd& end : ends) {
     const int s = end.wait_status;
     if (severity(s) > severity(worst)) worst = s;
     if (severity(s) <= severity(W_EXITCODE(kExitInterrupted, 0))) continue;

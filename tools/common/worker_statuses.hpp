@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "sg/dist/local_workers.hpp"
+#include "common/local_workers.hpp"
 
 namespace common {
 
 // Also prints, on stderr, one line `<program>: worker rank R (pid P) ...` for each worker
 // that neither trained nor stopped after saving.
-int launcher_exit_status(const std::vector<sg::WorkerEnd>& ends, const std::string& program);
+int launcher_exit_status(const std::vector<WorkerEnd>& ends, const std::string& program);
 
 }  // namespace common

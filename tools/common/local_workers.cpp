@@ -1,4 +1,4 @@
-#include "sg/dist/local_workers.hpp"
+#include "common/local_workers.hpp"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace sg {
+namespace common {
 namespace {
 
 constexpr int kExecFailed = 127;   // the shell's status for a command that could not run
@@ -31,7 +31,7 @@ std::vector<std::string> own_arguments() {
 
 bool is_torchrun_variable(const std::string& entry) {
   const std::string name = entry.substr(0, entry.find('='));
-  for (const std::string& v : torchrun_variable_names())
+  for (const std::string& v : sg::torchrun_variable_names())
     if (name == v) return true;
   return false;
 }
@@ -167,4 +167,4 @@ std::vector<WorkerEnd> run_local_workers(const LocalLaunch& launch) {
   return ends;
 }
 
-}  // namespace sg
+}  // namespace common

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace sg {
+namespace common {
 
 struct WorkerEnd {
   int64_t rank = 0;
@@ -35,4 +35,4 @@ struct LocalLaunch {
 // started are stopped first).
 std::vector<WorkerEnd> run_local_workers(const LocalLaunch& launch);
 
-}  // namespace sg
+}  // namespace common
