@@ -8,6 +8,9 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include "dist/buckets.hpp"
 
@@ -45,11 +48,32 @@ std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices() {
   return devices;
 }
 
+c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
+                                                  int64_t size, std::chrono::milliseconds timeout) {
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices = gloo_devices();
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, int(rank), int(size), options);
+}
+
+c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
+                                                  int64_t size, std::chrono::milliseconds timeout) {
+#ifdef USE_C10D_NCCL
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout;
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, int(rank), int(size), options);
+#else
+  (void)store, (void)rank, (void)size, (void)timeout;
+  throw std::runtime_error("CUDA workers need c10d's NCCL process group, which this LibTorch was built without "
+                           "(training_hyperparams.device=cpu trains the workers over Gloo)");
+#endif
+}
+
 }  // namespace
 
 struct C10dCollective::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  torch::Device device = torch::kCPU;   // where the collectives' tensors must be (NCCL: the GPU)
   std::chrono::milliseconds timeout;
   std::string where;   // "rank R of W"
   std::string peer;    // of two ranks, the other one: the rank a failure lost
@@ -71,28 +95,40 @@ struct C10dCollective::Group {
     }
   }
 
+  // `tensor` changed in place; one elsewhere than `device` (a CPU count under NCCL) goes
+  // through a copy there.
   void allreduce(const std::string& what, torch::Tensor& tensor, c10d::ReduceOp op) const {
-    std::vector<at::Tensor> tensors{tensor};
     c10d::AllreduceOptions options;
     options.reduceOp = op;
     options.timeout = timeout;
-    run(what, [&] { return pg->allreduce(tensors, options); });
+    on_device(tensor, [&](std::vector<at::Tensor>& tensors) {
+      run(what, [&] { return pg->allreduce(tensors, options); });
+    });
   }
 
   void broadcast(const std::string& what, torch::Tensor& tensor) const {
-    std::vector<at::Tensor> tensors{tensor};
     c10d::BroadcastOptions options;
     options.rootRank = 0;
     options.timeout = timeout;
-    run(what, [&] { return pg->broadcast(tensors, options); });
+    on_device(tensor, [&](std::vector<at::Tensor>& tensors) {
+      run(what, [&] { return pg->broadcast(tensors, options); });
+    });
+  }
+
+  void on_device(torch::Tensor& tensor, const std::function<void(std::vector<at::Tensor>&)>& collective) const {
+    std::vector<at::Tensor> tensors{tensor.device() == device ? tensor : tensor.to(device)};
+    collective(tensors);
+    if (!tensors[0].is_same(tensor)) tensor.copy_(tensors[0]);
   }
 };
 
-C10dCollective::C10dCollective(const TorchrunEnvironment& env, std::chrono::milliseconds timeout, int64_t bucket_bytes)
+C10dCollective::C10dCollective(const TorchrunEnvironment& env, std::chrono::milliseconds timeout, int64_t bucket_bytes,
+                               const torch::Device& device)
     : group_(std::make_unique<Group>()), rank_(env.rank), world_size_(env.world_size), bucket_bytes_(bucket_bytes) {
   if (timeout.count() <= 0) throw std::invalid_argument("the collective timeout must be positive, not " + seconds(timeout));
   if (bucket_bytes < 1) throw std::invalid_argument("the gradient bucket size must be at least 1 byte");
   group_->timeout = timeout;
+  group_->device = device;
   group_->where = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
   if (env.world_size == 2) group_->peer = "rank " + std::to_string(1 - env.rank);
   const std::string endpoint = env.master_addr + ":" + std::to_string(env.master_port);
@@ -113,10 +149,8 @@ C10dCollective::C10dCollective(const TorchrunEnvironment& env, std::chrono::mill
       store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
     }
     group_->store = c10::make_intrusive<c10d::PrefixStore>("sg/", store);
-    auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
-    gloo_options->devices = gloo_devices();
-    group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, int(env.rank), int(env.world_size),
-                                                            gloo_options);
+    group_->pg = device.is_cuda() ? nccl_group(group_->store, env.rank, env.world_size, timeout)
+                                  : gloo_group(group_->store, env.rank, env.world_size, timeout);
   } catch (const std::exception& e) {
     throw std::runtime_error("c10d: " + group_->where + " could not join the group at " + endpoint + " within " +
                              seconds(timeout) + ": " + cause_of(e));

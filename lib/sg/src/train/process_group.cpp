@@ -35,21 +35,24 @@ int64_t workers_to_start(const Recipe& recipe) {
   return n > 1 ? n : 0;
 }
 
-ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milliseconds timeout) {
+ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milliseconds timeout,
+                                const torch::Device& device) {
   const std::optional<TorchrunEnvironment> env = read_torchrun_environment();
   if (env) {
     char host[256] = "localhost";
     ::gethostname(host, sizeof host - 1);
-    return {std::make_unique<C10dCollective>(*env, timeout),
-            "rank " + std::to_string(env->rank) + " of " + std::to_string(env->world_size) +
-                " (c10d Gloo; multi_gpu and num_gpus of the recipe give way to WORLD_SIZE, as in SG)" +
+    const torch::Device mine = device.is_cuda() ? torch::Device(torch::kCUDA, c10::DeviceIndex(env->local_rank)) : device;
+    return {std::make_unique<C10dCollective>(*env, timeout, C10dCollective::kDefaultBucketBytes, mine),
+            "rank " + std::to_string(env->rank) + " of " + std::to_string(env->world_size) + " (c10d " +
+                (mine.is_cuda() ? "NCCL" : "Gloo") +
+                "; multi_gpu and num_gpus of the recipe give way to WORLD_SIZE, as in SG)" +
                 (env->restart_count > 0 ? ", restart " + std::to_string(env->restart_count) : ""),
-            std::string(host) + ":" + std::to_string(::getppid()), env->restart_count, env->local_world_size};
+            std::string(host) + ":" + std::to_string(::getppid()), env->restart_count, env->local_world_size, mine};
   }
   if (processes_asked(config) > 1)
     throw RecipeError(asked(config) + ": its workers are started by sg-train / sg-resume or torchrun "
                       "(torchrun --no_python --nproc_per_node " + std::to_string(config.num_gpus) + " sg-train ...)");
-  return {std::make_unique<SingleProcess>(), "", "", 0, 1};
+  return {std::make_unique<SingleProcess>(), "", "", 0, 1, device};
 }
 
 }  // namespace sg

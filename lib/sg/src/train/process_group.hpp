@@ -22,10 +22,14 @@ struct ProcessGroup {
   std::string job;
   int64_t restart_count = 0;
   int64_t local_world_size = 1;   // the workers on this machine, which share its cores
+  // Where this process trains: `device` as asked, except that each CUDA worker takes the
+  // GPU of its LOCAL_RANK (one device per local rank, as torchrun's users expect).
+  torch::Device device = torch::kCPU;
 };
 
 // Throws RecipeError for multi_gpu / num_gpus it cannot follow, std::runtime_error when
 // the other workers cannot be reached within `timeout`.
-ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milliseconds timeout);
+ProcessGroup join_process_group(const TrainingConfig& config, std::chrono::milliseconds timeout,
+                                const torch::Device& device);
 
 }  // namespace sg

@@ -47,7 +47,8 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
   config_.checkpoint.zoo = options.zoo;
   packages_ = packages_entry(options.program);
   ProcessGroup group =
-      join_process_group(config_, std::chrono::milliseconds(int64_t(options.collective_timeout_s * 1000)));
+      join_process_group(config_, std::chrono::milliseconds(int64_t(options.collective_timeout_s * 1000)), device_);
+  device_ = group.device;
   collective_ = std::move(group.collective);
   process_note_ = group.description;
   job_ = group.job;

@@ -1,5 +1,7 @@
 #pragma once
-// The collective of a torchrun job over c10d's Gloo process group. Its store is torchrun's
+// The collective of a torchrun job over c10d: the Gloo process group for CPU workers, the
+// NCCL one for CUDA workers where LibTorch was built with it (USE_C10D_NCCL; Debian's
+// LibTorch is not, so that path is written but not built or run here). Its store is torchrun's
 // agent store when torchrun says so (TORCHELASTIC_USE_AGENT_STORE, the static rendezvous),
 // else one that rank 0 serves at MASTER_ADDR:MASTER_PORT. Every call waits at most
 // `timeout`; a peer that is gone or late makes it throw std::runtime_error with one line
@@ -20,8 +22,10 @@ class C10dCollective final : public Collective {
   static constexpr int64_t kDefaultBucketBytes = int64_t{25} << 20;   // Python DDP's bucket_cap_mb
 
   // Connects to every rank (within `timeout`); throws std::runtime_error when it cannot.
+  // `device`: where this worker trains (a CUDA device: NCCL, its collectives on that
+  // device; the CPU: Gloo).
   C10dCollective(const TorchrunEnvironment& env, std::chrono::milliseconds timeout,
-                 int64_t bucket_bytes = kDefaultBucketBytes);
+                 int64_t bucket_bytes = kDefaultBucketBytes, const torch::Device& device = torch::kCPU);
   ~C10dCollective() override;
 
   int64_t rank() const override { return rank_; }
