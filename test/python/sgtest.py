@@ -233,8 +233,16 @@ class Started:
         self.p.send_signal(number)
 
     def finish(self):
-        """Waits for the end; a Result whose stderr holds every line, those read before too."""
-        out, err = self.p.communicate()
+        """Waits for the end; a Result whose stderr holds every line, those read before too.
+        stderr is read through the same buffered file as wait_for (communicate() would read the
+        pipe underneath and lose what wait_for's readline had read ahead); stdout in a thread."""
+        outs = []
+        reader = threading.Thread(target=lambda: outs.append(self.p.stdout.read() if self.p.stdout else b""))
+        reader.start()
+        err = self.p.stderr.read()
+        reader.join()
+        self.p.wait()
+        out = outs[0] if outs else b""
         timed_out = self.watchdog.finished.is_set()   # it fired: cancel() has not run yet
         self.watchdog.cancel()
         err_text = "".join(self.lines) + (err or b"").decode("utf-8", "replace")

@@ -116,6 +116,7 @@ def check_results(c, args, rendezvous, *probe_args):
         c.eq(got["counts"], {k: sum(inp["counts"][k] for inp in inputs) for k in ("samples", "top1", "top5", "loss_sum")},
              where + "summed counts")
         c.eq(got["average_gradients_stop"], True, where + "the stop agreed with the gradients when rank 1 asked")
+        c.eq(got["average_gradients_save"], False, where + "no save agreed with the gradients when none asked")
         c.eq(got["any_rank1_asked"], True, where + "any() when rank 1 asked")
         c.eq(got["any_none_asked"], False, where + "any() when no rank asked")
         c.eq(got["run_directory"], inputs[0]["run_directory"], where + "run directory")

@@ -161,12 +161,6 @@ def main():
     one_line_error(checker, r, "transforms[2] AutoAugment: not implemented", "AutoAugment")
     checker.eq(glob.glob(os.path.join(root, "*", "RUN_*", "*.pth")), [], "checkpoints after AutoAugment")
 
-    # SG's imagenet_resnet50 now gets past its transform list and collate_fn, to multi_gpu.
-    r = sgtest.run([args.train, "--config-dir", args.sg_recipes, "--config-name", "imagenet_resnet50",
-                    "ckpt_root_dir=" + os.path.join(work, "ra_runs"),
-                    "dataset_params.train_dataset_params.root=" + train_root,
-                    "dataset_params.val_dataset_params.root=" + val_root], timeout=120)
-    one_line_error(checker, r, "multi_gpu: DDP with num_gpus", "imagenet_resnet50")
     checker.report()
 
 

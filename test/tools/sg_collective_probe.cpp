@@ -124,7 +124,9 @@ int run(const Options& o) {
   in.set("params", tensors(params));
   in.set("grads", tensors(grads_of(params)));
   if (leaves_before("average_gradients")) return 0;
-  out.set("average_gradients_stop", pth::Value::boolean(collective.average_gradients(params, r == 1)));
+  const sg::StepRequests agreed = collective.average_gradients(params, {/*stop=*/r == 1, /*save=*/false});
+  out.set("average_gradients_stop", pth::Value::boolean(agreed.stop));
+  out.set("average_gradients_save", pth::Value::boolean(agreed.save));
   out.set("grads", tensors(grads_of(params)));
 
   sg::MetricAccumulator::Counts counts;

@@ -120,7 +120,7 @@ int run(const Options& o) {
     sgd.zero_grad();
     const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
     loss.backward();
-    collective.average_gradients(net->parameters(), /*stop_asked=*/false);
+    collective.average_gradients(net->parameters(), {});
     sgd.step();
     losses.push_back(loss.item<double>());
   }

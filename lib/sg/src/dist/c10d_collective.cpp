@@ -167,9 +167,9 @@ void C10dCollective::broadcast_weights(const std::vector<torch::Tensor>& tensors
   }
 }
 
-bool C10dCollective::average_gradients(const std::vector<torch::Tensor>& parameters, bool stop_asked) {
+StepRequests C10dCollective::average_gradients(const std::vector<torch::Tensor>& parameters, StepRequests asked) {
   // Every parameter is packed (zeros where this rank has no gradient), followed in its
-  // bucket by one presence entry per member and, in the last bucket, the stop request: no
+  // bucket by one presence entry per member and, in the last bucket, the requests: no
   // rank needs to know beforehand which gradients the others have, and a step costs one
   // collective per bucket, the latency that dominates small models.
   std::vector<torch::Tensor> grads;
@@ -177,15 +177,18 @@ bool C10dCollective::average_gradients(const std::vector<torch::Tensor>& paramet
   for (const torch::Tensor& p : parameters)
     grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p, at::MemoryFormat::Contiguous));
   std::vector<Bucket> buckets = plan_buckets(grads, bucket_bytes_);
-  if (buckets.empty()) return any(stop_asked);
-  bool stop = false;
+  if (buckets.empty()) return {any(asked.stop), any(asked.save)};
+  StepRequests agreed;
   for (size_t b = 0; b < buckets.size(); ++b) {
     const Bucket& bucket = buckets[b];
     const bool last = b + 1 == buckets.size();
     const int64_t members = int64_t(bucket.members.size());
     std::vector<float> marks;
     for (size_t i : bucket.members) marks.push_back(parameters[i].grad().defined() ? 1 : 0);
-    if (last) marks.push_back(stop_asked ? 1 : 0);
+    if (last) {
+      marks.push_back(asked.stop ? 1 : 0);
+      marks.push_back(asked.save ? 1 : 0);
+    }
     const torch::Tensor tail = torch::tensor(marks).to(grads[bucket.members.front()].options());
     torch::Tensor flat = flatten_bucket(bucket, grads, tail);
     const int64_t values = flat.numel() - tail.numel();
@@ -198,9 +201,9 @@ bool C10dCollective::average_gradients(const std::vector<torch::Tensor>& paramet
       torch::Tensor p = parameters[bucket.members[size_t(j)]];
       if (seen[j] > 0 && !p.grad().defined()) p.mutable_grad() = grads[bucket.members[size_t(j)]];
     }
-    if (last) stop = seen[members] > 0;
+    if (last) agreed = {seen[members] > 0, seen[members + 1] > 0};
   }
-  return stop;
+  return agreed;
 }
 
 void C10dCollective::all_reduce_sum(const torch::Tensor& tensor) {

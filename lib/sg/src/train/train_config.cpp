@@ -203,6 +203,13 @@ TrainingConfig read_training_config(const Recipe& r) {
     if (c.ckpt_best_name == reserved)
       throw RecipeError(p + "ckpt_best_name: '" + c.ckpt_best_name + "' is a file of its own in the run directory");
   c.save_ckpt_epoch_list = r.get_or<std::vector<int64_t>>(p + "save_ckpt_epoch_list", {});
+  c.ckpt_every_n_steps = r.get_or<int64_t>(p + "ckpt_every_n_steps", 0);
+  if (c.ckpt_every_n_steps < 0) throw RecipeError(p + "ckpt_every_n_steps: must be 0 (off) or positive");
+  if (r.has(p + "ckpt_every_n_minutes") && !r.node(p + "ckpt_every_n_minutes").IsNull())
+    c.ckpt_every_n_minutes = r.get<double>(p + "ckpt_every_n_minutes");
+  if (!(c.ckpt_every_n_minutes >= 0)) throw RecipeError(p + "ckpt_every_n_minutes: must be 0 (off) or positive");
+  if ((c.ckpt_every_n_steps > 0 || c.ckpt_every_n_minutes > 0) && !c.save_model)
+    throw RecipeError(p + "ckpt_every_n_steps / ckpt_every_n_minutes: nothing is saved with save_model: False");
   c.batch_accumulate = r.get_or<int64_t>(p + "batch_accumulate", 1);
   if (c.batch_accumulate <= 0) throw RecipeError(p + "batch_accumulate: must be positive");
   if (r.has(p + "clip_grad_norm") && !r.node(p + "clip_grad_norm").IsNull())

@@ -134,6 +134,7 @@ Trainer::~Trainer() = default;
 
 std::string Trainer::train() {
   enable_graceful_stop();
+  last_save_ = Clock::now();
   open_run();
   output_.open_events();
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
@@ -209,7 +210,11 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     }
     scaler_->scale(config_.batch_accumulate > 1 ? loss / double(config_.batch_accumulate) : loss).backward();
     const bool step_now = (batch.index + 1) % config_.batch_accumulate == 0 || batch.index + 1 == batches;
-    const bool stop = step_now && optimizer_step(epoch, batch.index);
+    StepRequests agreed;
+    if (step_now) {
+      ++steps_taken_;
+      agreed = optimizer_step(epoch, batch.index, {stop_requested(), periodic_save_due()});
+    }
     const double loss_value = loss.item<double>();
     if (config_.check_finite && !std::isfinite(loss_value))
       throw TrainingDiverged("the training loss is " + std::to_string(loss_value) + " at epoch " +
@@ -221,12 +226,8 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
                      batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
-    if (stop && batch.index + 1 < batches) {
-      output_.clear_progress();
-      require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1));
-      output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, batch.index + 1, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
-                                          global_counts(metrics)));
-      collective_->barrier();   // no worker exits before rank 0 has saved
+    if ((agreed.stop || agreed.save) && batch.index + 1 < batches) save_position(epoch, batch.index + 1, metrics);
+    if (agreed.stop && batch.index + 1 < batches) {
       throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
                                 std::to_string(batch.index + 1) + "; " + run_dir_ +
                                 "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
@@ -247,8 +248,8 @@ MetricAccumulator::Counts Trainer::global_counts(const MetricAccumulator& metric
   return counts;
 }
 
-bool Trainer::optimizer_step(int64_t epoch, int64_t batch) {
-  const bool stop = collective_->average_gradients(parameters_, stop_requested());
+StepRequests Trainer::optimizer_step(int64_t epoch, int64_t batch, StepRequests asked) {
+  const StepRequests agreed = collective_->average_gradients(parameters_, asked);
   if (config_.clip_grad_norm) {
     scaler_->unscale_(optimizer_->get());
     torch::nn::utils::clip_grad_norm_(model_->parameters(), *config_.clip_grad_norm);
@@ -261,7 +262,23 @@ bool Trainer::optimizer_step(int64_t epoch, int64_t batch) {
   const int64_t batches = train_loader_->batches_in_dataset();
   if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
   lr_policy_->after_step(*optimizer_);
-  return stop;
+  return agreed;
+}
+
+bool Trainer::periodic_save_due() const {
+  if (config_.ckpt_every_n_steps > 0 && steps_taken_ % config_.ckpt_every_n_steps == 0) return true;
+  return config_.ckpt_every_n_minutes > 0 &&
+         std::chrono::duration<double>(Clock::now() - last_save_).count() >= 60 * config_.ckpt_every_n_minutes;
+}
+
+void Trainer::save_position(int64_t epoch, int64_t next_batch, const MetricAccumulator& metrics) {
+  output_.clear_progress();
+  require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(next_batch));
+  output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, next_batch,
+                                                         last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
+                                                         global_counts(metrics)));
+  last_save_ = Clock::now();
+  collective_->barrier();   // no worker runs ahead of (or, stopping, exits before) rank 0's save
 }
 
 Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
@@ -319,6 +336,7 @@ void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& met
   if (is_best) output_.write_checkpoint(config_.ckpt_best_name, ckpt);
   if (listed(config_.save_ckpt_epoch_list, finished)) output_.write_checkpoint("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
   output_.write_checkpoint("ckpt_latest.pth", ckpt);
+  last_save_ = Clock::now();
   if (averager_) averager_->commit();
   if (is_best) output_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
 }

@@ -1,5 +1,6 @@
 #pragma once
 // The training loop behind sg::Training (sg/train/training.hpp), which states what it does.
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,8 +46,12 @@ class Trainer {
   void open_run();
   void restore(const pth::Checkpoint& ckpt);
   MetricValues train_epoch(int64_t epoch, int64_t first_batch);
-  // Returns the stop decision all processes agreed on with the gradients.
-  bool optimizer_step(int64_t epoch, int64_t batch);
+  // Returns the requests all processes agreed on with the gradients.
+  StepRequests optimizer_step(int64_t epoch, int64_t batch, StepRequests asked);
+  // ckpt_every_n_steps / ckpt_every_n_minutes: whether this step's end is due a checkpoint.
+  bool periodic_save_due() const;
+  // ckpt_latest.pth holding the position inside `epoch` before `next_batch`.
+  void save_position(int64_t epoch, int64_t next_batch, const MetricAccumulator& metrics);
   MetricValues validate(Classifier& model);
   Classifier& validation_model();
   void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);
@@ -92,6 +97,8 @@ class Trainer {
   std::optional<EpochMetrics> best_;
   std::optional<EpochMetrics> last_;   // the latest validated epoch
   RunOutput output_;   // every file and log line of the run
+  int64_t steps_taken_ = 0;   // optimizer steps of this process
+  std::chrono::steady_clock::time_point last_save_;   // of ckpt_latest.pth
   struct Throughput {
     double images_per_second = 0;
     double data_wait_fraction = 0;   // of the epoch's wall time

@@ -33,8 +33,8 @@ class C10dCollective final : public Collective {
   void broadcast_weights(const std::vector<torch::Tensor>& tensors) override;
   // A parameter with a gradient on some rank gets the mean on all (zeros where a rank has
   // none, as Python DDP counts unused parameters); one with none anywhere keeps none. One
-  // all-reduce per bucket carries the gradients, which ranks have each, and the stop request.
-  bool average_gradients(const std::vector<torch::Tensor>& parameters, bool stop_asked) override;
+  // all-reduce per bucket carries the gradients, which ranks have each, and the requests.
+  StepRequests average_gradients(const std::vector<torch::Tensor>& parameters, StepRequests asked) override;
   void all_reduce_sum(const torch::Tensor& tensor) override;
   void sum_counts(MetricAccumulator::Counts& counts) override;
   bool any(bool asked) override;

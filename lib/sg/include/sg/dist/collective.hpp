@@ -13,6 +13,12 @@
 
 namespace sg {
 
+// What a process asks of a training step. The processes agree on it: when any asks, all do.
+struct StepRequests {
+  bool stop = false;   // a stop signal: save the exact position and end
+  bool save = false;   // a periodic checkpoint is due (ckpt_every_n_steps / ckpt_every_n_minutes)
+};
+
 class Collective {
  public:
   virtual ~Collective() = default;
@@ -23,9 +29,8 @@ class Collective {
   // The initial weights of rank 0 everywhere (after they are built and loaded).
   virtual void broadcast_weights(const std::vector<torch::Tensor>& tensors) = 0;
   // Each process's gradients replaced by their mean, before clipping, unscaling and the
-  // optimizer step; in the same collective, the stop decision of that step: true
-  // everywhere when any process asked.
-  virtual bool average_gradients(const std::vector<torch::Tensor>& parameters, bool stop_asked) = 0;
+  // optimizer step; in the same collective, the step's requests agreed.
+  virtual StepRequests average_gradients(const std::vector<torch::Tensor>& parameters, StepRequests asked) = 0;
   // A contiguous tensor replaced, in place, by its sum over the processes (sync_bn's
   // per-channel statistics and gradient sums).
   virtual void all_reduce_sum(const torch::Tensor& tensor) = 0;
@@ -44,7 +49,7 @@ class SingleProcess final : public Collective {
   int64_t rank() const override { return 0; }
   int64_t world_size() const override { return 1; }
   void broadcast_weights(const std::vector<torch::Tensor>&) override {}
-  bool average_gradients(const std::vector<torch::Tensor>&, bool stop_asked) override { return stop_asked; }
+  StepRequests average_gradients(const std::vector<torch::Tensor>&, StepRequests asked) override { return asked; }
   void all_reduce_sum(const torch::Tensor&) override {}
   void sum_counts(MetricAccumulator::Counts&) override {}
   bool any(bool asked) override { return asked; }

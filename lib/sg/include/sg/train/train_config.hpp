@@ -77,6 +77,10 @@ struct TrainingConfig {
   bool save_model = true;
   std::string ckpt_best_name;
   std::vector<int64_t> save_ckpt_epoch_list;
+  // ckpt_latest.pth with the exact position inside an epoch, every that many optimizer
+  // steps of this process / minutes since the last save of it (0: only at epoch ends).
+  int64_t ckpt_every_n_steps = 0;
+  double ckpt_every_n_minutes = 0;
   uint64_t seed = 42;
   int64_t batch_accumulate = 1;
   std::optional<double> clip_grad_norm;

@@ -1,0 +1,172 @@
+"""Checkpoints inside an epoch: training_hyperparams.ckpt_every_n_steps / ckpt_every_n_minutes.
+
+- A run that saves ckpt_latest.pth after every step ends bit-identical (net, ema_net and
+  optimizer state, hashes from sg-ckpt-inspect) to the same run saving only at epoch ends:
+  saving perturbs nothing.
+- kill -9 at three positions (read back from the checkpoint, inside epoch 1 twice and inside
+  epoch 2), each time resumed from the position the last step checkpoint holds; one segment
+  saves by time (every 0.001 minutes) instead of by steps. The resumed run says where it
+  continued (a batch inside an epoch, at or past the position seen), every .pth left
+  verifies, and the last segment ends bit-identical to the uninterrupted run.
+- Two workers (sg-train starting them, multi_gpu=DDP num_gpus=2) saving every 5 steps: killed
+  inside epoch 1, resumed as two workers, the run ends as an uninterrupted 2-worker run.
+- A negative value, or step checkpoints with save_model: False, is one line and exit 2.
+"""
+
+import glob
+import json
+import os
+import signal
+import time
+
+import sgtest
+
+BASE = ["--config-name", "test_tiny", "dataset_params.synthetic.train_size=4000",
+        "training_hyperparams.max_train_batches=null", "training_hyperparams.lr_mode=StepLRScheduler",
+        "training_hyperparams.lr_updates=[1]", "training_hyperparams.save_ckpt_epoch_list=[]", "ema=True",
+        "training_hyperparams.ema_params.decay_type=threshold", "epochs=2"]
+BATCHES = 250   # 4000 images in batches of 16
+
+
+class Env:
+    def __init__(self, args, root):
+        self.args, self.root = args, root
+
+    def cmd(self, experiment, *overrides):
+        return [self.args.train] + BASE + ["ckpt_root_dir=" + self.root, "experiment_name=" + experiment] + list(overrides)
+
+    def train(self, experiment, *overrides):
+        return sgtest.run(self.cmd(experiment, *overrides), timeout=300)
+
+    def run_dirs(self, experiment):
+        return sorted(glob.glob(os.path.join(self.root, experiment, "RUN_*")))
+
+    def inspect(self, *args):
+        r = sgtest.run([self.args.inspect] + list(args), timeout=60)
+        return r, (json.loads(r.out) if r.rc in (0, 1) and "--json" in args else None)
+
+    def state_hash(self, experiment):
+        dirs = self.run_dirs(experiment)
+        if len(dirs) != 1:
+            return "no single run directory: %s" % dirs
+        _, doc = self.inspect("--json", "--hash", os.path.join(dirs[0], "ckpt_latest.pth"))
+        return "|".join(t["path"] + ":" + t["sha256"] for t in doc["files"][0]["tensors"]
+                        if t["path"].split("/")[0] in ("net", "ema_net", "optimizer_state_dict"))
+
+
+def kill_inside(torch, env, experiment, at, overrides):
+    """Starts the run (resuming it unless it is the first segment), waits until its
+    ckpt_latest.pth holds a position inside an epoch at or past `at` (epoch index, batch),
+    kills it and its workers, if any, with SIGKILL; returns (the position seen, the Result)."""
+    p = sgtest.Started(env.cmd(experiment, *overrides), preexec_fn=os.setsid)
+    if not p.wait_for("run directory"):
+        os.killpg(p.p.pid, signal.SIGKILL)
+        return None, p.finish()
+    run_dir = env.run_dirs(experiment)[0]
+    latest = os.path.join(run_dir, "ckpt_latest.pth")
+    seen = None
+    while p.p.poll() is None:   # the checkpoint is replaced atomically: every read is whole
+        pos = mid_epoch_position(torch, latest)
+        if pos is not None and pos >= at:
+            seen = pos
+            break
+        time.sleep(0.02)
+    os.killpg(p.p.pid, signal.SIGKILL)   # its session: sg-train and the workers it started
+    return seen, p.finish()
+
+
+def mid_epoch_position(torch, path):
+    """(epoch index, next batch) when ckpt_latest.pth holds a position inside an epoch."""
+    try:
+        ckpt = torch.load(path, map_location="cpu")
+    except FileNotFoundError:
+        return None
+    state = ckpt.get("sg_cpp_state", {})
+    batch = state.get("next_batch", 0)
+    return (int(ckpt["epoch"]), int(batch)) if batch else None
+
+
+def resumed_at(r):
+    """(epoch, batch), both from 1, of the line `resumed from ... at epoch E, batch B`; (0, 0) if none."""
+    for line in r.err.splitlines():
+        if line.startswith("resumed from") and ", batch " in line:
+            epoch, batch = line.rsplit(" at epoch ", 1)[1].split(", batch ")
+            return int(epoch), int(batch)
+    return 0, 0
+
+
+def check_same_as_epoch_saves(checker, env, reference):
+    r = env.train("every_step", "+training_hyperparams.ckpt_every_n_steps=1")
+    if checker.check(r.rc == 0, "saving every step: %s" % r.describe()):
+        checker.eq(env.state_hash("every_step"), reference, "saving every step: the run's end against epoch-end saves only")
+
+
+def check_kills(checker, torch, env, reference):
+    segments = [((0, 30), ["+training_hyperparams.ckpt_every_n_steps=1"]),
+                ((0, 150), ["+training_hyperparams.ckpt_every_n_minutes=0.001"]),
+                ((1, 60), ["+training_hyperparams.ckpt_every_n_steps=1"])]
+    last = None
+    for i, (at, overrides) in enumerate(segments):
+        seen, r = kill_inside(torch, env, "killed", at, overrides + (["resume=True"] if i else []))
+        if not checker.check(seen is not None and r.rc == -signal.SIGKILL,
+                             "kill %d: a position inside an epoch at or past %s before the kill: %s / %s" % (
+                                 i, at, seen, r.describe())):
+            return
+        if last is not None:
+            checker.check(resumed_at(r) >= (last[0] + 1, last[1] + 1),
+                          "kill %d: the run continued inside an epoch, at or past %s: %s" % (
+                              i, last, [line for line in r.err.splitlines() if "resumed" in line or "run dir" in line]))
+        last = seen
+        for f in glob.glob(os.path.join(env.root, "killed", "RUN_*", "**", "*.pth"), recursive=True):
+            v, _ = env.inspect("--verify", f)
+            checker.check(v.rc == 0, "after kill %d, %s does not verify: %s" % (i, os.path.basename(f), v.describe()))
+    r = env.train("killed", "+training_hyperparams.ckpt_every_n_steps=1", "resume=True")
+    checker.check(r.rc == 0 and resumed_at(r) >= (last[0] + 1, last[1] + 1),
+                  "the last resume continues at or past %s: %s" % (last, r.describe()))
+    checker.eq(env.state_hash("killed"), reference, "killed 3 times and resumed: the run's end against the uninterrupted run")
+
+
+def check_two_workers(checker, torch, env):
+    ddp = ["+multi_gpu=DDP", "+num_gpus=2", "+training_hyperparams.ckpt_every_n_steps=5"]
+    straight = env.train("ddp_straight", *ddp)
+    if not checker.check(straight.rc == 0, "2 workers saving every 5 steps: %s" % straight.describe()):
+        return
+    seen, r = kill_inside(torch, env, "ddp_killed", (0, 40), ddp)
+    if not checker.check(seen is not None and seen[1] % 5 == 0 and r.rc == -signal.SIGKILL,
+                         "2 workers: a position every 5 steps before the kill: %s / %s" % (seen, r.describe())):
+        return
+    resumed = env.train("ddp_killed", *ddp, "resume=True")
+    checker.check(resumed.rc == 0 and resumed_at(resumed) >= (seen[0] + 1, seen[1] + 1),
+                  "2 workers resumed inside the epoch, at or past %s: %s" % (seen, resumed.describe()))
+    checker.eq(env.state_hash("ddp_killed"), env.state_hash("ddp_straight"),
+               "2 workers killed and resumed: the run's end against the uninterrupted 2-worker run")
+
+
+def check_refusals(checker, env):
+    for overrides, needle in ((["+training_hyperparams.ckpt_every_n_steps=-1"], "ckpt_every_n_steps: must be 0"),
+                              (["+training_hyperparams.ckpt_every_n_minutes=-2"], "ckpt_every_n_minutes: must be 0"),
+                              (["+training_hyperparams.ckpt_every_n_steps=3", "training_hyperparams.save_model=False"],
+                               "nothing is saved with save_model: False")):
+        r = env.train("refused", *overrides)
+        checker.check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and needle in r.err,
+                      "%s: %s" % (overrides, r.describe()))
+    checker.eq(env.run_dirs("refused"), [], "refused runs made a run directory")
+
+
+def main():
+    args = sgtest.parse_args(__doc__, paths=("train",))
+    torch = sgtest.import_torch()
+    checker = sgtest.Checker("test_step_checkpoints")
+    env = Env(args, sgtest.fresh_dir(args.workdir))
+    straight = env.train("straight")
+    if checker.check(straight.rc == 0, "the uninterrupted run: %s" % straight.describe()):
+        reference = env.state_hash("straight")
+        check_same_as_epoch_saves(checker, env, reference)
+        check_kills(checker, torch, env, reference)
+    check_two_workers(checker, torch, env)
+    check_refusals(checker, env)
+    checker.report()
+
+
+if __name__ == "__main__":
+    main()
