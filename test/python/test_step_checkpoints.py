@@ -10,7 +10,11 @@
   verifies, and the last segment ends bit-identical to the uninterrupted run.
 - Two workers (sg-train starting them, multi_gpu=DDP num_gpus=2) saving every 5 steps: killed
   inside epoch 1, resumed as two workers, the run ends as an uninterrupted 2-worker run.
-- A negative value, or step checkpoints with save_model: False, is one line and exit 2.
+- save_ckpt_every_n_epochs 1 with keep_last_n_epoch_ckpts 2 and save_ckpt_epoch_list [1]:
+  after 5 epochs ckpt_epoch_1 (listed), _4 and _5 are left; continued in place from
+  ckpt_epoch_4.pth (ckpt_name) to 7 epochs: _1, _4 (resumed from), _6 and _7.
+- A negative value, step checkpoints with save_model: False, or keep_last_n_epoch_ckpts
+  without save_ckpt_every_n_epochs is one line and exit 2.
 """
 
 import glob
@@ -142,11 +146,32 @@ def check_two_workers(checker, torch, env):
                "2 workers killed and resumed: the run's end against the uninterrupted 2-worker run")
 
 
+def check_epoch_checkpoints(checker, env):
+    tiny = ["dataset_params.synthetic.train_size=64", "training_hyperparams.max_train_batches=2",
+            "+training_hyperparams.save_ckpt_every_n_epochs=1", "+training_hyperparams.keep_last_n_epoch_ckpts=2",
+            "training_hyperparams.save_ckpt_epoch_list=[1]"]
+    r = env.train("epochs", *tiny, "epochs=5")
+    dirs = env.run_dirs("epochs")
+    if not checker.check(r.rc == 0 and len(dirs) == 1, "5 epochs with periodic checkpoints: %s" % r.describe()):
+        return
+
+    def epoch_files():
+        return sorted(n for n in os.listdir(dirs[0]) if n.startswith("ckpt_epoch_"))
+
+    checker.eq(epoch_files(), ["ckpt_epoch_1.pth", "ckpt_epoch_4.pth", "ckpt_epoch_5.pth"], "after 5 epochs, keeping 2")
+    r = env.train("epochs", *tiny, "epochs=7", "training_hyperparams.run_id=" + os.path.basename(dirs[0]),
+                  "training_hyperparams.ckpt_name=ckpt_epoch_4.pth")
+    checker.check(r.rc == 0 and "ckpt_epoch_4.pth at epoch 5" in r.err, "continued from ckpt_epoch_4.pth: %s" % r.describe())
+    checker.eq(epoch_files(), ["ckpt_epoch_1.pth", "ckpt_epoch_4.pth", "ckpt_epoch_6.pth", "ckpt_epoch_7.pth"],
+               "after 7 epochs continued from epoch 4, keeping 2")
+
+
 def check_refusals(checker, env):
     for overrides, needle in ((["+training_hyperparams.ckpt_every_n_steps=-1"], "ckpt_every_n_steps: must be 0"),
                               (["+training_hyperparams.ckpt_every_n_minutes=-2"], "ckpt_every_n_minutes: must be 0"),
                               (["+training_hyperparams.ckpt_every_n_steps=3", "training_hyperparams.save_model=False"],
-                               "nothing is saved with save_model: False")):
+                               "nothing is saved with save_model: False"),
+                              (["+training_hyperparams.keep_last_n_epoch_ckpts=2"], "no periodic checkpoints to keep")):
         r = env.train("refused", *overrides)
         checker.check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and needle in r.err,
                       "%s: %s" % (overrides, r.describe()))
@@ -164,6 +189,7 @@ def main():
         check_same_as_epoch_saves(checker, env, reference)
         check_kills(checker, torch, env, reference)
     check_two_workers(checker, torch, env)
+    check_epoch_checkpoints(checker, env)
     check_refusals(checker, env)
     checker.report()
 

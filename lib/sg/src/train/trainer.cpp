@@ -40,6 +40,8 @@ bool listed(const std::vector<int64_t>& epochs, int64_t epoch) {
   return std::find(epochs.begin(), epochs.end(), epoch) != epochs.end();
 }
 
+std::string epoch_checkpoint_name(int64_t epoch) { return "ckpt_epoch_" + std::to_string(epoch) + ".pth"; }
+
 }  // namespace
 
 Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
@@ -265,6 +267,23 @@ StepRequests Trainer::optimizer_step(int64_t epoch, int64_t batch, StepRequests 
   return agreed;
 }
 
+bool Trainer::periodic_epoch(int64_t epoch) const {
+  return config_.save_ckpt_every_n_epochs > 0 && epoch % config_.save_ckpt_every_n_epochs == 0;
+}
+
+void Trainer::remove_old_epoch_checkpoints(int64_t finished) {
+  if (config_.keep_last_n_epoch_ckpts == 0 || !run_ || collective_->rank() != 0) return;
+  const int64_t every = config_.save_ckpt_every_n_epochs;
+  const int64_t oldest_kept = (finished / every - config_.keep_last_n_epoch_ckpts + 1) * every;
+  for (int64_t epoch = every; epoch < oldest_kept; epoch += every) {
+    const std::string name = epoch_checkpoint_name(epoch);
+    std::error_code ec;
+    const bool resumed_from = !resume_from_.empty() && std::filesystem::equivalent(run_->folder().path_of(name), resume_from_, ec);
+    if (listed(config_.save_ckpt_epoch_list, epoch) || resumed_from || !run_->folder().exists(name)) continue;
+    output_.remove(run_->folder(), name);
+  }
+}
+
 bool Trainer::periodic_save_due() const {
   if (config_.ckpt_every_n_steps > 0 && steps_taken_ % config_.ckpt_every_n_steps == 0) return true;
   return config_.ckpt_every_n_minutes > 0 &&
@@ -334,10 +353,12 @@ void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& met
   const pth::Value ckpt = checkpoint(finished, 0, metrics);
   if (averager_) output_.write_checkpoint("average_model.pth", pth::make_average_checkpoint(ckpt, to_pth_state_dict(averager_->average())));
   if (is_best) output_.write_checkpoint(config_.ckpt_best_name, ckpt);
-  if (listed(config_.save_ckpt_epoch_list, finished)) output_.write_checkpoint("ckpt_epoch_" + std::to_string(finished) + ".pth", ckpt);
+  if (listed(config_.save_ckpt_epoch_list, finished) || periodic_epoch(finished))
+    output_.write_checkpoint(epoch_checkpoint_name(finished), ckpt);
   output_.write_checkpoint("ckpt_latest.pth", ckpt);
   last_save_ = Clock::now();
   if (averager_) averager_->commit();
+  remove_old_epoch_checkpoints(finished);
   if (is_best) output_.line("new best " + config_.metric_to_watch + " " + std::to_string(watched) + ", saved " + config_.ckpt_best_name);
 }
 

@@ -58,6 +58,9 @@ class Trainer {
   // check_finite: refuses to save weights that are NaN or infinite.
   void require_finite_weights(const std::string& when) const;
   void save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched);
+  bool periodic_epoch(int64_t epoch) const;   // save_ckpt_every_n_epochs
+  // keep_last_n_epoch_ckpts: the older periodic ckpt_epoch_N.pth removed, once `finished` is committed.
+  void remove_old_epoch_checkpoints(int64_t finished);
   // `partial`: the training metrics accumulated so far when stopping mid-epoch.
   pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
                         const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;

@@ -81,6 +81,10 @@ struct TrainingConfig {
   // steps of this process / minutes since the last save of it (0: only at epoch ends).
   int64_t ckpt_every_n_steps = 0;
   double ckpt_every_n_minutes = 0;
+  // ckpt_epoch_N.pth every that many epochs too, of which the newest keep_last_n_epoch_ckpts
+  // are kept (0: all); files of save_ckpt_epoch_list and the one resumed from always stay.
+  int64_t save_ckpt_every_n_epochs = 0;
+  int64_t keep_last_n_epoch_ckpts = 0;
   uint64_t seed = 42;
   int64_t batch_accumulate = 1;
   std::optional<double> clip_grad_norm;
