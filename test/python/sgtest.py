@@ -346,11 +346,27 @@ TORCHRUN = "/usr/bin/torchrun"
 
 
 def free_port():
-    """A TCP port nothing listens on now (the kernel's pick), for --master_port."""
+    """A TCP port nothing uses now, for --master_port: drawn below the kernel's ephemeral range
+    (ip_local_port_range), so that no socket bound to port 0 or connecting out (Gloo's, a
+    store's, another test's) can take it between this check and torchrun's bind."""
+    import random
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low = max(1024, ephemeral_low - 12000)
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(low, ephemeral_low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port in [%d, %d)" % (low, ephemeral_low))
 
 
 def torchrun_command(nproc, program, args, rendezvous="static", python=False, options=(), port=None):
