@@ -141,6 +141,7 @@ def json_diff(a, b, path=""):
 
 def _limits(as_bytes):
     def apply():
+        os.setsid()   # its own process group: a timeout ends the workers it started too
         if as_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -186,7 +187,7 @@ def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
 
         def kill():
             expired.set()
-            os.kill(p.pid, signal.SIGKILL)
+            os.killpg(p.pid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, kill)
         timer.start()
