@@ -251,6 +251,21 @@ class Started:
                       time.time() - self.t0)
 
 
+def inspect(program, *args):
+    """sg-ckpt-inspect ARGS: (Result, its JSON document when --json was given and it exited 0 or 1)."""
+    r = run([program] + list(args), timeout=60)
+    return r, (json.loads(r.out) if r.rc in (0, 1) and "--json" in args else None)
+
+
+def training_state_hash(inspect_program, path):
+    """One hash over every tensor of a checkpoint's net, ema_net and optimizer state (what a
+    resumed run must reproduce exactly), and the checkpoint's scalars."""
+    _, doc = inspect(inspect_program, "--json", "--hash", path)
+    keep = [t["path"] + ":" + t["sha256"] for t in doc["files"][0]["tensors"]
+            if t["path"].split("/")[0] in ("net", "ema_net", "optimizer_state_dict")]
+    return "|".join(keep), doc["files"][0]["scalars"]
+
+
 def run_json(checker, cmd, what, expect_rc=0, **kw):
     """Runs cmd, checks its exit code, parses stdout as exactly one JSON document."""
     r = run(cmd, **kw)

@@ -78,6 +78,28 @@ def tensors_equal(torch, a, b):
     return a == b
 
 
+def check_same_state(checker, torch, run_dir, reference_dir, what):
+    """ckpt_latest.pth of run_dir holds reference_dir's weights, EMA and optimizer state exactly."""
+    got = torch.load(os.path.join(run_dir, "ckpt_latest.pth"), map_location="cpu")
+    want = torch.load(os.path.join(reference_dir, "ckpt_latest.pth"), map_location="cpu")
+    for key in STATE:
+        checker.check(tensors_equal(torch, got[key], want[key]), "%s: %s differs from %s" % (what, key, reference_dir))
+
+
+def kill_worker_after_epoch_1(checker, cmd, what):
+    """Starts cmd (2 workers), SIGKILLs worker 1 once epoch 1's checkpoints are written;
+    (worker pids, Result), or None when there were not two workers then."""
+    p = sgtest.Started(cmd)
+    reached = p.wait_for("new best")   # logged once epoch 1's checkpoints are written
+    workers = children(p.p.pid) if reached else []
+    if not checker.check(len(workers) == 2, "%s: two workers after epoch 1: %s" % (what, workers)):
+        p.signal(signal.SIGKILL)
+        p.finish()
+        return None
+    os.kill(workers[1], signal.SIGKILL)
+    return workers, p.finish()
+
+
 def check_two_workers(checker, torch, runs):
     one = runs.run(1, "one", "epochs=2")
     two = runs.run(2, "two", "epochs=2")
@@ -167,10 +189,7 @@ def check_sigterm(checker, torch, runs):
                                                                     "--ckpt-root-dir", runs.root]), timeout=300)
     if not checker.check(resumed.rc == 0, "SIGTERM + resume with 2 workers: %s" % resumed.describe()):
         return
-    got = torch.load(os.path.join(runs.run_dirs("stopped")[0], "ckpt_latest.pth"), map_location="cpu")
-    want = torch.load(os.path.join(runs.run_dirs("straight")[0], "ckpt_latest.pth"), map_location="cpu")
-    for key in STATE:
-        checker.check(tensors_equal(torch, got[key], want[key]), "SIGTERM + resume: %s differs from the uninterrupted run" % key)
+    check_same_state(checker, torch, runs.run_dirs("stopped")[0], runs.run_dirs("straight")[0], "SIGTERM + resume")
 
 
 def children(pid):
@@ -180,24 +199,18 @@ def children(pid):
 
 def check_restart(checker, torch, runs):
     """After check_sigterm (its uninterrupted run is the reference)."""
-    p = sgtest.Started(runs.cmd(2, "restarted", *LONG, torchrun_options=("--max_restarts", "1")))
-    reached = p.wait_for("new best")   # logged once epoch 1's checkpoints are written
-    workers = children(p.p.pid) if reached else []
-    if not checker.check(len(workers) == 2, "restart: two workers after epoch 1: %s" % workers):
-        p.signal(signal.SIGKILL)
-        p.finish()
+    killed = kill_worker_after_epoch_1(
+        checker, runs.cmd(2, "restarted", *LONG, torchrun_options=("--max_restarts", "1")), "restart")
+    if killed is None:
         return
-    os.kill(workers[1], signal.SIGKILL)
-    r = p.finish()
+    _, r = killed
     if not checker.check(r.rc == 0, "restart: the restarted job finishes: %s / %s" % (r.describe(), r.err[-800:])):
         return
     dirs = runs.run_dirs("restarted")
     checker.check(len(dirs) == 1 and "resumed from " + os.path.join(dirs[0], "ckpt_latest.pth") in r.err,
                   "restart: continued the run it started: %s / %s" % (dirs, r.err[-600:]))
-    got = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
-    want = torch.load(os.path.join(runs.run_dirs("straight")[0], "ckpt_latest.pth"), map_location="cpu")
-    for key in STATE:
-        checker.check(tensors_equal(torch, got[key], want[key]), "restart: %s differs from the uninterrupted run" % key)
+    if dirs:
+        check_same_state(checker, torch, dirs[0], runs.run_dirs("straight")[0], "restart")
 
 
 def check_two_nodes(checker, torch, runs):
@@ -216,10 +229,7 @@ def check_two_nodes(checker, torch, runs):
     checker.check("rank 0 of 2" in results[0].err and results[1].err.count("epoch 1 train") == 0,
                   "two nodes: node 1 logs nothing of the run: %s" % results[1].err[-400:])
     if dirs:
-        got = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
-        want = torch.load(os.path.join(runs.run_dirs("two")[0], "ckpt_latest.pth"), map_location="cpu")
-        for key in STATE:
-            checker.check(tensors_equal(torch, got[key], want[key]), "two nodes: %s differs from 2 local workers'" % key)
+        check_same_state(checker, torch, dirs[0], runs.run_dirs("two")[0], "two nodes")
 
 
 def check_self_launched(checker, torch, runs):
@@ -232,12 +242,9 @@ def check_self_launched(checker, torch, runs):
         return
     checker.eq(r.out.split(), dirs, "self-launched: the run directory once on stdout")
     checker.check("starting 2 workers" in r.err and "rank 0 of 2" in r.err, "self-launched: the log says so: %s" % r.err[-500:])
-    got = torch.load(os.path.join(dirs[0], "ckpt_latest.pth"), map_location="cpu")
     nodes = runs.run_dirs("nodes")
     if checker.check(len(nodes) == 1, "self-launched: the two-node run to compare with: %s" % nodes):
-        want = torch.load(os.path.join(nodes[0], "ckpt_latest.pth"), map_location="cpu")
-        for key in STATE:
-            checker.check(tensors_equal(torch, got[key], want[key]), "self-launched: %s differs from torchrun's 2 workers'" % key)
+        check_same_state(checker, torch, dirs[0], nodes[0], "self-launched against torchrun's 2 workers")
 
     p = sgtest.Started(runs.cmd(1, "self_stopped", *LONG, *ddp))
     reached = p.wait_for("run directory")
@@ -252,20 +259,13 @@ def check_self_launched(checker, torch, runs):
     resumed = sgtest.run([runs.args.resume, "--experiment-name", "self_stopped", "--ckpt-root-dir", runs.root], timeout=300)
     if checker.check(resumed.rc == 0 and "starting 2 workers" in resumed.err,
                      "sg-resume of a self-launched run starts 2 workers: %s" % resumed.describe()):
-        got = torch.load(os.path.join(runs.run_dirs("self_stopped")[0], "ckpt_latest.pth"), map_location="cpu")
-        want = torch.load(os.path.join(runs.run_dirs("straight")[0], "ckpt_latest.pth"), map_location="cpu")
-        for key in STATE:
-            checker.check(tensors_equal(torch, got[key], want[key]), "self-launched SIGTERM + resume: %s differs" % key)
+        check_same_state(checker, torch, runs.run_dirs("self_stopped")[0], runs.run_dirs("straight")[0],
+                         "self-launched SIGTERM + resume")
 
-    p = sgtest.Started(runs.cmd(1, "self_killed", *LONG, *ddp))
-    reached = p.wait_for("new best")   # epoch 1's checkpoints are written
-    workers = children(p.p.pid) if reached else []
-    if not checker.check(len(workers) == 2, "self-launched: two workers after epoch 1: %s" % workers):
-        p.signal(signal.SIGKILL)
-        p.finish()
+    killed = kill_worker_after_epoch_1(checker, runs.cmd(1, "self_killed", *LONG, *ddp), "self-launched")
+    if killed is None:
         return
-    os.kill(workers[1], signal.SIGKILL)
-    r = p.finish()
+    workers, r = killed
     checker.check(r.rc == 128 + signal.SIGKILL and "worker rank 1 (pid %d) was ended by signal 9" % workers[1] in r.err,
                   "a killed worker: the launcher exits 137 naming it: %s / %s" % (r.describe(), r.err[-800:]))
     checker.check("lost rank 1" in r.err, "a killed worker: rank 0 names the lost rank: %s" % r.err[-800:])

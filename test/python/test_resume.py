@@ -12,7 +12,6 @@
 """
 
 import glob
-import json
 import os
 import random
 import resource
@@ -43,16 +42,10 @@ class Env:
         return sgtest.run(self.train_cmd(root, experiment, *overrides, **kw), timeout=300)
 
     def inspect(self, *args):
-        r = sgtest.run([self.args.inspect] + list(args), timeout=60)
-        return r, (json.loads(r.out) if r.rc in (0, 1) and "--json" in args else None)
+        return sgtest.inspect(self.args.inspect, *args)
 
     def state_hash(self, path):
-        """One hash over every tensor of net, ema_net and the optimizer state."""
-        _, doc = self.inspect("--json", "--hash", path)
-        tensors = doc["files"][0]["tensors"]
-        keep = [t["path"] + ":" + t["sha256"] for t in tensors
-                if t["path"].split("/")[0] in ("net", "ema_net", "optimizer_state_dict")]
-        return "|".join(keep), doc["files"][0]["scalars"]
+        return sgtest.training_state_hash(self.args.inspect, path)
 
 
 def last_line(r):

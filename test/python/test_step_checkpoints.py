@@ -18,7 +18,6 @@
 """
 
 import glob
-import json
 import os
 import signal
 import time
@@ -45,17 +44,11 @@ class Env:
     def run_dirs(self, experiment):
         return sorted(glob.glob(os.path.join(self.root, experiment, "RUN_*")))
 
-    def inspect(self, *args):
-        r = sgtest.run([self.args.inspect] + list(args), timeout=60)
-        return r, (json.loads(r.out) if r.rc in (0, 1) and "--json" in args else None)
-
     def state_hash(self, experiment):
         dirs = self.run_dirs(experiment)
         if len(dirs) != 1:
             return "no single run directory: %s" % dirs
-        _, doc = self.inspect("--json", "--hash", os.path.join(dirs[0], "ckpt_latest.pth"))
-        return "|".join(t["path"] + ":" + t["sha256"] for t in doc["files"][0]["tensors"]
-                        if t["path"].split("/")[0] in ("net", "ema_net", "optimizer_state_dict"))
+        return sgtest.training_state_hash(self.args.inspect, os.path.join(dirs[0], "ckpt_latest.pth"))[0]
 
 
 def kill_inside(torch, env, experiment, at, overrides):
@@ -122,7 +115,7 @@ def check_kills(checker, torch, env, reference):
                               i, last, [line for line in r.err.splitlines() if "resumed" in line or "run dir" in line]))
         last = seen
         for f in glob.glob(os.path.join(env.root, "killed", "RUN_*", "**", "*.pth"), recursive=True):
-            v, _ = env.inspect("--verify", f)
+            v, _ = sgtest.inspect(env.args.inspect, "--verify", f)
             checker.check(v.rc == 0, "after kill %d, %s does not verify: %s" % (i, os.path.basename(f), v.describe()))
     r = env.train("killed", "+training_hyperparams.ckpt_every_n_steps=1", "resume=True")
     checker.check(r.rc == 0 and resumed_at(r) >= (last[0] + 1, last[1] + 1),

@@ -6,8 +6,8 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
-#include "common/worker_statuses.hpp"
 #include "common/local_workers.hpp"
+#include "common/worker_statuses.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/train/stop_signal.hpp"
 

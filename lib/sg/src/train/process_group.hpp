@@ -3,7 +3,7 @@
 // worker joins the others through c10d and torchrun's WORLD_SIZE decides, as SG decides
 // when torchrun starts it (SG then forces multi_gpu to DDP and ignores num_gpus). Without
 // torchrun, DDP (or AUTO) with num_gpus N > 1 is N workers that sg-train starts itself
-// (sg/dist/local_workers.hpp, the programs' training runner) and that then join as under
+// (tools/common/local_workers.hpp, the programs' training runner) and that then join as under
 // torchrun; anything else is one process. DP (DataParallel) is not implemented.
 #include <chrono>
 #include <memory>

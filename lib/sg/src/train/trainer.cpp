@@ -228,12 +228,13 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
                      batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
-    if ((agreed.stop || agreed.save) && batch.index + 1 < batches) save_position(epoch, batch.index + 1, metrics);
-    if (agreed.stop && batch.index + 1 < batches) {
-      throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
-                                std::to_string(batch.index + 1) + "; " + run_dir_ +
-                                "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
-                                std::filesystem::path(run_dir_).filename().string() + ")");
+    if ((agreed.stop || agreed.save) && batch.index + 1 < batches) {
+      save_position(epoch, batch.index + 1, metrics);
+      if (agreed.stop)
+        throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                  std::to_string(batch.index + 1) + "; " + run_dir_ +
+                                  "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
+                                  std::filesystem::path(run_dir_).filename().string() + ")");
     }
   }
   output_.clear_progress();

@@ -3,10 +3,10 @@
 // the run to stop after its current step, save where it is, and exit; before training
 // starts (recipe, data, resume checkpoint) there is nothing to save and they end the
 // program at once, except in a data-parallel worker that has joined the others, which
-// stops with them after the first step. A second signal ends it at once too. SIGUSR1 (what sg-train's own
-// launcher sends its workers) only asks: it never ends the program, and one that comes
-// before training starts stops the run after its first step. Temp files of writes in
-// flight are removed either way.
+// stops with them after the first step. A second signal ends it at once too. SIGUSR1
+// (what sg-train's own launcher sends its workers) only asks: it never ends the program,
+// and one that comes before training starts stops the run after its first step. Temp
+// files of writes in flight are removed either way.
 
 namespace sg {
 
