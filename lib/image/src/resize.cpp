@@ -1,5 +1,7 @@
 #include "image/resize.hpp"
 
+#include "image/decode.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -201,6 +203,12 @@ Image resize(const Image& in, int out_height, int out_width, Interpolation inter
   if (out_height <= 0 || out_width <= 0)
     throw std::invalid_argument("resize to " + std::to_string(out_height) + "x" + std::to_string(out_width) +
                                 ": sizes must be positive");
+  // Shorter side to N of a 1-pixel-high strip would be N times longer still: an image
+  // within the decoding bound must not become one that exhausts memory.
+  if (std::uint64_t(out_height) * std::uint64_t(out_width) > kPilMaxImagePixels)
+    throw std::invalid_argument("resize to " + std::to_string(out_height) + "x" + std::to_string(out_width) +
+                                ": more pixels than an image may hold (" + std::to_string(kPilMaxImagePixels) +
+                                ", PIL's MAX_IMAGE_PIXELS)");
   if (out_height == in.height && out_width == in.width) return in;
   if (interpolation == Interpolation::nearest) return resize_nearest(in, out_height, out_width);
   const Filter filter = filter_of(interpolation);

@@ -1,5 +1,6 @@
-// lib/image's refusals without Python: files that are not images, and ImageFolder layouts
-// torchvision refuses (no class, a class without images) or would loop on (a link cycle).
+// lib/image's refusals without Python: files that are not images, ImageFolder layouts
+// torchvision refuses (no class, a class without images) or would loop on (a link cycle),
+// and a resize to more pixels than an image may hold.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 
 #include "image/decode.hpp"
 #include "image/image_folder.hpp"
+#include "image/transforms.hpp"
 #include "temp_dir.hpp"
 
 using namespace sg::image;
@@ -64,4 +66,12 @@ TEST_CASE("a symbolic link loop below a class is an error naming it") {
   std::filesystem::create_directory_symlink("..", dir.path() / "cls" / "up");
   CHECK(error_message<std::runtime_error>([&] { index_image_folder(dir.path().string()); }) ==
         dir.file("cls/up/cls") + ": symbolic link loop (leads back to a folder above it)");
+}
+
+TEST_CASE("a resize to more pixels than decoding allows is refused before anything is allocated") {
+  const Image strip(1, 400000, 1);   // within the decoding bound; its shorter side to 224 is not
+  Rng rng(1);
+  const std::string message = error_message<std::invalid_argument>([&] { Resize(224).apply(strip, rng); });
+  CHECK(message == "resize to 224x89600000: more pixels than an image may hold (89478485, PIL's MAX_IMAGE_PIXELS)");
+  CHECK(Resize(4).apply(Image(1, 1000, 1), rng).width == 4000);
 }

@@ -16,6 +16,8 @@ enum class Interpolation { nearest, box, bilinear, hamming, bicubic, lanczos };
 Interpolation parse_interpolation(const std::string& name);
 const char* interpolation_name(Interpolation interpolation);
 
+// Throws std::invalid_argument for a size that is not positive or an output of more
+// pixels than decoding allows (kPilMaxImagePixels).
 Image resize(const Image& in, int out_height, int out_width, Interpolation interpolation);
 
 }  // namespace sg::image
