@@ -171,3 +171,34 @@ TEST_CASE("a commit hook sees every commit around its rename and can fail it") {
   CHECK_FALSE(fs::exists(dir.path() / "fails.pth"));
   CHECK(temps_in(dir.path()).empty());
 }
+
+TEST_CASE("AtomicFile::add_name gives a written file another name, atomically, by a hard link") {
+  TempDir dir, outside;
+  const pth::Folder folder = pth::Folder::open(dir.path().string());
+  put(dir.path() / "ckpt_best.pth", "epoch 3");
+  put(dir.path() / "ckpt_latest.pth", "epoch 2");
+  pth::AtomicFile::add_name(folder, "ckpt_best.pth", "ckpt_latest.pth");   // replaces the old file
+  CHECK(slurp(dir.path() / "ckpt_latest.pth") == "epoch 3");
+  CHECK(fs::equivalent(dir.path() / "ckpt_best.pth", dir.path() / "ckpt_latest.pth"));
+  CHECK(fs::hard_link_count(dir.path() / "ckpt_best.pth") == 2);
+  CHECK(temps_in(dir.path()).empty());
+
+  // A later write of one name replaces that name only.
+  pth::AtomicFile next(folder, "ckpt_latest.pth");
+  write_all(next, "epoch 4");
+  next.commit();
+  CHECK(slurp(dir.path() / "ckpt_best.pth") == "epoch 3");
+  CHECK(slurp(dir.path() / "ckpt_latest.pth") == "epoch 4");
+
+  // A symbolic link planted as the existing name is linked itself, never what it points to.
+  put(outside.path() / "victim", "theirs");
+  fs::create_symlink(outside.path() / "victim", dir.path() / "planted");
+  pth::AtomicFile::add_name(folder, "planted", "copy");
+  CHECK(fs::is_symlink(dir.path() / "copy"));
+  CHECK(fs::hard_link_count(outside.path() / "victim") == 1);
+
+  CHECK_THROWS_WITH(pth::AtomicFile::add_name(folder, "missing.pth", "other.pth"),
+                    Contains("cannot link") && Contains("other.pth") && Contains("missing.pth"));
+  CHECK_FALSE(fs::exists(dir.path() / "other.pth"));
+  CHECK(temps_in(dir.path()).empty());
+}

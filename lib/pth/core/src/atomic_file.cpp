@@ -141,6 +141,18 @@ void AtomicFile::write(ByteView bytes) {
     left -= size_t(n);
     written_ += uint64_t(n);
   }
+  start_writeback();
+}
+
+// The disk starts on each completed run of bytes while the next ones are written, so that
+// commit()'s fsync waits for the last run only, not for the whole file: writing then takes
+// about as long as the slower of copying and the disk, not both one after the other.
+void AtomicFile::start_writeback() {
+  constexpr uint64_t kRun = 8 << 20;
+  if (written_ - writeback_from_ < kRun) return;
+  const uint64_t end = written_ / kRun * kRun;
+  ::sync_file_range(fd_, off_t(writeback_from_), off_t(end - writeback_from_), SYNC_FILE_RANGE_WRITE);   // a hint
+  writeback_from_ = end;
 }
 
 void AtomicFile::write_at(uint64_t offset, ByteView bytes) {
@@ -161,6 +173,10 @@ void AtomicFile::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_io_error("close failed", errno);
+  rename_into_place();
+}
+
+void AtomicFile::rename_into_place() {
   const CommitHook hook = g_commit_hook.load();
   if (hook) hook(CommitStage::BeforeRename, target_);
   if (replace_) {
@@ -175,6 +191,53 @@ void AtomicFile::commit() {
   // The rename is durable only once the folder's entry is on disk.
   folder_.sync();
   if (hook) hook(CommitStage::AfterRename, target_);
+}
+
+void AtomicFile::add_name(const Folder& folder, const std::string& existing, const std::string& name) {
+  AtomicFile out(folder, name);   // its temp name, claimed and cleaned like any other
+  ::close(out.fd_);
+  out.fd_ = -1;
+  // The empty temp file makes way for the link under the same name. linkat without
+  // AT_SYMLINK_FOLLOW links a planted symbolic link itself, never what it points to.
+  if (::unlinkat(folder.fd(), out.temp_.c_str(), 0) != 0) throw_io_error("cannot link " + out.target_, errno);
+  if (::linkat(folder.fd(), existing.c_str(), folder.fd(), out.temp_.c_str(), 0) == 0) {
+    out.rename_into_place();   // the data was synced when `existing` was committed
+    return;
+  }
+  const int err = errno;
+  if (err != EPERM && err != EMLINK && err != EOPNOTSUPP && err != ENOSYS)
+    throw_io_error("cannot link " + out.target_ + " to " + existing, err);
+  out.copy_from(existing);
+  out.commit();
+}
+
+void AtomicFile::copy_from(const std::string& existing) {
+  const int in = folder_.open_file(existing, O_RDONLY);
+  if (in < 0) throw_io_error("cannot open " + folder_.path_of(existing), errno);
+  fd_ = folder_.open_file(temp_, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd_ < 0) {
+    const int err = errno;
+    ::close(in);
+    throw_io_error("cannot create temp file in " + folder_.path(), err);
+  }
+  std::vector<uint8_t> chunk(size_t(1) << 20);
+  for (;;) {
+    const ssize_t n = ::read(in, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(in);
+      throw_io_error("cannot read " + folder_.path_of(existing), err);
+    }
+    if (n == 0) break;
+    try {
+      write(ByteView(chunk.data(), size_t(n)));
+    } catch (...) {
+      ::close(in);
+      throw;
+    }
+  }
+  ::close(in);
 }
 
 bool AtomicFile::is_temp_name(const std::string& file_name) {

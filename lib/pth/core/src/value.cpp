@@ -204,26 +204,33 @@ const void* Value::identity() const {
 }
 
 namespace {
-// Copies containers once each, so shared sub-trees stay shared in the copy.
-Value copy_tree(const Value& v, std::unordered_map<const void*, Value>& copied) {
-  if (!v.is_container()) return v;
+using TensorCopier = std::function<std::shared_ptr<Tensor>(const Tensor&)>;
+
+// Copies containers (and tensors, with a copier) once each, so shared sub-trees stay
+// shared in the copy.
+Value copy_tree(const Value& v, std::unordered_map<const void*, Value>& copied, const TensorCopier* copy_tensor) {
+  const bool copy = v.is_container() || (copy_tensor && v.is_tensor());
+  if (!copy) return v;
   auto found = copied.find(v.identity());
   if (found != copied.end()) return found->second;
   Value out;
-  if (v.is_dict()) {
+  if (v.is_tensor()) {
+    out = Value::tensor((*copy_tensor)(*v.as_tensor()));
+    copied.emplace(v.identity(), out);
+  } else if (v.is_dict()) {
     const Dict& src = v.as_dict();
     out = Value::dict(src.ordered);
     copied.emplace(v.identity(), out);
     Dict& dst = out.as_dict();
     dst.items.reserve(src.items.size());
-    for (const auto& [k, item] : src.items) dst.items.emplace_back(k, copy_tree(item, copied));
-    if (src.metadata) dst.metadata = std::make_shared<Value>(copy_tree(*src.metadata, copied));
+    for (const auto& [k, item] : src.items) dst.items.emplace_back(k, copy_tree(item, copied, copy_tensor));
+    if (src.metadata) dst.metadata = std::make_shared<Value>(copy_tree(*src.metadata, copied, copy_tensor));
   } else {
     out = v.kind() == Value::Kind::List ? Value::list() : Value::tuple();
     copied.emplace(v.identity(), out);
     List& dst = out.items();
     dst.reserve(v.items().size());
-    for (const auto& item : v.items()) dst.push_back(copy_tree(item, copied));
+    for (const auto& item : v.items()) dst.push_back(copy_tree(item, copied, copy_tensor));
   }
   return out;
 }
@@ -231,7 +238,12 @@ Value copy_tree(const Value& v, std::unordered_map<const void*, Value>& copied) 
 
 Value Value::deep_copy() const {
   std::unordered_map<const void*, Value> copied;
-  return copy_tree(*this, copied);
+  return copy_tree(*this, copied, nullptr);
+}
+
+Value Value::deep_copy(const TensorCopier& copy_tensor) const {
+  std::unordered_map<const void*, Value> copied;
+  return copy_tree(*this, copied, &copy_tensor);
 }
 
 std::string_view Value::kind_name(Kind k) {

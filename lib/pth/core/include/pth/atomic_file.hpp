@@ -31,6 +31,13 @@ class AtomicFile {
   void commit();                            // fsync, rename, fsync folder
   const std::string& target() const { return target_; }   // the path, for messages
 
+  // Gives the file `existing` in `folder` the further name `name`, as atomically as a
+  // write: a hard link made under a temp name and renamed over `name`, or, on a file system
+  // without hard links, a copy written and committed like any AtomicFile. One file written
+  // once then carries several names (a checkpoint that is both the best and the latest).
+  // Throws pth::Error.
+  static void add_name(const Folder& folder, const std::string& existing, const std::string& name);
+
   // Prefix shared by every temp name, so that tools can find and clean leftovers.
   static bool is_temp_name(const std::string& file_name);
   // Removes the temp files in `folder` whose writer is no longer running (for
@@ -40,6 +47,9 @@ class AtomicFile {
 
  private:
   void create_temp();
+  void rename_into_place();   // the temp file, complete and closed, becomes the target
+  void start_writeback();
+  void copy_from(const std::string& existing);
   void release_temp() noexcept;
 
   Folder folder_;
@@ -50,6 +60,7 @@ class AtomicFile {
   int fd_ = -1;
   int pending_slot_ = -1;
   uint64_t written_ = 0;
+  uint64_t writeback_from_ = 0;   // bytes before it are on their way to the disk
   bool committed_ = false;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ class StorageData {
   virtual size_t size() const { return bytes().size; }
   // Copies bytes [offset, offset + size) to dst; sources in a file may avoid the mapping.
   virtual void copy_range(size_t offset, size_t size, void* dst) const;
+  // True when these bytes are a private copy that nothing will change (a tensor copied
+  // off its device for this value): a snapshot of the value may keep them without copying.
+  virtual bool is_snapshot() const { return false; }
 };
 
 // Caller-owned memory; `owner` keeps it alive (may be null if the caller guarantees it).
@@ -159,6 +163,9 @@ class Value {
   const void* identity() const;
 
   Value deep_copy() const;    // containers copied, tensors/storages still shared
+  // The same, with every tensor replaced by `copy_tensor(tensor)`, once per tensor (a tensor
+  // held in two places is one tensor in the copy too).
+  Value deep_copy(const std::function<std::shared_ptr<Tensor>(const Tensor&)>& copy_tensor) const;
   static std::string_view kind_name(Kind k);
 
   // The reference-counted heap part: a count here, the payload in value.cpp.
