@@ -17,80 +17,11 @@
   without save_ckpt_every_n_epochs is one line and exit 2.
 """
 
-import glob
 import os
 import signal
-import time
 
 import sgtest
-
-BASE = ["--config-name", "test_tiny", "dataset_params.synthetic.train_size=4000",
-        "training_hyperparams.max_train_batches=null", "training_hyperparams.lr_mode=StepLRScheduler",
-        "training_hyperparams.lr_updates=[1]", "training_hyperparams.save_ckpt_epoch_list=[]", "ema=True",
-        "training_hyperparams.ema_params.decay_type=threshold", "epochs=2"]
-BATCHES = 250   # 4000 images in batches of 16
-
-
-class Env:
-    def __init__(self, args, root):
-        self.args, self.root = args, root
-
-    def cmd(self, experiment, *overrides):
-        return [self.args.train] + BASE + ["ckpt_root_dir=" + self.root, "experiment_name=" + experiment] + list(overrides)
-
-    def train(self, experiment, *overrides):
-        return sgtest.run(self.cmd(experiment, *overrides), timeout=300)
-
-    def run_dirs(self, experiment):
-        return sorted(glob.glob(os.path.join(self.root, experiment, "RUN_*")))
-
-    def state_hash(self, experiment):
-        dirs = self.run_dirs(experiment)
-        if len(dirs) != 1:
-            return "no single run directory: %s" % dirs
-        return sgtest.training_state_hash(self.args.inspect, os.path.join(dirs[0], "ckpt_latest.pth"))[0]
-
-
-def kill_inside(torch, env, experiment, at, overrides):
-    """Starts the run (resuming it unless it is the first segment), waits until its
-    ckpt_latest.pth holds a position inside an epoch at or past `at` (epoch index, batch),
-    kills it and its workers, if any, with SIGKILL; returns (the position seen, the Result)."""
-    p = sgtest.Started(env.cmd(experiment, *overrides), preexec_fn=os.setsid)
-    if not p.wait_for("run directory"):
-        os.killpg(p.p.pid, signal.SIGKILL)
-        return None, p.finish()
-    run_dir = env.run_dirs(experiment)[0]
-    latest = os.path.join(run_dir, "ckpt_latest.pth")
-    seen = None
-    while p.p.poll() is None:   # the checkpoint is replaced atomically: every read is whole
-        pos = mid_epoch_position(torch, latest)
-        if pos is not None and pos >= at:
-            seen = pos
-            break
-        time.sleep(0.02)
-    os.killpg(p.p.pid, signal.SIGKILL)   # its session: sg-train and the workers it started
-    return seen, p.finish()
-
-
-def mid_epoch_position(torch, path):
-    """(epoch index, next batch) when ckpt_latest.pth holds a position inside an epoch."""
-    try:
-        ckpt = torch.load(path, map_location="cpu")
-    except FileNotFoundError:
-        return None
-    state = ckpt.get("sg_cpp_state", {})
-    batch = state.get("next_batch", 0)
-    return (int(ckpt["epoch"]), int(batch)) if batch else None
-
-
-def resumed_at(r):
-    """(epoch, batch), both from 1, of the line `resumed from ... at epoch E, batch B`; (0, 0) if none."""
-    for line in r.err.splitlines():
-        if line.startswith("resumed from") and ", batch " in line:
-            epoch, batch = line.rsplit(" at epoch ", 1)[1].split(", batch ")
-            return int(epoch), int(batch)
-    return 0, 0
-
+from step_runs import Env, kill_inside, resumed_at, unverified
 
 def check_same_as_epoch_saves(checker, env, reference):
     r = env.train("every_step", "+training_hyperparams.ckpt_every_n_steps=1")
@@ -114,9 +45,7 @@ def check_kills(checker, torch, env, reference):
                           "kill %d: the run continued inside an epoch, at or past %s: %s" % (
                               i, last, [line for line in r.err.splitlines() if "resumed" in line or "run dir" in line]))
         last = seen
-        for f in glob.glob(os.path.join(env.root, "killed", "RUN_*", "**", "*.pth"), recursive=True):
-            v, _ = sgtest.inspect(env.args.inspect, "--verify", f)
-            checker.check(v.rc == 0, "after kill %d, %s does not verify: %s" % (i, os.path.basename(f), v.describe()))
+        checker.eq(unverified(env, "killed"), [], "after kill %d, files that do not verify" % i)
     r = env.train("killed", "+training_hyperparams.ckpt_every_n_steps=1", "resume=True")
     checker.check(r.rc == 0 and resumed_at(r) >= (last[0] + 1, last[1] + 1),
                   "the last resume continues at or past %s: %s" % (last, r.describe()))

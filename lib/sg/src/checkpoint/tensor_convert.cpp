@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "pth/error.hpp"
+#include "pth/page_buffer.hpp"
 #include "pth/tensor_data.hpp"
 
 namespace sg {
@@ -11,11 +12,13 @@ namespace {
 // Keeps a torch tensor alive for as long as a pth storage views its memory.
 class TorchStorageData : public pth::StorageData {
  public:
-  explicit TorchStorageData(torch::Tensor t) : tensor_(std::move(t)) {}
+  TorchStorageData(torch::Tensor t, bool copy) : tensor_(std::move(t)), copy_(copy) {}
   pth::ByteView bytes() const override { return {tensor_.data_ptr(), size_t(tensor_.numel()) * tensor_.element_size()}; }
+  bool is_snapshot() const override { return copy_; }
 
  private:
   torch::Tensor tensor_;
+  bool copy_;   // made for this storage: nothing else holds it
 };
 
 void append_state(const torch::nn::Module& module, const std::string& prefix, NamedTensors& out) {
@@ -70,15 +73,21 @@ pth::DType to_pth_dtype(torch::ScalarType type) {
 
 pth::Value to_pth(const torch::Tensor& tensor) {
   // Detached so that the saved data is not tied to autograd; a CPU contiguous tensor is
-  // referenced in place, anything else is made so with one copy.
-  torch::Tensor data = tensor.detach();
-  if (!data.device().is_cpu()) data = data.to(torch::kCPU);
+  // referenced in place, anything else is made so with one copy (off a device: to pinned
+  // memory, which the device copies to at full speed).
+  const torch::Tensor detached = tensor.detach();
+  torch::Tensor data = detached;
+  if (!data.device().is_cpu()) {
+    data = torch::empty(data.sizes(), data.options().device(torch::kCPU).pinned_memory(true));
+    data.copy_(detached);
+  }
   data = data.contiguous();
+  const bool copy = !data.is_same(detached);
   auto storage = std::make_shared<pth::Storage>();
   storage->dtype = to_pth_dtype(data.scalar_type());
   storage->numel = data.numel();
   storage->device = "cpu";
-  storage->data = std::make_shared<TorchStorageData>(data);
+  storage->data = std::make_shared<TorchStorageData>(data, copy);
   auto t = std::make_shared<pth::Tensor>();
   t->dtype = storage->dtype;
   t->shape = data.sizes().vec();
@@ -96,7 +105,17 @@ pth::Value to_pth_state_dict(const NamedTensors& tensors) {
 }
 
 torch::Tensor to_torch(const pth::Tensor& t) {
-  torch::Tensor out = torch::empty(t.shape, torch::TensorOptions().dtype(to_torch_dtype(t.dtype)));
+  const auto options = torch::TensorOptions().dtype(to_torch_dtype(t.dtype));
+  // Large tensors land in huge pages: with 4 KiB pages, faulting in the fresh memory costs
+  // more than reading the file into it.
+  constexpr uint64_t kHugePageBytes = 4 << 20;
+  torch::Tensor out;
+  if (t.nbytes() >= kHugePageBytes) {
+    auto memory = std::make_shared<pth::PageBuffer>(size_t(t.nbytes()));
+    out = torch::from_blob(memory->data(), t.shape, [memory](void*) {}, options);
+  } else {
+    out = torch::empty(t.shape, options);
+  }
   pth::copy_elements(t, out.data_ptr());
   return out;
 }

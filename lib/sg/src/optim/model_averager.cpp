@@ -167,6 +167,7 @@ bool ModelAverager::add(const NamedTensors& snapshot, double metric) {
       sum_[i].add_(snapshot[i].second.detach().to(torch::kCPU, torch::kDouble));
     }
   } catch (...) {
+    sink_->flush();  // the fresh snapshot may still be on its way to the disk
     rebuild_sum();   // from the files the slots name (throws if they cannot be read)
   }
   if (old.used) replaced_.push_back(old.file);

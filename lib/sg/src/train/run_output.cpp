@@ -16,21 +16,34 @@ void RunOutput::open_events() {
   if (!silent_) events_ = std::make_unique<TensorBoardWriter>(run_->folder());
 }
 
-void RunOutput::write_checkpoint(const std::string& name, const pth::Value& checkpoint) {
-  if (silent_) return;
+void RunOutput::begin_save() {
+  if (!silent_) saves_->begin();
+}
+
+void RunOutput::write_checkpoint(const std::vector<std::string>& names, const pth::Value& checkpoint) {
+  if (!silent_) saves_->write(run_->folder(), names, checkpoint);
+}
+
+void RunOutput::finish_saves() {
+  if (!silent_) saves_->flush();
+}
+
+void RunOutput::finish_saves_after_failure() noexcept {
   try {
-    write(run_->folder(), name, checkpoint);
-  } catch (const pth::Error& e) {
-    throw run_write_error("checkpoint " + run_->folder().path_of(name), e);
+    finish_saves();
+  } catch (const std::exception& e) {
+    line(std::string("also: ") + e.what());
   }
 }
 
 void RunOutput::write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) {
-  if (!silent_) local_checkpoint_sink().write(folder, name, checkpoint);
+  if (!silent_) saves_->write(folder, {name}, checkpoint);
 }
 
 void RunOutput::remove(const pth::Folder& folder, const std::string& name) {
-  if (!silent_) local_checkpoint_sink().remove(folder, name);
+  if (!silent_) saves_->remove(folder, name);
 }
+
+void RunOutput::flush() { finish_saves(); }
 
 }  // namespace sg

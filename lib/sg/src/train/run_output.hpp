@@ -1,16 +1,17 @@
 #pragma once
 // Every file and log line a training run writes: checkpoints, averaging snapshots (as the
 // averager's CheckpointSink), the log, the TensorBoard events and the stored recipe. It is
-// the one place that decides "global rank 0 only" (the other workers' output is silenced)
-// and that will decide "in the background" and "also to the remote"; today it writes to
-// the run directory, in the calling thread.
+// the one place that decides "global rank 0 only" (the other workers' output is silenced),
+// "in the background" (its SaveQueue) and that will decide "also to the remote".
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pth/value.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/run_dir.hpp"
 #include "sg/checkpoint/checkpoint_sink.hpp"
+#include "sg/checkpoint/save_queue.hpp"
 #include "sg/train/tensorboard.hpp"
 #include "sg/train/train_log.hpp"
 
@@ -43,17 +44,31 @@ class RunOutput final : public CheckpointSink {
     if (!silent_) events_->flush();
   }
 
-  // `name` in the run directory, atomically. Throws RunWriteError ("cannot write checkpoint <path>: ...").
-  void write_checkpoint(const std::string& name, const pth::Value& checkpoint);
+  // Checkpoints written on a thread of their own from now on (async_checkpoint).
+  void write_in_background() { saves_ = std::make_unique<SaveQueue>(/*background=*/true); }
+  // A save's files follow, once the previous save is written. Throws the RunWriteError of
+  // a failed earlier save.
+  void begin_save();
+  // `checkpoint` in the run directory as names[0], atomically, the other names linked to
+  // it. Throws RunWriteError ("cannot write checkpoint <path>: ...").
+  void write_checkpoint(const std::vector<std::string>& names, const pth::Value& checkpoint);
+  // Waits for every save; throws the RunWriteError of a failed one.
+  void finish_saves();
+  // The same after a failure of the caller's: what failed is logged, not thrown.
+  void finish_saves_after_failure() noexcept;
+  SaveQueue::Stats take_save_stats() { return saves_->take_stats(); }
+  bool saves_in_background() const { return saves_->background(); }
 
   void write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) override;
   void remove(const pth::Folder& folder, const std::string& name) override;
+  void flush() override;
 
  private:
   bool silent_ = false;
   const RunDirectory* run_ = nullptr;
   TrainLog log_;
   std::unique_ptr<TensorBoardWriter> events_;
+  std::unique_ptr<SaveQueue> saves_ = std::make_unique<SaveQueue>(/*background=*/false);
 };
 
 }  // namespace sg

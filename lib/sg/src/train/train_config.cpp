@@ -210,6 +210,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   if (!(c.ckpt_every_n_minutes >= 0)) throw RecipeError(p + "ckpt_every_n_minutes: must be 0 (off) or positive");
   if ((c.ckpt_every_n_steps > 0 || c.ckpt_every_n_minutes > 0) && !c.save_model)
     throw RecipeError(p + "ckpt_every_n_steps / ckpt_every_n_minutes: nothing is saved with save_model: False");
+  c.async_checkpoint = r.get_or<bool>(p + "async_checkpoint", true);
   c.save_ckpt_every_n_epochs = r.get_or<int64_t>(p + "save_ckpt_every_n_epochs", 0);
   if (c.save_ckpt_every_n_epochs < 0) throw RecipeError(p + "save_ckpt_every_n_epochs: must be 0 (off) or positive");
   c.keep_last_n_epoch_ckpts = r.get_or<int64_t>(p + "keep_last_n_epoch_ckpts", 0);

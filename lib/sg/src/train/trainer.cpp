@@ -63,6 +63,7 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     collective_->barrier();
   }
   if (collective_->rank() != 0) output_.silence();
+  if (config_.async_checkpoint) output_.write_in_background();
   config_.data.train.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/true};
   config_.data.val.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/false};
   set_threads(config_.num_threads, group.local_world_size);
@@ -135,6 +136,20 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
 Trainer::~Trainer() = default;
 
 std::string Trainer::train() {
+  try {
+    const std::string run = train_epochs();
+    output_.finish_saves();
+    return run;
+  } catch (const TrainingInterrupted&) {
+    output_.finish_saves();   // the stop's own save is written before the program says it stopped
+    throw;
+  } catch (...) {
+    output_.finish_saves_after_failure();
+    throw;
+  }
+}
+
+std::string Trainer::train_epochs() {
   enable_graceful_stop();
   last_save_ = Clock::now();
   open_run();
@@ -171,6 +186,7 @@ std::string Trainer::train() {
     output_.line(summary + " | valid: " + format_metrics(valid));
     lr_policy_->after_epoch(*optimizer_, valid.at(config_.metric_to_watch));
     after_validation(epoch, train, valid);
+    log_save_costs(finished);
     if (collective_->any(stop_requested()) && finished < config_.max_epochs && config_.save_model)
       throw TrainingInterrupted("stopped by a signal after epoch " + std::to_string(finished) + "; " + run_dir_ +
                                 "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +
@@ -279,7 +295,9 @@ void Trainer::remove_old_epoch_checkpoints(int64_t finished) {
   for (int64_t epoch = every; epoch < oldest_kept; epoch += every) {
     const std::string name = epoch_checkpoint_name(epoch);
     std::error_code ec;
-    const bool resumed_from = !resume_from_.empty() && std::filesystem::equivalent(run_->folder().path_of(name), resume_from_, ec);
+    // By path, not by file: the names of one epoch's state are links to one file.
+    const bool resumed_from = !resume_from_.empty() && std::filesystem::weakly_canonical(run_->folder().path_of(name), ec) ==
+                                                           std::filesystem::weakly_canonical(resume_from_, ec);
     if (listed(config_.save_ckpt_epoch_list, epoch) || resumed_from || !run_->folder().exists(name)) continue;
     output_.remove(run_->folder(), name);
   }
@@ -294,11 +312,23 @@ bool Trainer::periodic_save_due() const {
 void Trainer::save_position(int64_t epoch, int64_t next_batch, const MetricAccumulator& metrics) {
   output_.clear_progress();
   require_finite_weights("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(next_batch));
-  output_.write_checkpoint("ckpt_latest.pth", checkpoint(epoch, next_batch,
-                                                         last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}),
-                                                         global_counts(metrics)));
+  const MetricAccumulator::Counts counts = global_counts(metrics);
+  output_.begin_save();
+  output_.write_checkpoint({"ckpt_latest.pth"},
+                           checkpoint(epoch, next_batch, last_.value_or(EpochMetrics{config_.metric_to_watch, {}, {}}), counts));
   last_save_ = Clock::now();
   collective_->barrier();   // no worker runs ahead of (or, stopping, exits before) rank 0's save
+}
+
+void Trainer::log_save_costs(int64_t finished) {
+  if (collective_->rank() != 0) return;
+  const SaveQueue::Stats stats = output_.take_save_stats();
+  if (stats.saves == 0) return;
+  char text[200];
+  std::snprintf(text, sizeof text, "checkpoints of epoch %lld: %lld saved%s, training blocked %.3f s by them (%.3f s waiting for an earlier write)",
+                (long long)finished, (long long)stats.saves, output_.saves_in_background() ? " in the background" : "",
+                stats.blocking_seconds + stats.waiting_seconds, stats.waiting_seconds);
+  output_.line(text);
 }
 
 Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
@@ -347,16 +377,19 @@ void Trainer::require_finite_weights(const std::string& when) const {
 // are removed only after the commit.
 void Trainer::save_epoch(int64_t finished, bool is_best, const EpochMetrics& metrics, double watched) {
   require_finite_weights("after epoch " + std::to_string(finished));
+  output_.begin_save();
   if (averager_) {
     // SG: snapshots of the EMA model when EMA is on; average_model.pth rewritten each time.
     averager_->add(ema_ ? ema_->state() : sg::state_dict(*model_), watched);
   }
   const pth::Value ckpt = checkpoint(finished, 0, metrics);
-  if (averager_) output_.write_checkpoint("average_model.pth", pth::make_average_checkpoint(ckpt, to_pth_state_dict(averager_->average())));
-  if (is_best) output_.write_checkpoint(config_.ckpt_best_name, ckpt);
-  if (listed(config_.save_ckpt_epoch_list, finished) || periodic_epoch(finished))
-    output_.write_checkpoint(epoch_checkpoint_name(finished), ckpt);
-  output_.write_checkpoint("ckpt_latest.pth", ckpt);
+  if (averager_) output_.write_checkpoint({"average_model.pth"}, pth::make_average_checkpoint(ckpt, to_pth_state_dict(averager_->average())));
+  // One file of the epoch's state, written once, ckpt_latest.pth (the commit) named last.
+  std::vector<std::string> names;
+  if (is_best) names.push_back(config_.ckpt_best_name);
+  if (listed(config_.save_ckpt_epoch_list, finished) || periodic_epoch(finished)) names.push_back(epoch_checkpoint_name(finished));
+  names.push_back("ckpt_latest.pth");
+  output_.write_checkpoint(names, ckpt);
   last_save_ = Clock::now();
   if (averager_) averager_->commit();
   remove_old_epoch_checkpoints(finished);

@@ -37,6 +37,7 @@ class Trainer {
   std::string train();
 
  private:
+  std::string train_epochs();   // train() before it waits for the saves in flight
   struct Position {
     int64_t epoch = 0;        // the epoch to run next (0-based)
     int64_t batch = 0;        // its first batch (non-zero after a mid-epoch stop)
@@ -61,6 +62,8 @@ class Trainer {
   bool periodic_epoch(int64_t epoch) const;   // save_ckpt_every_n_epochs
   // keep_last_n_epoch_ckpts: the older periodic ckpt_epoch_N.pth removed, once `finished` is committed.
   void remove_old_epoch_checkpoints(int64_t finished);
+  // What the epoch's checkpoints cost the training thread, in the log.
+  void log_save_costs(int64_t finished);
   // `partial`: the training metrics accumulated so far when stopping mid-epoch.
   pth::Value checkpoint(int64_t finished_epochs, int64_t next_batch, const EpochMetrics& metrics,
                         const std::optional<MetricAccumulator::Counts>& partial = std::nullopt) const;

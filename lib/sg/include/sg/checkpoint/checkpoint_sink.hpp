@@ -16,6 +16,8 @@ class CheckpointSink {
   virtual void write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) = 0;
   // Removes `name` from `folder` (a file the run no longer needs).
   virtual void remove(const pth::Folder& folder, const std::string& name) = 0;
+  // Returns once what was written before is on disk (a sink may write in the background).
+  virtual void flush() {}
 };
 
 // Straight to the local disk: pth::write_checkpoint and Folder::remove.

@@ -84,6 +84,8 @@ struct TrainingConfig {
   // ckpt_epoch_N.pth every that many epochs too, of which the newest keep_last_n_epoch_ckpts
   // are kept (0: all); files of save_ckpt_epoch_list and the one resumed from always stay.
   int64_t save_ckpt_every_n_epochs = 0;
+  // Saves copy the state and return; a thread writes the files (False: written in place).
+  bool async_checkpoint = true;
   int64_t keep_last_n_epoch_ckpts = 0;
   uint64_t seed = 42;
   int64_t batch_accumulate = 1;
