@@ -8,9 +8,7 @@
 //   pth_bench profile-save SHAPES_FILE OUT        sub-step timings of a save (stderr-friendly)
 //   pth_bench profile-load IN                     sub-step timings of a load
 //
-// SHAPES_FILE: one tensor per line, "name d0 d1 ...", float32, contiguous. Tensor number k
-// (from 0) holds element i (row-major) = ((i + k) mod 1024) / 1024, exactly as torch_io.py
-// fills it, so both sides write the same bytes.
+// SHAPES_FILE: see synthetic_state.hpp (both sides write the same bytes).
 //
 // Timing rules (shared with torch_io.py): tensors are made before the clock starts; a save
 // is the write_checkpoint call alone (it fsyncs: that is its real behaviour); everything
@@ -37,8 +35,10 @@
 #include "pth/checkpoint.hpp"
 #include "pth/crc32.hpp"
 #include "pth/error.hpp"
+#include "pth/page_buffer.hpp"
 #include "pth/pickle_writer.hpp"
 #include "pth/tensor_walk.hpp"
+#include "synthetic_state.hpp"
 
 namespace {
 
@@ -46,63 +46,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-struct ShapeLine {
-  std::string name;
-  std::vector<int64_t> shape;
-};
-
-std::vector<ShapeLine> read_shapes(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open shapes file " + path);
-  std::vector<ShapeLine> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    ShapeLine s;
-    fields >> s.name;
-    int64_t d;
-    while (fields >> d) s.shape.push_back(d);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-std::shared_ptr<void> allocate(size_t bytes) {
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return std::shared_ptr<void>(p, std::free);
-}
-
-// The state dict: an OrderedDict of contiguous float32 tensors, one storage each.
-pth::Value make_state_dict(const std::vector<ShapeLine>& shapes, uint64_t* total_bytes) {
-  pth::Value root = pth::Value::dict(/*ordered=*/true);
-  uint64_t total = 0;
-  int64_t k = 0;
-  for (const ShapeLine& s : shapes) {
-    auto t = std::make_shared<pth::Tensor>();
-    t->dtype = pth::DType::Float32;
-    t->shape = s.shape;
-    t->stride = pth::Tensor::contiguous_strides(s.shape);
-    const int64_t n = t->numel();
-    const size_t bytes = size_t(n) * sizeof(float);
-    std::shared_ptr<void> buffer = allocate(bytes);
-    float* p = static_cast<float*>(buffer.get());
-    for (int64_t i = 0; i < n; ++i) p[i] = float((i + k) & 1023) * (1.0f / 1024.0f);
-    auto storage = std::make_shared<pth::Storage>();
-    storage->dtype = pth::DType::Float32;
-    storage->numel = n;
-    storage->data = std::make_shared<pth::MemoryStorageData>(pth::ByteView(p, bytes), buffer);
-    t->storage = storage;
-    root.as_dict().set(pth::Value::string(s.name), pth::Value::tensor(t));
-    total += bytes;
-    ++k;
-  }
-  *total_bytes = total;
-  return root;
 }
 
 struct Options {
@@ -169,6 +112,9 @@ class Source {
 };
 
 // A real load: every storage's bytes copied into new memory (each page of it touched).
+//   fresh    what sg's to_torch does: storages >= 4 MiB in huge pages (pth::PageBuffer), the
+//            rest aligned_alloc, filled by copy_range (pread, the CRC over the bytes as
+//            they land: no second pass)
 //   copy     aligned_alloc + memcpy from the mapping (torch allocates with posix_memalign too)
 //   pread    aligned_alloc + pread from the file (no faults on the mapping), as
 //            StorageData::copy_range does
@@ -179,11 +125,12 @@ class Source {
 //   into     pread (as `pread`) into destination buffers allocated and touched before the
 //            clock starts, as loading into an existing model's parameters does
 //            (load_state_dict)
-enum class Mode { Copy, Pread, HugePage, Threads2, Map, Into };
+enum class Mode { Fresh, Copy, Pread, HugePage, Threads2, Map, Into };
 
 Mode parse_mode(const std::string& m) {
   if (m == "map") return Mode::Map;
   if (m == "into") return Mode::Into;
+  if (m == "fresh") return Mode::Fresh;
   if (m == "copy") return Mode::Copy;
   if (m == "pread") return Mode::Pread;
   if (m == "hugepage") return Mode::HugePage;
@@ -201,6 +148,12 @@ std::shared_ptr<void> allocate_huge(size_t n) {
   return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
 }
 
+std::shared_ptr<void> allocate_pages(size_t n) {
+  if (n < (size_t(4) << 20)) return allocate(n);
+  auto pages = std::make_shared<pth::PageBuffer>(n);
+  return std::shared_ptr<void>(pages, pages->data());
+}
+
 struct Loaded {
   std::vector<std::shared_ptr<void>> buffers;
   uint64_t bytes = 0;
@@ -211,9 +164,9 @@ Loaded materialise(const Source& source, const pth::Checkpoint& ckpt, Mode mode)
   out.buffers.reserve(ckpt.storages.size());
   for (const auto& s : ckpt.storages) {
     const size_t n = size_t(s->nbytes());
-    std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : allocate(n);
+    std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : mode == Mode::Fresh ? allocate_pages(n) : allocate(n);
     uint8_t* d = static_cast<uint8_t*>(dst.get());
-    if (mode == Mode::Pread) {
+    if (mode == Mode::Pread || mode == Mode::Fresh) {
       source.copy(*s, d);
     } else if (mode == Mode::Threads2 && n >= (size_t(1) << 20)) {
       const pth::ByteView src = source.bytes(*s);

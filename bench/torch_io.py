@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Python twin of pth_bench, for scripts/bench-io. Run with Debian's /usr/bin/python3 (it has torch).
+"""Python twin of pth_bench and ckpt_bench, for scripts/bench-io and bench-ckpt. Run with Debian's /usr/bin/python3 (it has torch).
 
   torch_io.py shapes SIZE_MB OUT              write the shape list of a ~SIZE_MB state dict (no torch needed)
   torch_io.py save SHAPES_FILE OUT [--repeat N]   one line per run: seconds of torch.save, tensor bytes
+  torch_io.py clone SHAPES_FILE [--repeat N]  one line per run: seconds of cloning every tensor, tensor bytes
   torch_io.py load IN [--repeat N]            one line per run: seconds of torch.load, tensor bytes
   torch_io.py load-into IN [--repeat N]       the same for torch.load + copy into existing tensors
   torch_io.py list IN                         torch.load, then print path, dtype, shape of every tensor
@@ -148,6 +149,19 @@ def cmd_save(shapes_file, out, repeat):
         print(f"{dt:.6f} {total}", flush=True)
 
 
+def cmd_clone(shapes_file, repeat):
+    """A snapshot of the state in Python: every tensor cloned (what a background save
+    must copy before it returns; torch.save itself blocks for the whole write)."""
+    sd = make_state_dict(read_shapes(shapes_file))
+    total = tensor_bytes(sd)
+    for _ in range(repeat):
+        t = time.perf_counter()
+        copy = {k: v.clone() for k, v in sd.items()}
+        dt = time.perf_counter() - t
+        del copy
+        print(f"{dt:.6f} {total}", flush=True)
+
+
 def cmd_load(path, repeat):
     import torch
     for _ in range(repeat):
@@ -231,6 +245,8 @@ def main(argv):
         write_shapes(argv[2], make_shapes(int(argv[1])))
     elif len(argv) >= 3 and argv[0] == "save":
         cmd_save(argv[1], argv[2], parse_repeat(argv[3:]))
+    elif len(argv) >= 2 and argv[0] == "clone":
+        cmd_clone(argv[1], parse_repeat(argv[2:]))
     elif len(argv) >= 2 and argv[0] == "load":
         cmd_load(argv[1], parse_repeat(argv[2:]))
     elif len(argv) >= 2 and argv[0] == "load-into":
