@@ -1,6 +1,6 @@
 #pragma once
-// The C++ test library: a temporary folder and its files, a folder's listing, the
-// message of the exception a call throws, and whether /usr/bin/python3 is there.
+// The C++ test library: a temporary folder and its files, a file's bytes, a folder's
+// listing, the message of the exception a call throws, and whether /usr/bin/python3 is there.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole content of the file at `p` ("" when it cannot be read).
+inline std::string file_contents(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // The names of the entries of `dir` (files, folders, links), sorted.
 inline std::vector<std::string> names_in(const std::filesystem::path& dir) {

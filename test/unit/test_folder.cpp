@@ -9,7 +9,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,13 +22,6 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void put(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
@@ -56,7 +48,7 @@ TEST_CASE("Folder opens names inside without following links") {
   CHECK(folder.exists("file"));
   CHECK_FALSE(folder.is_regular_file("file"));
   CHECK(folder.remove("file"));   // the link itself
-  CHECK(slurp(outside.path() / "victim") == "theirs");
+  CHECK(file_contents(outside.path() / "victim") == "theirs");
   const pth::Folder made = folder.child("made", true);
   CHECK(fs::is_directory(dir.path() / "made"));
   CHECK(made.path() == (dir.path() / "made").string());
@@ -82,8 +74,8 @@ TEST_CASE("AtomicFile in a folder replaces a link at its name, never writes thro
   write_all(f, "ours");
   f.commit();
   CHECK_FALSE(fs::is_symlink(dir.path() / "ckpt.pth"));
-  CHECK(slurp(dir.path() / "ckpt.pth") == "ours");
-  CHECK(slurp(outside.path() / "victim") == "theirs");
+  CHECK(file_contents(dir.path() / "ckpt.pth") == "ours");
+  CHECK(file_contents(outside.path() / "victim") == "theirs");
 }
 
 TEST_CASE("AtomicFile without replace refuses a file that appeared meanwhile") {
@@ -93,13 +85,13 @@ TEST_CASE("AtomicFile without replace refuses a file that appeared meanwhile") {
   write_all(f, "mine");
   put(dir.path() / "out.pth", "someone else's");
   CHECK_THROWS_WITH(f.commit(), Contains("appeared while it was being written"));
-  CHECK(slurp(dir.path() / "out.pth") == "someone else's");
+  CHECK(file_contents(dir.path() / "out.pth") == "someone else's");
   {
     pth::AtomicFile g(folder, "new.pth", /*replace=*/false);
     write_all(g, "fresh");
     g.commit();
   }
-  CHECK(slurp(dir.path() / "new.pth") == "fresh");
+  CHECK(file_contents(dir.path() / "new.pth") == "fresh");
 }
 
 TEST_CASE("AtomicFile temp names fit NAME_MAX whatever the target's length") {
@@ -111,7 +103,7 @@ TEST_CASE("AtomicFile temp names fit NAME_MAX whatever the target's length") {
   REQUIRE(temps.size() == 1);
   CHECK(temps[0].size() <= 255);
   f.commit();
-  CHECK(slurp(dir.path() / name) == "x");
+  CHECK(file_contents(dir.path() / name) == "x");
 }
 
 TEST_CASE("AtomicFile removes the leftovers of killed writers of its target, not of live ones") {
@@ -178,7 +170,7 @@ TEST_CASE("AtomicFile::add_name gives a written file another name, atomically, b
   put(dir.path() / "ckpt_best.pth", "epoch 3");
   put(dir.path() / "ckpt_latest.pth", "epoch 2");
   pth::AtomicFile::add_name(folder, "ckpt_best.pth", "ckpt_latest.pth");   // replaces the old file
-  CHECK(slurp(dir.path() / "ckpt_latest.pth") == "epoch 3");
+  CHECK(file_contents(dir.path() / "ckpt_latest.pth") == "epoch 3");
   CHECK(fs::equivalent(dir.path() / "ckpt_best.pth", dir.path() / "ckpt_latest.pth"));
   CHECK(fs::hard_link_count(dir.path() / "ckpt_best.pth") == 2);
   CHECK(temps_in(dir.path()).empty());
@@ -187,8 +179,8 @@ TEST_CASE("AtomicFile::add_name gives a written file another name, atomically, b
   pth::AtomicFile next(folder, "ckpt_latest.pth");
   write_all(next, "epoch 4");
   next.commit();
-  CHECK(slurp(dir.path() / "ckpt_best.pth") == "epoch 3");
-  CHECK(slurp(dir.path() / "ckpt_latest.pth") == "epoch 4");
+  CHECK(file_contents(dir.path() / "ckpt_best.pth") == "epoch 3");
+  CHECK(file_contents(dir.path() / "ckpt_latest.pth") == "epoch 4");
 
   // A symbolic link planted as the existing name is linked itself, never what it points to.
   put(outside.path() / "victim", "theirs");

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
 
 #include "pth/error.hpp"
 #include "pth/pickle_reader.hpp"
@@ -248,13 +247,6 @@ Value sample_checkpoint() {
   root.as_dict().set("none", Value::none());
   root.as_dict().set("dtype", Value::global("torch", "float32"));
   return root;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 void write_file(const std::string& path, const std::string& data) {
@@ -1129,7 +1121,7 @@ TEST_CASE("pickles written by Python, protocols 0 to 5") {
   std::string out;
   REQUIRE(run_python(dir.file("gen.py"), dir.path().string(), out) == 0);
   for (int p = 0; p <= 5; ++p) {
-    std::string bytes = read_file(dir.file("p" + std::to_string(p) + ".pkl"));
+    std::string bytes = file_contents(dir.file("p" + std::to_string(p) + ".pkl"));
     REQUIRE(!bytes.empty());
     auto hooks = no_storage_hooks();
     check_python_object(unpickle(view(bytes), hooks), p);
@@ -1242,7 +1234,7 @@ TEST_CASE("Python torch loads our pickles, and we read torch.save's") {
   REQUIRE(out.find("PY_OK") != std::string::npos);
 
   // Read torch.save's own pickle.
-  std::string bytes = read_file(dir.file("torch.pkl"));
+  std::string bytes = file_contents(dir.file("torch.pkl"));
   StubStorages st;
   auto hooks = torch_hooks(st);
   Value ck = unpickle(view(bytes), hooks);

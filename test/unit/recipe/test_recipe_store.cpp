@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "recipe/recipe.hpp"
 #include "temp_dir.hpp"
@@ -22,13 +21,6 @@ void store(const sg::Recipe& r, const std::string& run_dir) {
   const sg::StoredRecipe text = sg::stored_recipe(r);
   write(fs::path(run_dir) / ".hydra" / "config.yaml", text.config);
   write(fs::path(run_dir) / ".hydra" / "overrides.yaml", text.overrides);
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Same keys in the same order, same scalar text, same value types.
@@ -172,7 +164,7 @@ TEST_CASE("the stored config holds resolved values, not references") {
   write(recipes.path() / "main.yaml", "a: 1\nb: ${a}\nc: x${a}\n");
   sg::Recipe r = sg::compose_recipe({"main", {recipes.path().string()}, {"a=2"}});
   store(r, run.path().string());
-  const std::string text = slurp(run.path() / ".hydra/config.yaml");
+  const std::string text = file_contents(run.path() / ".hydra/config.yaml");
   CHECK(text.find("${") == std::string::npos);
   sg::Recipe back = sg::load_stored_recipe(run.path().string(), {"a=5"});
   CHECK(back.get<int>("b") == 2);  // resolved at the start of the run

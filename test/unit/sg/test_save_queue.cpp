@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "pth/checkpoint.hpp"
 #include "recipe/run_errors.hpp"
@@ -20,13 +19,6 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 pth::Value state_of(const sg::NamedTensors& tensors, int64_t epoch) {
   pth::Value root = pth::Value::dict();
@@ -54,7 +46,7 @@ TEST_CASE("a background save holds the weights of the moment write() returned") 
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : weights) t.add_(1);   // the next step, at once
   queue.flush();
-  CHECK(slurp(dir.path() / "async.pth") == slurp(dir.path() / "sync.pth"));
+  CHECK(file_contents(dir.path() / "async.pth") == file_contents(dir.path() / "sync.pth"));
   const sg::SaveQueue::Stats stats = queue.take_stats();
   CHECK(stats.saves == 1);
   CHECK(stats.staged_bytes >= 64u << 20);
@@ -100,7 +92,7 @@ TEST_CASE("a file that cannot be written skips the rest of its save and is repor
     } else {
       CHECK_THROWS_AS(save(), sg::RunWriteError);
     }
-    CHECK(slurp(dir.path() / "ckpt_latest.pth") == "previous");
+    CHECK(file_contents(dir.path() / "ckpt_latest.pth") == "previous");
     queue.begin();   // reported once; the next save goes ahead
     queue.write(folder, {"other.pth"}, state_of(weights, 4));
     queue.flush();
