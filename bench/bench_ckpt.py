@@ -21,24 +21,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_io  # noqa: E402
-from bench_io import cp_times, fmt_time, machine_notes, verdict  # noqa: E402
+import bench_io  # noqa: E402
+from bench_io import MB, PY, TORCH_IO, cp_times, fmt_time, machine_notes, print_table, verdict  # noqa: E402
 
-PY = "/usr/bin/python3"
-TORCH_IO = os.path.join(HERE, "torch_io.py")
-MB = 1_000_000
-T0 = time.perf_counter()
-
-
-def log(msg):
-    sys.stderr.write(f"[bench-ckpt {time.perf_counter() - T0:6.1f}s] {msg}\n")
-    sys.stderr.flush()
+log = bench_io.logger("bench-ckpt")
 
 
 def output_of(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"bench-ckpt: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}{p.stdout}")
-    return p.stdout
+    return bench_io.output_of(cmd, "bench-ckpt")
 
 
 def after_warmup(values, what):
@@ -151,19 +141,13 @@ def main():
     train_rows, saves = training_rows(a.train, a.work, a.steps, a.every, a.reps)
     print(f"Machine: {machine_notes(a.work)}; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.")
     print()
-    print("| state | what the training thread waits for, per save | time | / memcpy | target |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(("state", "what the training thread waits for, per save", "time", "/ memcpy", "target"), rows)
     print()
     print(f"Medians of {a.saves - 1} saves after a warm-up one (Python: of 3 after one); the writer's row is not "
           f"blocking time: the training thread goes on meanwhile.")
     print()
-    print(f"| sg-train, {a.steps} steps (ResNet-18 + EMA, {saves} step checkpoints) | wall time | overhead | per save "
-          f"| overhead at one checkpoint a minute |")
-    print("|---|---|---|---|---|")
-    for r in train_rows:
-        print("| " + " | ".join(r) + " |")
+    print_table((f"sg-train, {a.steps} steps (ResNet-18 + EMA, {saves} step checkpoints)", "wall time", "overhead",
+                 "per save", "overhead at one checkpoint a minute"), train_rows)
     print()
     print(f"Best of {a.reps} interleaved runs each; per save = the extra wall time over the run without step "
           f"checkpoints / {saves}; a minute's overhead = per save / 60 s (target: under 5%).")

@@ -23,18 +23,37 @@ MB = 1_000_000
 T0 = time.perf_counter()
 
 
-def log(msg):
-    sys.stderr.write(f"[bench-io {time.perf_counter() - T0:6.1f}s] {msg}\n")
-    sys.stderr.flush()
+def logger(program):
+    """A progress printer for stderr, each line stamped with the seconds since the start."""
+    def log(msg):
+        sys.stderr.write(f"[{program} {time.perf_counter() - T0:6.1f}s] {msg}\n")
+        sys.stderr.flush()
+    return log
+
+
+log = logger("bench-io")
+
+
+def output_of(cmd, program="bench-io"):
+    """The stdout of a command that must succeed; its failure ends the benchmark."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{program}: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}{p.stdout}")
+    return p.stdout
+
+
+def print_table(head, rows):
+    """A markdown table on stdout."""
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
 
 
 def run_lines(cmd):
     """Runs a timing command; returns [(seconds, bytes)] from its 'SECONDS BYTES' lines."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"bench-io: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}{p.stdout}")
     rows = []
-    for line in p.stdout.splitlines():
+    for line in output_of(cmd).splitlines():
         s, b = line.split()
         rows.append((float(s), int(b)))
     return rows
@@ -247,11 +266,7 @@ def main():
         for f in (ours_file, py_file, shapes_file):
             os.unlink(f)
 
-    head = ("operation", "size", "ours", "python", "ratio (python/ours)", "target", "MB/s (ours / python)")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join("---" for _ in head) + "|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(("operation", "size", "ours", "python", "ratio (python/ours)", "target", "MB/s (ours / python)"), rows)
     print()
     print(f"Best of 3 after one warm-up (inspect: best of 5; each load in a fresh process); save = `pth::write_checkpoint` (temp file, fsync, "
           f"rename, fsync dir; writeback started every 8 MB as the file is written) vs `torch.save` (no fsync); "

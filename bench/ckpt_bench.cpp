@@ -11,7 +11,6 @@
 //   async          SaveQueue in the background: what write() blocks (the staging copy)
 //   async-written  from that write() until its file is on disk (the writer thread's part)
 // N of each (default 5), saved as DIR/ckpt_latest.pth; the first of each warms up.
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "pth/folder.hpp"
+#include "pth/page_buffer.hpp"
 #include "pth/tensor_walk.hpp"
 #include "sg/checkpoint/save_queue.hpp"
 #include "synthetic_state.hpp"
@@ -36,13 +36,6 @@ void print(const char* kind, double seconds) {
   std::fflush(stdout);
 }
 
-uint8_t* map_bytes(uint64_t bytes) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  ::madvise(p, bytes, MADV_HUGEPAGE);   // as the staging buffer asks
-  return static_cast<uint8_t*>(p);
-}
-
 double copy_state(const pth::Value& state, uint8_t* dst) {
   const auto start = Clock::now();
   for (const pth::TensorAt& at : pth::collect_tensors(state)) {
@@ -55,13 +48,13 @@ double copy_state(const pth::Value& state, uint8_t* dst) {
 
 void time_memcpy(const pth::Value& state, uint64_t total, int saves) {
   const uint64_t room = total + 64 * pth::collect_tensors(state).size();
-  uint8_t* reused = map_bytes(room);
-  for (int i = 0; i < saves; ++i) print("memcpy", copy_state(state, reused));
-  ::munmap(reused, room);
+  {
+    const pth::PageBuffer reused(room);   // the memory the staging buffer copies into
+    for (int i = 0; i < saves; ++i) print("memcpy", copy_state(state, reused.data()));
+  }
   for (int i = 0; i < saves; ++i) {
-    uint8_t* fresh = map_bytes(room);
-    print("memcpy-fresh", copy_state(state, fresh));
-    ::munmap(fresh, room);
+    const pth::PageBuffer fresh(room);
+    print("memcpy-fresh", copy_state(state, fresh.data()));
   }
 }
 
