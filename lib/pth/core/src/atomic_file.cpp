@@ -214,28 +214,26 @@ void AtomicFile::add_name(const Folder& folder, const std::string& existing, con
 void AtomicFile::copy_from(const std::string& existing) {
   const int in = folder_.open_file(existing, O_RDONLY);
   if (in < 0) throw_io_error("cannot open " + folder_.path_of(existing), errno);
-  fd_ = folder_.open_file(temp_, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd_ < 0) {
-    const int err = errno;
-    ::close(in);
-    throw_io_error("cannot create temp file in " + folder_.path(), err);
-  }
-  std::vector<uint8_t> chunk(size_t(1) << 20);
-  for (;;) {
-    const ssize_t n = ::read(in, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
+  try {
+    fd_ = folder_.open_file(temp_, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd_ < 0) {
       const int err = errno;
-      ::close(in);
-      throw_io_error("cannot read " + folder_.path_of(existing), err);
+      throw_io_error("cannot create temp file in " + folder_.path(), err);
     }
-    if (n == 0) break;
-    try {
+    std::vector<uint8_t> chunk(size_t(1) << 20);
+    for (;;) {
+      const ssize_t n = ::read(in, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        throw_io_error("cannot read " + folder_.path_of(existing), err);
+      }
+      if (n == 0) break;
       write(ByteView(chunk.data(), size_t(n)));
-    } catch (...) {
-      ::close(in);
-      throw;
     }
+  } catch (...) {
+    ::close(in);
+    throw;
   }
   ::close(in);
 }

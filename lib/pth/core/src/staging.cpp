@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <unordered_map>
-#include <vector>
 
 #include "pth/error.hpp"
 #include "pth/page_buffer.hpp"
@@ -28,9 +27,8 @@ uint64_t staged_size(const Storage& s) {
 uint64_t StagingBuffer::capacity() const { return block_ ? block_->size() : 0; }
 
 Value StagingBuffer::stage(const Value& root) {
-  // Where each storage to copy goes in the buffer, in order of first use.
+  // Where each storage to copy goes in the buffer.
   std::unordered_map<const Storage*, uint64_t> offsets;
-  std::vector<const Storage*> order;
   uint64_t total = 0;
   for (const TensorAt& at : collect_tensors(root)) {
     const Storage* s = at.tensor->storage.get();
@@ -38,7 +36,6 @@ Value StagingBuffer::stage(const Value& root) {
     if (!s->data) throw Error("tensor '" + at.path + "' has no data to stage");
     if (s->data->is_snapshot()) continue;
     offsets.emplace(s, total);
-    order.push_back(s);
     total += aligned(staged_size(*s));
   }
   // A block still held by an earlier copy (its writer has not let go) is never overwritten.
@@ -46,10 +43,7 @@ Value StagingBuffer::stage(const Value& root) {
     block_.reset();   // the old memory goes before the new is mapped
     if (total > 0) block_ = std::make_shared<PageBuffer>(total);
   }
-  for (const Storage* s : order) {
-    const ByteView from = s->data->bytes();
-    std::memcpy(block_->data() + offsets.at(s), from.data, staged_size(*s));
-  }
+  for (const auto& [s, offset] : offsets) std::memcpy(block_->data() + offset, s->data->bytes().data, staged_size(*s));
   last_staged_ = total;
 
   std::unordered_map<const Storage*, std::shared_ptr<Storage>> copies;

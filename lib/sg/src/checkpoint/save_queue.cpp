@@ -14,8 +14,8 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// A file written once under several names takes torch.save's neutral root folder name
-// rather than the stem of one of them.
+// Every file takes torch.save's neutral root folder name (as for a file object) rather
+// than its own stem: one file may carry several names.
 void write_file(const pth::Folder& folder, const std::vector<std::string>& names, const pth::Value& value) {
   try {
     pth::WriteOptions options;

@@ -108,9 +108,9 @@ torch::Tensor to_torch(const pth::Tensor& t) {
   const auto options = torch::TensorOptions().dtype(to_torch_dtype(t.dtype));
   // Large tensors land in huge pages: with 4 KiB pages, faulting in the fresh memory costs
   // more than reading the file into it.
-  constexpr uint64_t kHugePageBytes = 4 << 20;
+  constexpr uint64_t kHugePagesFrom = 4 << 20;
   torch::Tensor out;
-  if (t.nbytes() >= kHugePageBytes) {
+  if (t.nbytes() >= kHugePagesFrom) {
     auto memory = std::make_shared<pth::PageBuffer>(size_t(t.nbytes()));
     out = torch::from_blob(memory->data(), t.shape, [memory](void*) {}, options);
   } else {

@@ -321,7 +321,6 @@ void Trainer::save_position(int64_t epoch, int64_t next_batch, const MetricAccum
 }
 
 void Trainer::log_save_costs(int64_t finished) {
-  if (collective_->rank() != 0) return;
   const SaveQueue::Stats stats = output_.take_save_stats();
   if (stats.saves == 0) return;
   char text[200];
