@@ -36,6 +36,7 @@
 #include "pth/crc32.hpp"
 #include "pth/error.hpp"
 #include "pth/page_buffer.hpp"
+#include "pth/parallel_jobs.hpp"
 #include "pth/pickle_writer.hpp"
 #include "pth/tensor_walk.hpp"
 #include "synthetic_state.hpp"
@@ -112,9 +113,9 @@ class Source {
 };
 
 // A real load: every storage's bytes copied into new memory (each page of it touched).
-//   fresh    what sg's to_torch does: storages >= 4 MiB in huge pages (pth::PageBuffer), the
-//            rest aligned_alloc, filled by copy_range (pread, the CRC over the bytes as
-//            they land: no second pass)
+//   fresh    what sg's to_torch_all does: storages >= 4 MiB in huge pages (pth::PageBuffer),
+//            the rest aligned_alloc, filled by copy_range (pread, the CRC over the bytes as
+//            they land: no second pass) on up to four threads (pth::run_jobs)
 //   copy     aligned_alloc + memcpy from the mapping (torch allocates with posix_memalign too)
 //   pread    aligned_alloc + pread from the file (no faults on the mapping), as
 //            StorageData::copy_range does
@@ -123,8 +124,8 @@ class Source {
 //   map      no copy: the tensors are used where the file is mapped; every page is touched
 //            so that all data is resident and mapped (what our tools do with a checkpoint)
 //   into     pread (as `pread`) into destination buffers allocated and touched before the
-//            clock starts, as loading into an existing model's parameters does
-//            (load_state_dict)
+//            clock starts, on up to four threads, as loading into an existing model's
+//            parameters does (sg's load_state_dict_into)
 enum class Mode { Fresh, Copy, Pread, HugePage, Threads2, Map, Into };
 
 Mode parse_mode(const std::string& m) {
@@ -159,14 +160,29 @@ struct Loaded {
   uint64_t bytes = 0;
 };
 
+// Every storage into its buffer, spread over the cores as the programs' loads are.
+void copy_all(const Source& source, const pth::Checkpoint& ckpt, const std::vector<std::shared_ptr<void>>& buffers) {
+  std::vector<uint64_t> costs;
+  for (const auto& s : ckpt.storages) costs.push_back(s->nbytes());
+  pth::run_jobs(costs, [&](size_t i) { source.copy(*ckpt.storages[i], buffers[i].get()); });
+}
+
 Loaded materialise(const Source& source, const pth::Checkpoint& ckpt, Mode mode) {
   Loaded out;
   out.buffers.reserve(ckpt.storages.size());
+  if (mode == Mode::Fresh) {
+    for (const auto& s : ckpt.storages) {
+      out.buffers.push_back(allocate_pages(size_t(s->nbytes())));
+      out.bytes += s->nbytes();
+    }
+    copy_all(source, ckpt, out.buffers);
+    return out;
+  }
   for (const auto& s : ckpt.storages) {
     const size_t n = size_t(s->nbytes());
-    std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : mode == Mode::Fresh ? allocate_pages(n) : allocate(n);
+    std::shared_ptr<void> dst = mode == Mode::HugePage ? allocate_huge(n) : allocate(n);
     uint8_t* d = static_cast<uint8_t*>(dst.get());
-    if (mode == Mode::Pread || mode == Mode::Fresh) {
+    if (mode == Mode::Pread) {
       source.copy(*s, d);
     } else if (mode == Mode::Threads2 && n >= (size_t(1) << 20)) {
       const pth::ByteView src = source.bytes(*s);
@@ -219,10 +235,8 @@ int cmd_load(const std::string& in, const Options& o) {
       if (mode == Mode::Map) {
         bytes = touch_pages(source, ckpt);
       } else {
-        for (size_t i = 0; i < ckpt.storages.size(); ++i) {
-          source.copy(*ckpt.storages[i], buffers[i].get());
-          bytes += ckpt.storages[i]->nbytes();
-        }
+        copy_all(source, ckpt, buffers);
+        for (const auto& s : ckpt.storages) bytes += s->nbytes();
       }
       const double s = seconds_since(start);
       std::printf("%.6f %llu\n", s, static_cast<unsigned long long>(bytes));

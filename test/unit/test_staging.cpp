@@ -107,3 +107,24 @@ TEST_CASE("staging keeps snapshot storages as they are and refuses a tensor with
   root.as_dict().set("w", pth::Value::tensor(view_of(empty, 0, 0)));
   CHECK_THROWS_WITH(buffer.stage(root), Catch::Matchers::Contains("'w' has no data"));
 }
+
+TEST_CASE("a state over 16 MiB, copied on several threads, is staged byte for byte") {
+  std::vector<std::shared_ptr<Bytes>> sources;
+  pth::Value root = pth::Value::dict(/*ordered=*/true);
+  for (int i = 0; i < 6; ++i) {
+    std::vector<float> values(size_t(1 + i) << 20);   // 4 to 24 MiB each
+    for (size_t k = 0; k < values.size(); ++k) values[k] = float(i * 1000003 + k % 65521);
+    sources.push_back(std::make_shared<Bytes>(std::move(values), false));
+    root.as_dict().set("t" + std::to_string(i),
+                       pth::Value::tensor(view_of(storage_over(sources.back()), 0, int64_t(sources.back()->values.size()))));
+  }
+  pth::StagingBuffer buffer;
+  const pth::Value staged = buffer.stage(root);
+  for (int i = 0; i < 6; ++i) {
+    const pth::ByteView copy = staged.as_dict().find("t" + std::to_string(i))->as_tensor()->storage->data->bytes();
+    const pth::ByteView original = sources[i]->bytes();
+    REQUIRE(copy.size == original.size);
+    CHECK(copy.data != original.data);
+    CHECK(std::memcmp(copy.data, original.data, copy.size) == 0);
+  }
+}

@@ -116,3 +116,22 @@ TEST_CASE("element streams read strided views in row-major order") {
   CHECK(stream.read(out.data(), 1) == 0);
   CHECK(std::vector<double>(out.begin(), out.begin() + 6) == std::vector<double>{0, 3, 1, 4, 2, 5});
 }
+
+TEST_CASE("copy_elements of many tensors over 16 MiB fills every destination") {
+  std::vector<Tensor> tensors;
+  std::vector<std::vector<float>> out;
+  for (int i = 0; i < 5; ++i) {
+    std::vector<float> values(size_t(1 + i) << 20);
+    std::iota(values.begin(), values.end(), float(i));
+    const int64_t n = int64_t(values.size());
+    tensors.push_back(view(float_storage(std::move(values)), {n}, {1}));
+    out.emplace_back(size_t(n), -1.0f);
+  }
+  std::vector<ElementCopy> copies;
+  for (int i = 0; i < 5; ++i) copies.push_back({&tensors[i], out[i].data()});
+  copy_elements(copies);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(out[i].front() == float(i));
+    CHECK(std::memcmp(out[i].data(), tensors[i].storage->data->bytes().data, out[i].size() * 4) == 0);
+  }
+}

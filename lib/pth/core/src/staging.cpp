@@ -5,6 +5,7 @@
 
 #include "pth/error.hpp"
 #include "pth/page_buffer.hpp"
+#include "pth/parallel_jobs.hpp"
 #include "pth/tensor_walk.hpp"
 
 namespace pth {
@@ -43,7 +44,14 @@ Value StagingBuffer::stage(const Value& root) {
     block_.reset();   // the old memory goes before the new is mapped
     if (total > 0) block_ = std::make_shared<PageBuffer>(total);
   }
-  for (const auto& [s, offset] : offsets) std::memcpy(block_->data() + offset, s->data->bytes().data, staged_size(*s));
+  const std::vector<std::pair<const Storage*, uint64_t>> placed(offsets.begin(), offsets.end());
+  std::vector<uint64_t> costs;
+  costs.reserve(placed.size());
+  for (const auto& [s, offset] : placed) costs.push_back(staged_size(*s));
+  run_jobs(costs, [&](size_t i) {
+    const auto& [s, offset] = placed[i];
+    std::memcpy(block_->data() + offset, s->data->bytes().data, costs[i]);
+  });
   last_staged_ = total;
 
   std::unordered_map<const Storage*, std::shared_ptr<Storage>> copies;

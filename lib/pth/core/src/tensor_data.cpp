@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pth/error.hpp"
+#include "pth/parallel_jobs.hpp"
 #include "pth/sha256.hpp"
 
 namespace pth {
@@ -119,6 +120,13 @@ void copy_elements(const Tensor& t, void* dst) {
     std::memcpy(out, run.data, run.size);
     out += run.size;
   });
+}
+
+void copy_elements(const std::vector<ElementCopy>& copies) {
+  std::vector<uint64_t> costs;
+  costs.reserve(copies.size());
+  for (const ElementCopy& c : copies) costs.push_back(c.source->nbytes());
+  run_jobs(costs, [&](size_t i) { copy_elements(*copies[i].source, copies[i].dst); });
 }
 
 std::string tensor_sha256(const Tensor& t) {

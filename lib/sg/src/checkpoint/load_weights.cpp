@@ -62,11 +62,16 @@ std::string failure_text(const pth::MatchReport& r, const std::string& head) {
   return out;
 }
 
+// Where the file's bytes can land as they are (CPU, contiguous, same dtype).
+bool takes_bytes_directly(const torch::Tensor& target, const pth::Tensor& source) {
+  return target.device().is_cpu() && target.is_contiguous() && target.scalar_type() == to_torch_dtype(source.dtype);
+}
+
 }  // namespace
 
 void copy_tensor_into(torch::Tensor& target, const pth::Tensor& source) {
   torch::NoGradGuard no_grad;
-  if (target.device().is_cpu() && target.is_contiguous() && target.scalar_type() == to_torch_dtype(source.dtype)) {
+  if (takes_bytes_directly(target, source)) {
     pth::copy_elements(source, target.data_ptr());
   } else {
     target.copy_(to_torch(source));
@@ -108,7 +113,20 @@ pth::MatchReport load_state_dict_into(Classifier& model, const pth::Value& state
 
   std::unordered_map<std::string, torch::Tensor*> by_name;
   for (auto& [name, tensor] : targets) by_name.emplace(name, &tensor);
-  for (const pth::KeyPair& pair : report.mapping) copy_tensor_into(*by_name.at(pair.target), *source_tensors.at(pair.source));
+  // Straight copies go on several threads together; conversions one by one after them.
+  std::vector<pth::ElementCopy> direct;
+  std::vector<const pth::KeyPair*> converted;
+  for (const pth::KeyPair& pair : report.mapping) {
+    torch::Tensor& target = *by_name.at(pair.target);
+    const pth::Tensor& source = *source_tensors.at(pair.source);
+    if (takes_bytes_directly(target, source)) {
+      direct.push_back({&source, target.data_ptr()});
+    } else {
+      converted.push_back(&pair);
+    }
+  }
+  pth::copy_elements(direct);
+  for (const pth::KeyPair* pair : converted) copy_tensor_into(*by_name.at(pair->target), *source_tensors.at(pair->source));
   return report;
 }
 

@@ -104,19 +104,36 @@ pth::Value to_pth_state_dict(const NamedTensors& tensors) {
   return dict;
 }
 
-torch::Tensor to_torch(const pth::Tensor& t) {
+namespace {
+
+// Uninitialised memory for t's elements. Large tensors land in huge pages: with 4 KiB
+// pages, faulting in the fresh memory costs more than reading the file into it.
+torch::Tensor empty_like(const pth::Tensor& t) {
   const auto options = torch::TensorOptions().dtype(to_torch_dtype(t.dtype));
-  // Large tensors land in huge pages: with 4 KiB pages, faulting in the fresh memory costs
-  // more than reading the file into it.
   constexpr uint64_t kHugePagesFrom = 4 << 20;
-  torch::Tensor out;
-  if (t.nbytes() >= kHugePagesFrom) {
-    auto memory = std::make_shared<pth::PageBuffer>(size_t(t.nbytes()));
-    out = torch::from_blob(memory->data(), t.shape, [memory](void*) {}, options);
-  } else {
-    out = torch::empty(t.shape, options);
-  }
+  if (t.nbytes() < kHugePagesFrom) return torch::empty(t.shape, options);
+  auto memory = std::make_shared<pth::PageBuffer>(size_t(t.nbytes()));
+  return torch::from_blob(memory->data(), t.shape, [memory](void*) {}, options);
+}
+
+}  // namespace
+
+torch::Tensor to_torch(const pth::Tensor& t) {
+  torch::Tensor out = empty_like(t);
   pth::copy_elements(t, out.data_ptr());
+  return out;
+}
+
+std::vector<torch::Tensor> to_torch_all(const std::vector<const pth::Tensor*>& tensors) {
+  std::vector<torch::Tensor> out;
+  std::vector<pth::ElementCopy> copies;
+  out.reserve(tensors.size());
+  copies.reserve(tensors.size());
+  for (const pth::Tensor* t : tensors) {
+    out.push_back(empty_like(*t));
+    copies.push_back({t, out.back().data_ptr()});
+  }
+  pth::copy_elements(copies);
   return out;
 }
 

@@ -140,12 +140,16 @@ void ModelEMA::load(const NamedTensors& tensors) {
 
 void ModelEMA::load(const pth::Value& state_dict) {
   if (!state_dict.is_dict()) throw std::invalid_argument("EMA state is not a dict");
-  NamedTensors tensors;
+  std::vector<std::string> names;
+  std::vector<const pth::Tensor*> sources;
   for (const auto& [key, value] : state_dict.as_dict().items) {
-    const std::string name = pth::key_to_string(key);
-    if (!value.is_tensor()) throw std::invalid_argument("EMA state entry '" + name + "' is not a tensor");
-    tensors.emplace_back(name, sg::to_torch(*value.as_tensor()));
+    names.push_back(pth::key_to_string(key));
+    if (!value.is_tensor()) throw std::invalid_argument("EMA state entry '" + names.back() + "' is not a tensor");
+    sources.push_back(value.as_tensor().get());
   }
+  std::vector<torch::Tensor> loaded = sg::to_torch_all(sources);
+  NamedTensors tensors;
+  for (size_t i = 0; i < names.size(); ++i) tensors.emplace_back(std::move(names[i]), std::move(loaded[i]));
   load(tensors);
 }
 

@@ -18,6 +18,13 @@ void for_each_run(const Tensor& t, const std::function<void(ByteView)>& chunk);
 // is one copy straight from its source (from the file, without touching the mapping).
 void copy_elements(const Tensor& t, void* dst);
 
+// copy_elements for each (source, destination), spread over the cores (pth::run_jobs).
+struct ElementCopy {
+  const Tensor* source;
+  void* dst;
+};
+void copy_elements(const std::vector<ElementCopy>& copies);
+
 // SHA-256 of the elements in row-major order (the design's content hash), lowercase hex.
 std::string tensor_sha256(const Tensor& t);
 

@@ -28,6 +28,8 @@ pth::Value to_pth_state_dict(const NamedTensors& tensors);
 // A pth tensor as a new CPU tensor with its own data (a copy, so the file can go away).
 // Throws pth::FormatError for dtypes LibTorch lacks.
 torch::Tensor to_torch(const pth::Tensor& tensor);
+// The same for many tensors, copied on several threads (a checkpoint's worth at once).
+std::vector<torch::Tensor> to_torch_all(const std::vector<const pth::Tensor*>& tensors);
 
 torch::ScalarType to_torch_dtype(pth::DType dtype);
 pth::DType to_pth_dtype(torch::ScalarType type);
