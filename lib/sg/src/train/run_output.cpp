@@ -1,7 +1,10 @@
 #include "train/run_output.hpp"
 
+#include <filesystem>
+
 #include "pth/error.hpp"
 #include "recipe/run_errors.hpp"
+#include "remote/remote_error.hpp"
 
 namespace sg {
 
@@ -20,8 +23,76 @@ void RunOutput::begin_save() {
   if (!silent_) saves_->begin();
 }
 
+void RunOutput::mirror_to(const remote::Location& location, MirrorContent what) {
+  if (silent_) return;
+  mirror_ = std::make_unique<remote::Mirror>(run_->path(), location);
+  mirrored_ = what;
+  try {
+    for (const char* stored : {".hydra/config.yaml", ".hydra/overrides.yaml"})
+      if (std::filesystem::is_regular_file(std::filesystem::path(run_->path()) / stored))
+        mirror_->upload(stored, remote::Mirror::Snapshot::Copy);
+  } catch (const remote::RemoteError& e) {
+    throw RunWriteError(e.what());
+  }
+}
+
+std::string RunOutput::relative_name(const pth::Folder& folder, const std::string& name) const {
+  const std::filesystem::path full = std::filesystem::path(folder.path()) / name;
+  return full.lexically_relative(run_->path()).generic_string();
+}
+
+void RunOutput::upload_once_written(std::vector<std::string> relative_names) {
+  if (!mirror_ || !mirrored_.checkpoints) return;
+  remote::Mirror* mirror = mirror_.get();
+  saves_->then([mirror, relative_names] {
+    for (const std::string& name : relative_names) {
+      try {
+        mirror->upload(name, remote::Mirror::Snapshot::Link);
+      } catch (const remote::RemoteError& e) {
+        throw RunWriteError(e.what());
+      }
+    }
+  });
+}
+
+void RunOutput::upload_logs() {
+  if (silent_ || !mirror_) return;
+  try {
+    if (mirrored_.logs && !log_.file_path().empty())
+      mirror_->upload(std::filesystem::path(log_.file_path()).filename().string(), remote::Mirror::Snapshot::Copy);
+    if (mirrored_.events && events_)
+      mirror_->upload(std::filesystem::path(events_->path()).filename().string(), remote::Mirror::Snapshot::Copy);
+  } catch (const remote::RemoteError& e) {
+    throw RunWriteError(e.what());
+  }
+  for (const std::string& message : mirror_->take_messages()) line("upload: " + message);
+}
+
+void RunOutput::finish_uploads(double timeout_s) {
+  if (silent_ || !mirror_) return;
+  upload_logs();
+  const std::vector<remote::Mirror::Failure> failed = mirror_->finish(std::chrono::duration<double>(timeout_s));
+  for (const std::string& message : mirror_->take_messages()) line("upload: " + message);
+  mirror_.reset();
+  if (failed.empty()) return;
+  std::string text = "cannot upload " + failed.front().local_path + " to " + failed.front().remote + ": " +
+                     failed.front().error;
+  if (failed.size() > 1) text += " (and " + std::to_string(failed.size() - 1) + " more files)";
+  throw RunWriteError(text + "; the local copy is intact");
+}
+
+void RunOutput::finish_uploads_after_failure(double timeout_s) noexcept {
+  try {
+    finish_uploads(timeout_s);
+  } catch (const std::exception& e) {
+    line(std::string("also: ") + e.what());
+  }
+}
+
 void RunOutput::write_checkpoint(const std::vector<std::string>& names, const pth::Value& checkpoint) {
-  if (!silent_) saves_->write(run_->folder(), names, checkpoint);
+  if (silent_) return;
+  saves_->write(run_->folder(), names, checkpoint);
+  upload_once_written(names);
 }
 
 void RunOutput::finish_saves() {
@@ -37,11 +108,18 @@ void RunOutput::finish_saves_after_failure() noexcept {
 }
 
 void RunOutput::write(const pth::Folder& folder, const std::string& name, const pth::Value& checkpoint) {
-  if (!silent_) saves_->write(folder, {name}, checkpoint);
+  if (silent_) return;
+  saves_->write(folder, {name}, checkpoint);
+  upload_once_written({relative_name(folder, name)});
 }
 
 void RunOutput::remove(const pth::Folder& folder, const std::string& name) {
-  if (!silent_) saves_->remove(folder, name);
+  if (silent_) return;
+  saves_->remove(folder, name);
+  if (!mirror_ || !mirrored_.checkpoints) return;
+  remote::Mirror* mirror = mirror_.get();
+  const std::string relative = relative_name(folder, name);
+  saves_->then([mirror, relative] { mirror->remove(relative); });
 }
 
 void RunOutput::flush() { finish_saves(); }

@@ -2,13 +2,15 @@
 // Every file and log line a training run writes: checkpoints, averaging snapshots (as the
 // averager's CheckpointSink), the log, the TensorBoard events and the stored recipe. It is
 // the one place that decides "global rank 0 only" (the other workers' output is silenced),
-// "in the background" (its SaveQueue) and that will decide "also to the remote".
+// "in the background" (its SaveQueue) and "also to the remote" (its remote::Mirror).
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "pth/value.hpp"
 #include "recipe/recipe.hpp"
+#include "remote/location.hpp"
+#include "remote/mirror.hpp"
 #include "recipe/run_dir.hpp"
 #include "sg/checkpoint/checkpoint_sink.hpp"
 #include "sg/checkpoint/save_queue.hpp"
@@ -44,6 +46,22 @@ class RunOutput final : public CheckpointSink {
     if (!silent_) events_->flush();
   }
 
+  // After open(): from now on the run directory is mirrored to `location` in the
+  // background: each checkpoint once written here, the stored recipe now, and with
+  // `logs` / `events` the log and TensorBoard files at each upload_logs().
+  struct MirrorContent {
+    bool checkpoints = true;
+    bool logs = false;
+    bool events = false;
+  };
+  void mirror_to(const remote::Location& location, MirrorContent what);
+  // Queues the log and events files (as mirrored) and logs the uploads' retry lines.
+  void upload_logs();
+  // After finish_saves(): the last logs, then waits up to `timeout_s` for every upload.
+  // Throws RunWriteError ("cannot upload <file> to <remote>: ...; the local copy is intact").
+  void finish_uploads(double timeout_s);
+  void finish_uploads_after_failure(double timeout_s) noexcept;
+
   // Checkpoints written on a thread of their own from now on (async_checkpoint).
   void write_in_background() { saves_ = std::make_unique<SaveQueue>(/*background=*/true); }
   // A save's files follow, once the previous save is written. Throws the RunWriteError of
@@ -68,7 +86,14 @@ class RunOutput final : public CheckpointSink {
   const RunDirectory* run_ = nullptr;
   TrainLog log_;
   std::unique_ptr<TensorBoardWriter> events_;
+  // Before saves_: the saves' writer thread queues uploads until saves_ is gone.
+  std::unique_ptr<remote::Mirror> mirror_;
+  MirrorContent mirrored_;
   std::unique_ptr<SaveQueue> saves_ = std::make_unique<SaveQueue>(/*background=*/false);
+
+  // The name of folder/name relative to the run directory, '/'-separated.
+  std::string relative_name(const pth::Folder& folder, const std::string& name) const;
+  void upload_once_written(std::vector<std::string> relative_names);
 };
 
 }  // namespace sg

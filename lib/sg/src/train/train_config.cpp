@@ -7,6 +7,7 @@
 
 #include "pth/folder.hpp"
 #include "recipe/run_dir.hpp"
+#include "remote/location.hpp"
 
 #include "sg/eval/metric_values.hpp"
 #include "train/data_config.hpp"
@@ -143,6 +144,36 @@ ModelOptions read_model_options(const Recipe& r, const std::string& architecture
   return m;
 }
 
+RemoteConfig read_remote_config(const Recipe& r) {
+  const std::string p = "training_hyperparams.sg_logger_params.";
+  RemoteConfig c;
+  c.save_checkpoints = r.get_or<bool>(p + "save_checkpoints_remote", false);
+  c.save_logs = r.get_or<bool>(p + "save_logs_remote", false);
+  c.save_tensorboard = r.get_or<bool>(p + "save_tensorboard_remote", false);
+  c.resume_from_remote = r.get_or<bool>("training_hyperparams.resume_from_remote_sg_logger", false);
+  if (r.has(p + "storage_location") && !r.node(p + "storage_location").IsNull())
+    c.storage_location = r.get<std::string>(p + "storage_location");
+  c.upload_timeout_s = r.get_or<double>(p + "upload_timeout_s", 600);
+  if (!(c.upload_timeout_s > 0)) throw RecipeError(p + "upload_timeout_s: must be positive");
+  const bool used = c.uploads() || c.resume_from_remote;
+  if (used && c.storage_location.empty())
+    throw RecipeError(p + "storage_location: needed for " +
+                      (c.resume_from_remote ? std::string("training_hyperparams.resume_from_remote_sg_logger")
+                                            : "save_checkpoints_remote / save_logs_remote / save_tensorboard_remote") +
+                      " (an rclone remote name:path or s3://bucket/prefix)");
+  if (!used && !c.storage_location.empty())
+    throw RecipeError(p + "storage_location: nothing is saved to it or resumed from it (set save_checkpoints_remote, "
+                      "save_logs_remote, save_tensorboard_remote or training_hyperparams.resume_from_remote_sg_logger)");
+  if (!c.storage_location.empty()) {
+    try {
+      remote::parse_location(c.storage_location);
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(p + "storage_location: " + e.what());
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 TrainingConfig read_training_config(const Recipe& r) {
@@ -174,6 +205,7 @@ TrainingConfig read_training_config(const Recipe& r) {
   c.run_id = r.get_or<std::string>(p + "run_id", "");
   if (!c.run_id.empty()) checked_name(p + "run_id", c.run_id);
   c.resume_path = r.get_or<std::string>(p + "resume_path", "");
+  c.remote = read_remote_config(r);
   c.ckpt_name = checked_name(p + "ckpt_name", r.get_or<std::string>(p + "ckpt_name", "ckpt_latest.pth"));
   c.load_opt_params = r.get_or<bool>(p + "load_opt_params", true);
   c.mixed_precision = read_mixed_precision(r);

@@ -20,6 +20,7 @@
 #include "sg/train/stop_signal.hpp"
 #include "train/loss.hpp"
 #include "train/process_group.hpp"
+#include "train/remote_run.hpp"
 
 namespace sg {
 namespace {
@@ -63,6 +64,8 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     collective_->barrier();
   }
   if (collective_->rank() != 0) output_.silence();
+  if (collective_->rank() == 0 && (config_.remote.uploads() || config_.remote.resume_from_remote))
+    check_storage_location(config_.remote);
   if (config_.async_checkpoint) output_.write_in_background();
   config_.data.train.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/true};
   config_.data.val.loader.shard = {collective_->rank(), collective_->world_size(), /*pad=*/false};
@@ -139,12 +142,15 @@ std::string Trainer::train() {
   try {
     const std::string run = train_epochs();
     output_.finish_saves();
+    output_.finish_uploads(config_.remote.upload_timeout_s);
     return run;
   } catch (const TrainingInterrupted&) {
-    output_.finish_saves();   // the stop's own save is written before the program says it stopped
+    output_.finish_saves();   // the stop's own save is written (and uploaded) before the program says it stopped
+    output_.finish_uploads(config_.remote.upload_timeout_s);
     throw;
   } catch (...) {
     output_.finish_saves_after_failure();
+    output_.finish_uploads_after_failure(config_.remote.upload_timeout_s);
     throw;
   }
 }
@@ -160,6 +166,7 @@ std::string Trainer::train_epochs() {
                (collective_->world_size() > 1 ? " per process" : ""));
   if (!process_note_.empty()) output_.line(process_note_);
   for (const std::string& note : weight_notes_) output_.line(note);
+  for (const std::string& note : remote_notes_) output_.line(note);
   if (config_.mixed_precision == MixedPrecision::float16 && !device_.is_cuda())
     output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
                  "as SG does (mixed_precision_dtype=bfloat16 asks for bfloat16 autocast)");
@@ -177,6 +184,7 @@ std::string Trainer::train_epochs() {
     if (!validate_now) {
       output_.flush_scalars();
       output_.line(summary);
+      output_.upload_logs();
       lr_policy_->after_epoch(*optimizer_, std::nullopt);
       continue;
     }
@@ -187,6 +195,7 @@ std::string Trainer::train_epochs() {
     lr_policy_->after_epoch(*optimizer_, valid.at(config_.metric_to_watch));
     after_validation(epoch, train, valid);
     log_save_costs(finished);
+    output_.upload_logs();
     if (collective_->any(stop_requested()) && finished < config_.max_epochs && config_.save_model)
       throw TrainingInterrupted("stopped by a signal after epoch " + std::to_string(finished) + "; " + run_dir_ +
                                 "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +

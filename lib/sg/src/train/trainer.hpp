@@ -95,6 +95,7 @@ class Trainer {
   pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
   pth::Value packages_;            // the checkpoints' `packages` entry
   std::vector<std::string> weight_notes_;   // what loading the initial weights skipped, for the log
+  std::vector<std::string> remote_notes_;   // what fetching a remote run did
   bool branch_ = false;         // resume_path: a new run directory
   std::string run_dir_;          // its path, for messages
   std::optional<RunDirectory> run_;   // held (locked) from the moment it is known

@@ -14,6 +14,7 @@
 #include "recipe/run_dir.hpp"
 #include "sg/checkpoint/load_weights.hpp"
 #include "sg/checkpoint/tensor_convert.hpp"
+#include "train/remote_run.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -88,6 +89,17 @@ std::optional<EpochMetrics> metrics_from_pth(const pth::Value* v) {
 
 void Trainer::find_resume_checkpoint() {
   const fs::path experiment = fs::path(config_.ckpt_root_dir) / config_.experiment_name;
+  if (config_.remote.resume_from_remote) {
+    if (!config_.resume_path.empty())
+      throw RecipeError("training_hyperparams.resume_from_remote_sg_logger and resume_path: resume either from the "
+                        "remote run or from the file, not both");
+    std::string id;   // rank 0 fetches the run; the others use it where it landed
+    if (collective_->rank() == 0)
+      id = fetch_remote_run(config_.remote, config_.ckpt_root_dir, config_.experiment_name, config_.run_id,
+                            config_.ckpt_name, remote_notes_);
+    if (collective_->world_size() > 1) id = collective_->agree_on_run_directory(id);
+    config_.run_id = id;
+  }
   if (!config_.resume_path.empty()) {
     if (const std::string problem = pth::input_file_problem(config_.resume_path); !problem.empty())
       throw RecipeError("training_hyperparams.resume_path: '" + config_.resume_path + "': " + problem);
@@ -142,6 +154,9 @@ void Trainer::open_run() {
     if (!fresh) run_->record_holder(job_);
     run_->remove_leftover_temp_files();
     output_.open(*run_, recipe_);
+    if (config_.remote.uploads())
+      output_.mirror_to(remote_run_location(config_.remote, config_.experiment_name, fs::path(run_dir_).filename().string()),
+                        {config_.remote.save_checkpoints, config_.remote.save_logs, config_.remote.save_tensorboard});
     if (config_.average_best_models && !averager_)   // one with a record to resume was made with the trainer
       averager_ = std::make_unique<ModelAverager>(run_->subfolder("averaging"), kAveragedModels, config_.greater_is_better);
     if (averager_) averager_->write_through(output_);

@@ -41,6 +41,9 @@ class SaveQueue {
   // Throws RunWriteError ("cannot write checkpoint <path>: ...") when written here.
   void write(const pth::Folder& folder, const std::vector<std::string>& names, const pth::Value& value);
   void remove(const pth::Folder& folder, const std::string& name);
+  // `task` once what was queued before it is written, on the same thread; skipped, like the
+  // rest of its save, after a failed write.
+  void then(std::function<void()> task) { run(std::move(task)); }
   // Waits until everything queued is written. Throws the RunWriteError of a failed write.
   void flush();
 

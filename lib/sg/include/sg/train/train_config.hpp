@@ -47,6 +47,18 @@ struct EmaConfig {
   double beta = 15;
 };
 
+// SG's sg_logger_params remote saving and resume_from_remote_sg_logger: the run directory
+// mirrored to storage_location/<experiment_name>/<run_id>/ (remote/location.hpp).
+struct RemoteConfig {
+  std::string storage_location;     // "" when nothing is remote
+  bool save_checkpoints = false;
+  bool save_logs = false;
+  bool save_tensorboard = false;
+  double upload_timeout_s = 600;    // how long the end of training waits for uploads
+  bool resume_from_remote = false;
+  bool uploads() const { return save_checkpoints || save_logs || save_tensorboard; }
+};
+
 struct TrainingConfig {
   std::string architecture;
   ModelOptions model;
@@ -65,6 +77,7 @@ struct TrainingConfig {
   std::string resume_path;
   std::string ckpt_name = "ckpt_latest.pth";
   bool load_opt_params = true;
+  RemoteConfig remote;
   bool average_best_models = true;
   MixedPrecision mixed_precision = MixedPrecision::off;   // sg/runtime/device.hpp
   int64_t max_epochs = 1;

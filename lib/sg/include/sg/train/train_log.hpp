@@ -15,6 +15,7 @@ class TrainLog {
   // log_<timestamp>.txt in the run's folder (appended to when it exists, never through a
   // link). Throws RunWriteError.
   void open_file(const pth::Folder& run_dir);
+  std::string file_path() const { return file_ ? file_->path() : ""; }
   // stderr and the file; a line the file cannot take is a RunWriteError (stderr is best
   // effort: a closed pipe there must not stop training).
   void line(const std::string& text);

@@ -1,0 +1,120 @@
+#include "remote/rclone.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "remote/process.hpp"
+#include "remote/remote_error.hpp"
+
+namespace remote {
+namespace {
+
+// Our retries are the mirror's (with backoff, logged); rclone gives up on a dead server in
+// seconds instead of its default of minutes.
+const std::vector<std::string> kCommonFlags = {"--retries", "1", "--low-level-retries", "2", "--contimeout", "10s",
+                                               "--timeout", "30s", "--log-level", "ERROR", "--use-json-log=false"};
+
+// The last line of rclone's stderr that says something, without its date and level.
+std::string reason_of(const std::string& err, int status) {
+  std::string best;
+  size_t start = 0;
+  while (start < err.size()) {
+    size_t end = err.find('\n', start);
+    if (end == std::string::npos) end = err.size();
+    std::string line = err.substr(start, end - start);
+    start = end + 1;
+    const size_t level = line.find("ERROR : ");
+    const size_t notice = line.find("NOTICE: ");
+    if (level != std::string::npos) line = line.substr(level + 8);
+    else if (notice != std::string::npos) line = line.substr(notice + 8);
+    else if (line.rfind("Failed to ", 0) != 0 && line.find("error") == std::string::npos) continue;
+    if (!line.empty()) best = line;
+  }
+  if (best.empty()) best = "rclone exited with status " + std::to_string(status);
+  return best;
+}
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const size_t colon = path.find_last_of(':');
+  if (slash == std::string::npos || (colon != std::string::npos && slash < colon)) return path.substr(0, colon + 1);
+  return path.substr(0, slash);
+}
+
+std::string name_of(const std::string& path) {
+  const size_t cut = path.find_last_of("/:");
+  return cut == std::string::npos ? path : path.substr(cut + 1);
+}
+
+}  // namespace
+
+Rclone::Rclone(const std::atomic<bool>* cancel) : cancel_(cancel) {
+  const char* chosen = std::getenv("SG_RCLONE");
+  program_ = chosen && *chosen ? chosen : "rclone";
+}
+
+std::string Rclone::run(const std::vector<std::string>& args, const Location& where, const std::string& what) const {
+  std::vector<std::string> argv = {program_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), kCommonFlags.begin(), kCommonFlags.end());
+  argv.insert(argv.end(), where.flags.begin(), where.flags.end());
+  const ProcessResult r = run_process(argv, "Debian's package rclone", [this] { return cancel_ && cancel_->load(); });
+  if (r.cancelled) throw RemoteError(what + ": stopped (out of time)");
+  if (r.exit_status != 0) throw RemoteError(what + ": " + reason_of(r.err, r.exit_status));
+  return r.out;
+}
+
+void Rclone::check_reachable(const Location& where) const {
+  std::string path = where.path;
+  for (;;) {
+    try {
+      run({"lsjson", "--max-depth", "1", path}, where, "cannot list " + where.shown);
+      return;
+    } catch (const RemoteError& e) {
+      // A folder not made yet is fine when one above it exists; anything else is not.
+      const std::string parent = parent_of(path);
+      if (std::string(e.what()).find("directory not found") == std::string::npos || parent == path || parent.empty()) throw;
+      path = parent;
+    }
+  }
+}
+
+std::vector<RemoteEntry> Rclone::list_files(const Location& dir) const {
+  std::string out;
+  try {
+    out = run({"lsjson", "--recursive", "--files-only", dir.path}, dir, "cannot list " + dir.shown);
+  } catch (const RemoteError& e) {
+    if (std::string(e.what()).find("directory not found") != std::string::npos) return {};
+    throw;
+  }
+  std::vector<RemoteEntry> entries;
+  try {
+    for (const auto& item : nlohmann::json::parse(out)) {
+      RemoteEntry e;
+      e.path = item.at("Path").get<std::string>();
+      e.size = item.value("Size", int64_t(0)) < 0 ? 0 : uint64_t(item.value("Size", int64_t(0)));
+      e.is_dir = item.value("IsDir", false);
+      entries.push_back(std::move(e));
+    }
+  } catch (const nlohmann::json::exception&) {
+    throw RemoteError("cannot list " + dir.shown + ": rclone's listing is not the JSON it should be");
+  }
+  return entries;
+}
+
+void Rclone::upload(const std::string& local_file, const Location& to) const {
+  const std::string temp = parent_of(to.path) + (parent_of(to.path).back() == ':' ? "" : "/") + "." + name_of(to.path) + ".partial";
+  const std::string what = "cannot upload " + local_file + " to " + to.shown;
+  run({"copyto", local_file, temp}, to, what);
+  run({"moveto", temp, to.path}, to, what);
+}
+
+void Rclone::download(const Location& from, const std::string& local_file) const {
+  run({"copyto", from.path, local_file}, from, "cannot download " + from.shown);
+}
+
+void Rclone::remove(const Location& file) const {
+  run({"deletefile", file.path}, file, "cannot remove " + file.shown);
+}
+
+}  // namespace remote
