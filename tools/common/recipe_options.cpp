@@ -35,4 +35,10 @@ CLI::Option* add_run_options(CLI::App& app, RunOptions& run, const std::string& 
   return experiment;
 }
 
+void add_storage_location_option(CLI::App& app, RunOptions& run) {
+  app.add_option("--storage-location", run.storage_location,
+                 "Fetch the run from this remote first when it is not here: an rclone remote (name:path), "
+                 "an on-the-fly one (:backend,opt=value:path) or s3://bucket/prefix");
+}
+
 }  // namespace common

@@ -23,9 +23,13 @@ struct RunOptions {
   std::string experiment_name;
   std::string run_id;                    // "": the latest run holding the checkpoint
   std::string ckpt_root_dir = "checkpoints";
+  std::string storage_location;          // "": the run is local
 };
 // `experiment_help` says what the experiment's run is used for. Returns --experiment-name.
 CLI::Option* add_run_options(CLI::App& app, RunOptions& run, const std::string& experiment_help,
                              const std::string& run_id_help);
+// --storage-location LOC: the run is fetched from LOC/<experiment>/<run> first when it is
+// not here (what training_hyperparams.resume_from_remote_sg_logger does for sg-train).
+void add_storage_location_option(CLI::App& app, RunOptions& run);
 
 }  // namespace common

@@ -12,6 +12,7 @@
 #include "common/recipe_options.hpp"
 #include "pth/mapping_fault.hpp"
 #include "sg/eval/evaluator.hpp"
+#include "sg/train/remote_run.hpp"
 
 namespace {
 
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   bool no_ema = false, json = false;
   common::add_run_options(app, run, "Evaluate a checkpoint of this experiment's run",
                           "The run (RUN_<time>); default: the latest run holding the checkpoint");
+  common::add_storage_location_option(app, run);
   app.add_option("--ckpt-name", request.ckpt_name, "Checkpoint file of the run (ckpt_best.pth, average_model.pth, ...)")
       ->capture_default_str();
   app.add_option("--config-name", request.config_name,
@@ -93,6 +95,13 @@ int main(int argc, char** argv) {
 
   sg::EvalResult result;
   try {
+    if (!run.storage_location.empty()) {
+      if (run.experiment_name.empty()) throw sg::RecipeError("--storage-location fetches a run: it needs --experiment-name");
+      std::vector<std::string> notes;
+      request.run_id = sg::fetch_remote_run(run.storage_location, run.ckpt_root_dir, run.experiment_name, run.run_id,
+                                            request.ckpt_name, notes);
+      for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
+    }
     result = sg::evaluate(request);
   } catch (const sg::EvalError& e) {
     common::print_error("sg-eval", e.what());

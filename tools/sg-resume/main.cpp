@@ -1,5 +1,7 @@
 // sg-resume: continue a run from the recipe stored in its run directory (SG's
 // resume_experiment). Prints the run directory last on stdout.
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
@@ -8,6 +10,7 @@
 #include "common/training_runner.hpp"
 #include "pth/mapping_fault.hpp"
 #include "recipe/resume_recipe.hpp"
+#include "sg/train/remote_run.hpp"
 
 int main(int argc, char** argv) {
   pth::install_mapping_fault_handler("sg-resume", common::kExitInputError);
@@ -19,6 +22,7 @@ int main(int argc, char** argv) {
   common::add_run_options(app, run, "The experiment whose run to continue",
                           "The run (RUN_<time>); default: the latest run holding ckpt_latest.pth")
       ->required();
+  common::add_storage_location_option(app, run);
   common::add_zoo_option(app, options.zoo);
   common::add_collective_timeout_option(app, options.collective_timeout_s);
   app.add_option("overrides", overrides, "Recipe overrides, e.g. training_hyperparams.max_epochs=40 to extend a run");
@@ -26,6 +30,15 @@ int main(int argc, char** argv) {
   if (auto done = common::parse_command_line(app, argc, argv)) return *done;
 
   return common::run_training(
-      [&] { return sg::resume_recipe(run.ckpt_root_dir, run.experiment_name, run.run_id, overrides); }, options,
+      [&] {
+        if (!run.storage_location.empty()) {
+          std::vector<std::string> notes;
+          run.run_id = sg::fetch_remote_run(run.storage_location, run.ckpt_root_dir, run.experiment_name, run.run_id,
+                                            "ckpt_latest.pth", notes);
+          for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
+        }
+        return sg::resume_recipe(run.ckpt_root_dir, run.experiment_name, run.run_id, overrides);
+      },
+      options,
       "sg-resume");
 }

@@ -1,4 +1,4 @@
-#include "train/remote_run.hpp"
+#include "sg/train/remote_run.hpp"
 
 #include <filesystem>
 #include <system_error>
@@ -77,10 +77,17 @@ void check_storage_location(const RemoteConfig& config) {
   }
 }
 
-std::string fetch_remote_run(const RemoteConfig& config, const std::string& ckpt_root, const std::string& experiment,
-                             const std::string& run_id, const std::string& ckpt_name, std::vector<std::string>& notes) {
+std::string fetch_remote_run(const std::string& storage_location, const std::string& ckpt_root,
+                             const std::string& experiment, const std::string& run_id, const std::string& ckpt_name,
+                             std::vector<std::string>& notes) {
   const remote::Rclone rclone;
-  const remote::Location experiment_dir = remote::parse_location(config.storage_location).child(experiment);
+  remote::Location base;
+  try {
+    base = remote::parse_location(storage_location);
+  } catch (const std::invalid_argument& e) {
+    throw RecipeError(std::string(kLocationKey) + ": " + e.what());
+  }
+  const remote::Location experiment_dir = base.child(experiment);
   try {
     std::string id = run_id;
     if (id.empty()) {
@@ -95,7 +102,7 @@ std::string fetch_remote_run(const RemoteConfig& config, const std::string& ckpt
                       experiment_dir.shown);
       return id;
     }
-    const remote::Location run = remote_run_location(config, experiment, id);
+    const remote::Location run = experiment_dir.child(id);
     std::vector<remote::RemoteEntry> needed;
     bool has_checkpoint = false;
     for (const remote::RemoteEntry& f : rclone.list_files(run)) {

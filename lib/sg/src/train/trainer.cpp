@@ -20,7 +20,7 @@
 #include "sg/train/stop_signal.hpp"
 #include "train/loss.hpp"
 #include "train/process_group.hpp"
-#include "train/remote_run.hpp"
+#include "sg/train/remote_run.hpp"
 
 namespace sg {
 namespace {

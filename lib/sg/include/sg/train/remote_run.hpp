@@ -21,7 +21,8 @@ void check_storage_location(const RemoteConfig& config);
 // remote size and, for checkpoints, every record's CRC before it takes its name. A local
 // run that already holds ckpt_name is used as it is (it is never older than its upload).
 // Returns the run id; `notes` gets what was done. Throws RecipeError.
-std::string fetch_remote_run(const RemoteConfig& config, const std::string& ckpt_root, const std::string& experiment,
-                             const std::string& run_id, const std::string& ckpt_name, std::vector<std::string>& notes);
+std::string fetch_remote_run(const std::string& storage_location, const std::string& ckpt_root,
+                             const std::string& experiment, const std::string& run_id, const std::string& ckpt_name,
+                             std::vector<std::string>& notes);
 
 }  // namespace sg
