@@ -120,6 +120,8 @@ void Mirror::work() {
       } else {
         rclone_.upload(sent.snapshot, base_.child(name));
       }
+    } catch (const RemoteError& e) {
+      error = e.reason();
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -139,8 +141,9 @@ void Mirror::work() {
       now.attempts = replaced ? 1 : now.attempts + 1;
       now.error = error;
       const auto wait = backoff(now.attempts);
-      messages_.push_back(error + " (attempt " + std::to_string(now.attempts) + "; trying again in " +
-                          std::to_string(wait.count()) + " s)");
+      messages_.push_back((sent.remove ? "cannot remove " : "cannot upload ") + (fs::path(root_) / name).string() +
+                          " to " + base_.child(name).shown + ": " + error + " (attempt " +
+                          std::to_string(now.attempts) + "; trying again in " + std::to_string(wait.count()) + " s)");
       next_try_ = std::chrono::steady_clock::now() + wait;
     }
     changed_.notify_all();

@@ -53,7 +53,15 @@ bool drain(int fd, std::string& into) {
 }  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& install_hint,
-                          const std::function<bool()>& cancelled) {
+                          const std::function<bool()>& cancelled, const std::vector<std::string>& unset_env) {
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    bool kept = true;
+    for (const std::string& name : unset_env)
+      if (std::strncmp(*e, name.c_str(), name.size()) == 0 && (*e)[name.size()] == '=') kept = false;
+    if (kept) env.push_back(*e);
+  }
+  env.push_back(nullptr);
   Pipe out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -64,7 +72,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     if (rc == ENOENT) throw RemoteError(argv[0] + " is not installed (" + install_hint + ")");

@@ -15,6 +15,10 @@ const std::vector<std::string> kCommonFlags = {"--retries", "1", "--low-level-re
                                                "--timeout", "30s", "--log-level", "ERROR", "--use-json-log=false"};
 
 // The last line of rclone's stderr that says something, without its date and level.
+// rclone's exit statuses (its documentation, "Exit Code").
+constexpr int kDirectoryNotFound = 3;
+constexpr int kFileNotFound = 4;
+
 std::string reason_of(const std::string& err, int status) {
   std::string best;
   size_t start = 0;
@@ -28,6 +32,8 @@ std::string reason_of(const std::string& err, int status) {
     if (level != std::string::npos) line = line.substr(level + 8);
     else if (notice != std::string::npos) line = line.substr(notice + 8);
     else if (line.rfind("Failed to ", 0) != 0 && line.find("error") == std::string::npos) continue;
+    if (const size_t attempt = line.find(" errors and: "); line.rfind("Attempt ", 0) == 0 && attempt != std::string::npos)
+      line = line.substr(attempt + 13);   // "Attempt 1/1 failed with 1 errors and: <the error>"
     if (!line.empty()) best = line;
   }
   if (best.empty()) best = "rclone exited with status " + std::to_string(status);
@@ -53,51 +59,61 @@ Rclone::Rclone(const std::atomic<bool>* cancel) : cancel_(cancel) {
   program_ = chosen && *chosen ? chosen : "rclone";
 }
 
-std::string Rclone::run(const std::vector<std::string>& args, const Location& where, const std::string& what) const {
+ProcessResult Rclone::call(const std::vector<std::string>& args, const Location& where, const std::string& what) const {
   std::vector<std::string> argv = {program_};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), kCommonFlags.begin(), kCommonFlags.end());
   argv.insert(argv.end(), where.flags.begin(), where.flags.end());
-  const ProcessResult r = run_process(argv, "Debian's package rclone", [this] { return cancel_ && cancel_->load(); });
-  if (r.cancelled) throw RemoteError(what + ": stopped (out of time)");
-  if (r.exit_status != 0) throw RemoteError(what + ": " + reason_of(r.err, r.exit_status));
+  // rclone 1.60's S3 backend fails on AWS_CA_BUNDLE ("HTTPClient's transport unsupported
+  // type"); the same bundle given as its own --ca-cert works.
+  const char* ca_bundle = std::getenv("AWS_CA_BUNDLE");
+  if (ca_bundle && *ca_bundle) {
+    argv.push_back("--ca-cert");
+    argv.push_back(ca_bundle);
+  }
+  const ProcessResult r = run_process(argv, "Debian's package rclone", [this] { return cancel_ && cancel_->load(); },
+                                      {"AWS_CA_BUNDLE"});
+  if (r.cancelled) throw RemoteError(what, "stopped (out of time)");
+  return r;
+}
+
+std::string Rclone::run(const std::vector<std::string>& args, const Location& where, const std::string& what) const {
+  const ProcessResult r = call(args, where, what);
+  if (r.exit_status != 0) throw RemoteError(what, reason_of(r.err, r.exit_status));
   return r.out;
 }
 
 void Rclone::check_reachable(const Location& where) const {
+  const std::string what = "cannot list " + where.shown;
   std::string path = where.path;
   for (;;) {
-    try {
-      run({"lsjson", "--max-depth", "1", path}, where, "cannot list " + where.shown);
-      return;
-    } catch (const RemoteError& e) {
-      // A folder not made yet is fine when one above it exists; anything else is not.
-      const std::string parent = parent_of(path);
-      if (std::string(e.what()).find("directory not found") == std::string::npos || parent == path || parent.empty()) throw;
-      path = parent;
-    }
+    // A folder not made yet is fine when one above it exists; anything else is not.
+    const ProcessResult r = call({"lsjson", "--max-depth", "1", path}, where, what);
+    if (r.exit_status == 0) return;
+    const std::string parent = parent_of(path);
+    if (r.exit_status != kDirectoryNotFound || parent == path || parent.empty())
+      throw RemoteError(what, reason_of(r.err, r.exit_status));
+    path = parent;
   }
 }
 
 std::vector<RemoteEntry> Rclone::list_files(const Location& dir) const {
-  std::string out;
-  try {
-    out = run({"lsjson", "--recursive", "--files-only", dir.path}, dir, "cannot list " + dir.shown);
-  } catch (const RemoteError& e) {
-    if (std::string(e.what()).find("directory not found") != std::string::npos) return {};
-    throw;
-  }
+  const std::string what = "cannot list " + dir.shown;
+  const ProcessResult r = call({"lsjson", "--recursive", "--files-only", dir.path}, dir, what);
+  if (r.exit_status == kDirectoryNotFound) return {};
+  if (r.exit_status != 0) throw RemoteError(what, reason_of(r.err, r.exit_status));
   std::vector<RemoteEntry> entries;
   try {
-    for (const auto& item : nlohmann::json::parse(out)) {
+    for (const auto& item : nlohmann::json::parse(r.out)) {
       RemoteEntry e;
       e.path = item.at("Path").get<std::string>();
-      e.size = item.value("Size", int64_t(0)) < 0 ? 0 : uint64_t(item.value("Size", int64_t(0)));
+      const int64_t size = item.value("Size", int64_t(0));
+      e.size = size < 0 ? 0 : uint64_t(size);
       e.is_dir = item.value("IsDir", false);
       entries.push_back(std::move(e));
     }
   } catch (const nlohmann::json::exception&) {
-    throw RemoteError("cannot list " + dir.shown + ": rclone's listing is not the JSON it should be");
+    throw RemoteError(what, "rclone's listing is not the JSON it should be");
   }
   return entries;
 }
@@ -114,7 +130,14 @@ void Rclone::download(const Location& from, const std::string& local_file) const
 }
 
 void Rclone::remove(const Location& file) const {
-  run({"deletefile", file.path}, file, "cannot remove " + file.shown);
+  const std::string what = "cannot remove " + file.shown;
+  const ProcessResult r = call({"deletefile", file.path}, file, what);
+  if (r.exit_status == 0) return;
+  // Not there (never uploaded, or removed by an earlier attempt) is what was asked for.
+  const ProcessResult listed = call({"lsjson", file.path}, file, what);
+  const bool absent = listed.exit_status == kDirectoryNotFound || listed.exit_status == kFileNotFound ||
+                      (listed.exit_status == 0 && listed.out.find("\"Path\"") == std::string::npos);
+  if (!absent) throw RemoteError(what, reason_of(r.err, r.exit_status));
 }
 
 }  // namespace remote

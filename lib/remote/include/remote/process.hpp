@@ -13,11 +13,11 @@ struct ProcessResult {
   bool cancelled = false;
 };
 
-// Runs argv[0] (searched on PATH) with stdin from /dev/null and waits for it. `extra_env`
-// ("NAME=value") is added to this process's environment. `cancelled` is asked every
+// Runs argv[0] (searched on PATH) with stdin from /dev/null and waits for it, in this
+// process's environment less the variables named in `unset_env`. `cancelled` is asked every
 // fraction of a second; when it says true the program is killed. Throws RemoteError when
 // the program cannot be started (naming it, and how to install it: `install_hint`).
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& install_hint,
-                          const std::function<bool()>& cancelled = {});
+                          const std::function<bool()>& cancelled = {}, const std::vector<std::string>& unset_env = {});
 
 }  // namespace remote

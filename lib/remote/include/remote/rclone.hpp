@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "remote/location.hpp"
+#include "remote/process.hpp"
 
 namespace remote {
 
@@ -35,6 +36,9 @@ class Rclone {
   void remove(const Location& file) const;
 
  private:
+  // rclone with `args` and the location's flags; throws only when it could not run.
+  ProcessResult call(const std::vector<std::string>& args, const Location& where, const std::string& what) const;
+  // The same, throwing RemoteError("<what>: <rclone's reason>") when it fails; its stdout.
   std::string run(const std::vector<std::string>& args, const Location& where, const std::string& what) const;
   std::string program_;
   const std::atomic<bool>* cancel_;
