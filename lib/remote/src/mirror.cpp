@@ -150,10 +150,28 @@ void Mirror::work() {
   }
 }
 
-std::vector<Mirror::Failure> Mirror::finish(std::chrono::duration<double> timeout) {
+size_t Mirror::waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return order_.size();
+}
+
+std::vector<Mirror::Failure> Mirror::finish(std::chrono::duration<double> timeout,
+                                            const std::function<void(const std::string&)>& said) {
   std::unique_lock<std::mutex> lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  if (!changed_.wait_until(lock, deadline, [&] { return order_.empty(); })) cancel_ = true;
+  for (;;) {
+    const bool woken = changed_.wait_until(lock, deadline, [&] { return order_.empty() || !messages_.empty(); });
+    std::vector<std::string> news;
+    news.swap(messages_);
+    lock.unlock();
+    for (const std::string& line : news) said(line);
+    lock.lock();
+    if (order_.empty()) break;
+    if (!woken) {
+      cancel_ = true;
+      break;
+    }
+  }
   stopping_ = true;
   lock.unlock();
   changed_.notify_all();

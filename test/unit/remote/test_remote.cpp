@@ -88,7 +88,7 @@ TEST_CASE("the mirror uploads each file once complete, the newest state of a nam
   write_text(run / "gone.pth", "x");
   mirror.upload("gone.pth", remote::Mirror::Snapshot::Link);
   mirror.remove("gone.pth");
-  const auto failures = mirror.finish(std::chrono::seconds(120));
+  const auto failures = mirror.finish(std::chrono::seconds(120), [](const std::string& said) { FAIL(said); });
   CHECK(failures.empty());
   const fs::path remote_run = store / "exp" / "RUN_1";
   CHECK(file_contents(remote_run / "ckpt_latest.pth") == "second");
@@ -111,12 +111,12 @@ TEST_CASE("an upload that keeps failing is retried until finish() gives up, and 
   write_text(blocked, "a file where the remote folder should be");
   remote::Mirror mirror(run.string(), remote::parse_location(":local:" + blocked.string() + "/exp"));
   mirror.upload("ckpt_latest.pth", remote::Mirror::Snapshot::Link);
-  const auto failures = mirror.finish(std::chrono::seconds(3));
+  std::vector<std::string> said;   // each failed attempt, as it happens
+  const auto failures = mirror.finish(std::chrono::seconds(3), [&](const std::string& line) { said.push_back(line); });
   REQUIRE(failures.size() == 1);
   CHECK(failures[0].local_path == (run / "ckpt_latest.pth").string());
   CHECK(failures[0].remote.find("exp/ckpt_latest.pth") != std::string::npos);
   CHECK_FALSE(failures[0].error.empty());
-  const std::vector<std::string> said = mirror.take_messages();   // each failed attempt
   REQUIRE_FALSE(said.empty());
   CHECK(said[0].find("cannot upload " + (run / "ckpt_latest.pth").string()) == 0);
   CHECK(said[0].find("(attempt 1; trying again in 1 s)") != std::string::npos);

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -46,7 +47,10 @@ class Mirror {
   };
   // Waits until everything queued is uploaded or `timeout` has passed (the upload in
   // progress is then stopped); returns what was not uploaded. Nothing is queued after it.
-  std::vector<Failure> finish(std::chrono::duration<double> timeout);
+  // `said` gets each retry line as it happens meanwhile (on the calling thread).
+  std::vector<Failure> finish(std::chrono::duration<double> timeout,
+                              const std::function<void(const std::string&)>& said);
+  size_t waiting() const;   // files (and removals) not yet done
 
  private:
   struct Pending {
@@ -66,7 +70,7 @@ class Mirror {
   const Rclone rclone_{&cancel_};
   uint64_t snapshot_count_ = 0;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> order_;              // names waiting, oldest first
   std::map<std::string, Pending> pending_;     // by name

@@ -70,9 +70,13 @@ void RunOutput::upload_logs() {
 
 void RunOutput::finish_uploads(double timeout_s) {
   if (silent_ || !mirror_) return;
+  // Said before the last logs are taken, so that the remote log ends as the local one
+  // (unless an upload's retries are logged after it).
+  if (const size_t waiting = mirror_->waiting(); waiting > 0)
+    line("waiting up to " + std::to_string(int64_t(timeout_s)) + " s for " + std::to_string(waiting) + " uploads");
   upload_logs();
-  const std::vector<remote::Mirror::Failure> failed = mirror_->finish(std::chrono::duration<double>(timeout_s));
-  for (const std::string& message : mirror_->take_messages()) line("upload: " + message);
+  const std::vector<remote::Mirror::Failure> failed =
+      mirror_->finish(std::chrono::duration<double>(timeout_s), [this](const std::string& said) { line("upload: " + said); });
   mirror_.reset();
   if (failed.empty()) return;
   std::string text = "cannot upload " + failed.front().local_path + " to " + failed.front().remote + ": " +
