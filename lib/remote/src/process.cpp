@@ -84,7 +84,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   ProcessResult result;
   bool out_open = true, err_open = true, killed = false;
   while (out_open || err_open) {
-    pollfd fds[2] = {{out.read_end(), POLLIN, 0}, {err.read_end(), POLLIN, 0}};
+    // A pipe at its end is left out (a negative fd): it would report POLLHUP at once, forever.
+    pollfd fds[2] = {{out_open ? out.read_end() : -1, POLLIN, 0}, {err_open ? err.read_end() : -1, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 200);
     if (ready < 0 && errno != EINTR) break;
     if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) out_open = drain(out.read_end(), result.out);
