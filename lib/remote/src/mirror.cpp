@@ -86,7 +86,7 @@ void Mirror::queue(const std::string& relative, Pending p) {
       order_.push_back(relative);
       pending_.emplace(relative, std::move(p));
     } else {
-      if (relative != in_flight_) discard(found->second.snapshot);   // the worker lets go of the one it sends
+      if (found->second.snapshot != sending_) discard(found->second.snapshot);   // the worker lets go of the one it sends
       found->second = std::move(p);
     }
   }
@@ -111,7 +111,7 @@ void Mirror::work() {
     }
     const std::string name = order_.front();
     const Pending sent = pending_.at(name);
-    in_flight_ = name;
+    sending_ = sent.snapshot;
     lock.unlock();
     std::string error;
     try {
@@ -126,14 +126,13 @@ void Mirror::work() {
       error = e.what();
     }
     lock.lock();
-    in_flight_.clear();
+    sending_.clear();
     Pending& now = pending_.at(name);
-    const bool replaced = now.snapshot != sent.snapshot || now.remove != sent.remove;
-    if (replaced) discard(sent.snapshot);   // a newer state of the name goes next
+    const bool replaced = now.snapshot != sent.snapshot || now.remove != sent.remove;   // a newer state goes next
+    if (replaced || error.empty()) discard(sent.snapshot);
     if (error.empty()) {
       next_try_ = {};
       if (!replaced) {
-        discard(sent.snapshot);
         pending_.erase(name);
         order_.pop_front();
       }

@@ -14,11 +14,11 @@ namespace {
 const std::vector<std::string> kCommonFlags = {"--retries", "1", "--low-level-retries", "2", "--contimeout", "10s",
                                                "--timeout", "30s", "--log-level", "ERROR", "--use-json-log=false"};
 
-// The last line of rclone's stderr that says something, without its date and level.
 // rclone's exit statuses (its documentation, "Exit Code").
 constexpr int kDirectoryNotFound = 3;
 constexpr int kFileNotFound = 4;
 
+// The last line of rclone's stderr that says something, without its date and level.
 std::string reason_of(const std::string& err, int status) {
   std::string best;
   size_t start = 0;
@@ -27,11 +27,13 @@ std::string reason_of(const std::string& err, int status) {
     if (end == std::string::npos) end = err.size();
     std::string line = err.substr(start, end - start);
     start = end + 1;
+    // "2026/12/03 12:55:08 " before each line
+    if (line.size() > 20 && line[4] == '/' && line[7] == '/' && line[13] == ':' && line[19] == ' ') line = line.substr(20);
     const size_t level = line.find("ERROR : ");
     const size_t notice = line.find("NOTICE: ");
     if (level != std::string::npos) line = line.substr(level + 8);
     else if (notice != std::string::npos) line = line.substr(notice + 8);
-    else if (line.rfind("Failed to ", 0) != 0 && line.find("error") == std::string::npos) continue;
+    else if (line.rfind("Failed to ", 0) != 0 && line.find("error") == std::string::npos) continue;   // news, not a failure
     if (const size_t attempt = line.find(" errors and: "); line.rfind("Attempt ", 0) == 0 && attempt != std::string::npos)
       line = line.substr(attempt + 13);   // "Attempt 1/1 failed with 1 errors and: <the error>"
     if (!line.empty()) best = line;
@@ -119,7 +121,7 @@ std::vector<RemoteEntry> Rclone::list_files(const Location& dir) const {
 }
 
 void Rclone::upload(const std::string& local_file, const Location& to) const {
-  const std::string temp = parent_of(to.path) + (parent_of(to.path).back() == ':' ? "" : "/") + "." + name_of(to.path) + ".partial";
+  const std::string temp = Location{parent_of(to.path), {}, ""}.child("." + name_of(to.path) + ".partial").path;
   const std::string what = "cannot upload " + local_file + " to " + to.shown;
   run({"copyto", local_file, temp}, to, what);
   run({"moveto", temp, to.path}, to, what);

@@ -74,7 +74,7 @@ class Mirror {
   std::condition_variable changed_;
   std::deque<std::string> order_;              // names waiting, oldest first
   std::map<std::string, Pending> pending_;     // by name
-  std::string in_flight_;                      // the name being sent, if any
+  std::string sending_;                        // the snapshot being uploaded, if any
   std::chrono::steady_clock::time_point next_try_{};
   std::vector<std::string> messages_;
   bool stopping_ = false;

@@ -115,18 +115,18 @@ pth::MatchReport load_state_dict_into(Classifier& model, const pth::Value& state
   for (auto& [name, tensor] : targets) by_name.emplace(name, &tensor);
   // Straight copies go on several threads together; conversions one by one after them.
   std::vector<pth::ElementCopy> direct;
-  std::vector<const pth::KeyPair*> converted;
+  std::vector<std::pair<torch::Tensor*, const pth::Tensor*>> converted;
   for (const pth::KeyPair& pair : report.mapping) {
-    torch::Tensor& target = *by_name.at(pair.target);
-    const pth::Tensor& source = *source_tensors.at(pair.source);
-    if (takes_bytes_directly(target, source)) {
-      direct.push_back({&source, target.data_ptr()});
+    torch::Tensor* target = by_name.at(pair.target);
+    const pth::Tensor* source = source_tensors.at(pair.source);
+    if (takes_bytes_directly(*target, *source)) {
+      direct.push_back({source, target->data_ptr()});
     } else {
-      converted.push_back(&pair);
+      converted.emplace_back(target, source);
     }
   }
   pth::copy_elements(direct);
-  for (const pth::KeyPair* pair : converted) copy_tensor_into(*by_name.at(pair->target), *source_tensors.at(pair->source));
+  for (const auto& [target, source] : converted) copy_tensor_into(*target, *source);
   return report;
 }
 

@@ -7,6 +7,19 @@
 #include "remote/remote_error.hpp"
 
 namespace sg {
+namespace {
+
+// A file kept for its upload; a copy or link that cannot be made stops the run as a failed
+// write of the run directory does.
+void queue_upload(remote::Mirror& mirror, const std::string& relative, remote::Mirror::Snapshot how) {
+  try {
+    mirror.upload(relative, how);
+  } catch (const remote::RemoteError& e) {
+    throw RunWriteError(e.what());
+  }
+}
+
+}  // namespace
 
 void RunOutput::open(const RunDirectory& run, const Recipe& recipe) {
   if (silent_) return;
@@ -27,13 +40,9 @@ void RunOutput::mirror_to(const remote::Location& location, MirrorContent what) 
   if (silent_) return;
   mirror_ = std::make_unique<remote::Mirror>(run_->path(), location);
   mirrored_ = what;
-  try {
-    for (const char* stored : {".hydra/config.yaml", ".hydra/overrides.yaml"})
-      if (std::filesystem::is_regular_file(std::filesystem::path(run_->path()) / stored))
-        mirror_->upload(stored, remote::Mirror::Snapshot::Copy);
-  } catch (const remote::RemoteError& e) {
-    throw RunWriteError(e.what());
-  }
+  for (const char* stored : {".hydra/config.yaml", ".hydra/overrides.yaml"})
+    if (std::filesystem::is_regular_file(std::filesystem::path(run_->path()) / stored))
+      queue_upload(*mirror_, stored, remote::Mirror::Snapshot::Copy);
 }
 
 std::string RunOutput::relative_name(const pth::Folder& folder, const std::string& name) const {
@@ -45,26 +54,16 @@ void RunOutput::upload_once_written(std::vector<std::string> relative_names) {
   if (!mirror_ || !mirrored_.checkpoints) return;
   remote::Mirror* mirror = mirror_.get();
   saves_->then([mirror, relative_names] {
-    for (const std::string& name : relative_names) {
-      try {
-        mirror->upload(name, remote::Mirror::Snapshot::Link);
-      } catch (const remote::RemoteError& e) {
-        throw RunWriteError(e.what());
-      }
-    }
+    for (const std::string& name : relative_names) queue_upload(*mirror, name, remote::Mirror::Snapshot::Link);
   });
 }
 
 void RunOutput::upload_logs() {
   if (silent_ || !mirror_) return;
-  try {
-    if (mirrored_.logs && !log_.file_path().empty())
-      mirror_->upload(std::filesystem::path(log_.file_path()).filename().string(), remote::Mirror::Snapshot::Copy);
-    if (mirrored_.events && events_)
-      mirror_->upload(std::filesystem::path(events_->path()).filename().string(), remote::Mirror::Snapshot::Copy);
-  } catch (const remote::RemoteError& e) {
-    throw RunWriteError(e.what());
-  }
+  if (mirrored_.logs && !log_.file_path().empty())
+    queue_upload(*mirror_, std::filesystem::path(log_.file_path()).filename().string(), remote::Mirror::Snapshot::Copy);
+  if (mirrored_.events && events_)
+    queue_upload(*mirror_, std::filesystem::path(events_->path()).filename().string(), remote::Mirror::Snapshot::Copy);
   for (const std::string& message : mirror_->take_messages()) line("upload: " + message);
 }
 

@@ -9,9 +9,9 @@
 
 #include "pth/value.hpp"
 #include "recipe/recipe.hpp"
+#include "recipe/run_dir.hpp"
 #include "remote/location.hpp"
 #include "remote/mirror.hpp"
-#include "recipe/run_dir.hpp"
 #include "sg/checkpoint/checkpoint_sink.hpp"
 #include "sg/checkpoint/save_queue.hpp"
 #include "sg/train/tensorboard.hpp"

@@ -17,10 +17,10 @@
 #include "sg/models/batch_norm.hpp"
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/runtime/device.hpp"
+#include "sg/train/remote_run.hpp"
 #include "sg/train/stop_signal.hpp"
 #include "train/loss.hpp"
 #include "train/process_group.hpp"
-#include "sg/train/remote_run.hpp"
 
 namespace sg {
 namespace {
