@@ -3,7 +3,8 @@
 - S3 (s3rver, through the s3:// shorthand and the AWS_* environment): 2 epochs with
   sg_logger_params.save_checkpoints_remote, the local checkpoint folder deleted, then
   resume_from_remote_sg_logger to 4 epochs ends with the state of a straight 4-epoch run;
-  every uploaded object equals its local file.
+  every uploaded object equals its local file. With the local folder gone again, sg-eval and
+  sg-resume --storage-location fetch the run and use it.
 - WebDAV (rclone serve webdav): the server is stopped while a checkpoint is being uploaded
   and started again later: training goes on meanwhile, the run ends with exit 0, the log
   names the failed attempts, every remote object equals the local file and no object under
@@ -104,6 +105,17 @@ def check_s3_resume(checker, env, servers_dir):
         state, _ = env.state_hash(os.path.join(run_dir, "ckpt_latest.pth"))
         checker.check(state == reference, "2 epochs + remote resume to 4 equals 4 straight (net, EMA, optimizer)")
         check_mirrored(checker, run_dir, s3.objects(remote_run), "S3 after the resume", ["ckpt_latest.pth"])
+
+        # sg-eval and sg-resume fetch the run the same way when it is gone here.
+        shutil.rmtree(os.path.join(env.root, "split"))
+        fetch = ["--experiment-name", "split", "--ckpt-root-dir", env.root, "--storage-location", location]
+        ev = sgtest.run([env.args.eval] + fetch + ["--ckpt-name", "ckpt_best.pth", "--max-batches", "1", "--json"],
+                        timeout=300, env=s3_env)
+        checker.check(ev.rc == 0 and os.path.isfile(os.path.join(run_dir, "ckpt_best.pth")),
+                      "sg-eval --storage-location fetches ckpt_best.pth and evaluates it: %s" % ev.describe())
+        more = sgtest.run([env.args.resume] + fetch + ["training_hyperparams.max_epochs=5"], timeout=300, env=s3_env)
+        checker.check(more.rc == 0 and last_line(more) == run_dir,
+                      "sg-resume --storage-location continues the fetched run to epoch 5: %s" % more.describe())
 
 
 class IncompleteWatcher:
@@ -221,7 +233,7 @@ def check_refused_before_training(checker, env):
 
 
 def main():
-    args = sgtest.parse_args(__doc__, paths=("train",))
+    args = sgtest.parse_args(__doc__, paths=("train", "resume", "eval"))
     sgtest.fresh_dir(args.workdir)
     checker = sgtest.Checker("remote_checkpoints")
     env = Env(args)

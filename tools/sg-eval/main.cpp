@@ -9,10 +9,10 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/fetched_run.hpp"
 #include "common/recipe_options.hpp"
 #include "pth/mapping_fault.hpp"
 #include "sg/eval/evaluator.hpp"
-#include "sg/train/remote_run.hpp"
 
 namespace {
 
@@ -95,13 +95,7 @@ int main(int argc, char** argv) {
 
   sg::EvalResult result;
   try {
-    if (!run.storage_location.empty()) {
-      if (run.experiment_name.empty()) throw sg::RecipeError("--storage-location fetches a run: it needs --experiment-name");
-      std::vector<std::string> notes;
-      request.run_id = sg::fetch_remote_run(run.storage_location, run.ckpt_root_dir, run.experiment_name, run.run_id,
-                                            request.ckpt_name, notes);
-      for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
-    }
+    request.run_id = common::fetched_run_id(run, request.ckpt_name);
     result = sg::evaluate(request);
   } catch (const sg::EvalError& e) {
     common::print_error("sg-eval", e.what());

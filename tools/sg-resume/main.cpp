@@ -1,16 +1,14 @@
 // sg-resume: continue a run from the recipe stored in its run directory (SG's
 // resume_experiment). Prints the run directory last on stdout.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/fetched_run.hpp"
 #include "common/recipe_options.hpp"
 #include "common/training_runner.hpp"
 #include "pth/mapping_fault.hpp"
 #include "recipe/resume_recipe.hpp"
-#include "sg/train/remote_run.hpp"
 
 int main(int argc, char** argv) {
   pth::install_mapping_fault_handler("sg-resume", common::kExitInputError);
@@ -31,13 +29,8 @@ int main(int argc, char** argv) {
 
   return common::run_training(
       [&] {
-        if (!run.storage_location.empty()) {
-          std::vector<std::string> notes;
-          run.run_id = sg::fetch_remote_run(run.storage_location, run.ckpt_root_dir, run.experiment_name, run.run_id,
-                                            "ckpt_latest.pth", notes);
-          for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
-        }
-        return sg::resume_recipe(run.ckpt_root_dir, run.experiment_name, run.run_id, overrides);
+        return sg::resume_recipe(run.ckpt_root_dir, run.experiment_name, common::fetched_run_id(run, "ckpt_latest.pth"),
+                                 overrides);
       },
       options,
       "sg-resume");

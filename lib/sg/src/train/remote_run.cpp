@@ -16,7 +16,6 @@ namespace sg {
 namespace {
 
 const char* const kLocationKey = "training_hyperparams.sg_logger_params.storage_location";
-const char* const kResumeKey = "training_hyperparams.resume_from_remote_sg_logger";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -77,7 +76,7 @@ void check_storage_location(const RemoteConfig& config) {
   }
 }
 
-std::string fetch_remote_run(const std::string& storage_location, const std::string& ckpt_root,
+std::string fetch_remote_run(const std::string& setting, const std::string& storage_location, const std::string& ckpt_root,
                              const std::string& experiment, const std::string& run_id, const std::string& ckpt_name,
                              std::vector<std::string>& notes) {
   const remote::Rclone rclone;
@@ -85,7 +84,7 @@ std::string fetch_remote_run(const std::string& storage_location, const std::str
   try {
     base = remote::parse_location(storage_location);
   } catch (const std::invalid_argument& e) {
-    throw RecipeError(std::string(kLocationKey) + ": " + e.what());
+    throw RecipeError(setting + ": " + e.what());
   }
   const remote::Location experiment_dir = base.child(experiment);
   try {
@@ -93,7 +92,7 @@ std::string fetch_remote_run(const std::string& storage_location, const std::str
     if (id.empty()) {
       id = newest_run_with(rclone.list_files(experiment_dir), ckpt_name);
       if (id.empty())
-        throw RecipeError(std::string(kResumeKey) + ": no run of experiment '" + experiment + "' under " +
+        throw RecipeError(setting + ": no run of experiment '" + experiment + "' under " +
                           experiment_dir.shown + " holds " + ckpt_name);
     }
     const fs::path local = fs::path(ckpt_root) / experiment / id;
@@ -110,7 +109,7 @@ std::string fetch_remote_run(const std::string& storage_location, const std::str
       if (f.path == ckpt_name || starts_with(f.path, ".hydra/") || starts_with(f.path, "averaging/")) needed.push_back(f);
     }
     if (!has_checkpoint)
-      throw RecipeError(std::string(kResumeKey) + ": remote run " + run.shown + " has no " + ckpt_name);
+      throw RecipeError(setting + ": remote run " + run.shown + " has no " + ckpt_name);
     uint64_t bytes = 0;
     for (const remote::RemoteEntry& f : needed) {
       download_checked(rclone, run.child(f.path), f, local / f.path);
@@ -120,9 +119,9 @@ std::string fetch_remote_run(const std::string& storage_location, const std::str
                     id + " from " + run.shown);
     return id;
   } catch (const remote::RemoteError& e) {
-    throw RecipeError(std::string(kResumeKey) + ": " + e.what());
+    throw RecipeError(setting + ": " + e.what());
   } catch (const fs::filesystem_error& e) {
-    throw RecipeError(std::string(kResumeKey) + ": " + e.what());
+    throw RecipeError(setting + ": " + e.what());
   }
 }
 

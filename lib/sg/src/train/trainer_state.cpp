@@ -95,8 +95,9 @@ void Trainer::find_resume_checkpoint() {
                         "remote run or from the file, not both");
     std::string id;   // rank 0 fetches the run; the others use it where it landed
     if (collective_->rank() == 0)
-      id = fetch_remote_run(config_.remote.storage_location, config_.ckpt_root_dir, config_.experiment_name, config_.run_id,
-                            config_.ckpt_name, remote_notes_);
+      id = fetch_remote_run("training_hyperparams.resume_from_remote_sg_logger", config_.remote.storage_location,
+                            config_.ckpt_root_dir, config_.experiment_name, config_.run_id, config_.ckpt_name,
+                            remote_notes_);
     if (collective_->world_size() > 1) id = collective_->agree_on_run_directory(id);
     config_.run_id = id;
   }

@@ -20,8 +20,9 @@ void check_storage_location(const RemoteConfig& config);
 // (or, when empty, the newest remote run that holds ckpt_name), each checked against the
 // remote size and, for checkpoints, every record's CRC before it takes its name. A local
 // run that already holds ckpt_name is used as it is (it is never older than its upload).
-// Returns the run id; `notes` gets what was done. Throws RecipeError.
-std::string fetch_remote_run(const std::string& storage_location, const std::string& ckpt_root,
+// Returns the run id; `notes` gets what was done. Throws RecipeError naming `setting` (the
+// key or option that asked for the fetch).
+std::string fetch_remote_run(const std::string& setting, const std::string& storage_location, const std::string& ckpt_root,
                              const std::string& experiment, const std::string& run_id, const std::string& ckpt_name,
                              std::vector<std::string>& notes);
 
