@@ -80,6 +80,22 @@ def epoch_of(env, checkpoint):
     return json.loads(r.out)["files"][0]["scalars"]["epoch"]
 
 
+def wait_until_stopped(pid):
+    """Waits for the kernel to report every thread of pid stopped (a SIGSTOP is delivered
+    asynchronously, and a thread still running could rename one more file)."""
+    while True:
+        states = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:   # a thread that has just ended
+                pass
+        if all(s == "T" for s in states):
+            return
+        time.sleep(0.01)
+
+
 def run_dirs(root, experiment):
     return sorted(glob.glob(os.path.join(root, experiment, "RUN_*")))
 
@@ -92,8 +108,12 @@ def check_lock(env, checker):
         checker.fail("lock: the first run ended before its second epoch: %s" % first.finish().describe())
         return
     run_dir = run_dirs(env.root, "lock")[0]
+    # The holder is stopped while the others are refused: it keeps its lock, and whatever the
+    # run folder holds then is the holder's, however far its background saves had got.
+    first.signal(signal.SIGSTOP)
+    wait_until_stopped(first.p.pid)
 
-    def names():   # the holder keeps saving: its temp files come and go
+    def names():
         return sorted(n for n in os.listdir(run_dir) if ".tmp-" not in n)
 
     before = names()
@@ -105,6 +125,7 @@ def check_lock(env, checker):
     if checker.check(resume.rc == 2, "lock: sg-resume on the run: %s" % resume.describe()):
         one_error_line(checker, resume, "sg-resume", ["is in use by sg-train", "pid %d" % first.p.pid], "lock: sg-resume")
     checker.check(names() == before, "lock: the refused trainers added files: %s -> %s" % (before, names()))
+    first.signal(signal.SIGCONT)
     first.signal(signal.SIGTERM)
     r = first.finish()
     checker.check(r.rc == 4, "lock: the holder after SIGTERM: %s" % r.describe())
