@@ -354,3 +354,22 @@ class WebdavServer(_Server):
             p["pass"] = rclone("obscure", password).stdout.decode().strip()
         p.update(params)
         return on_the_fly("webdav", p, prefix.lstrip("/"))
+
+
+class WebServer(_Server):
+    """`rclone serve http` of data_dir: plain web addresses (http://127.0.0.1:port/name)."""
+    name = "rclone serve http"
+
+    def __init__(self, data_dir):
+        self._rclone = rclone_path()
+        super().__init__(data_dir)
+
+    def command(self, port):
+        return [self._rclone, "--config", os.devnull, "serve", "http", self.data_dir,
+                "--addr", "127.0.0.1:%d" % port, "--dir-cache-time", "0s", "--poll-interval", "0"]
+
+    def ready(self, port):
+        return self._answers("http://127.0.0.1:%d/" % port)
+
+    def url(self, name=""):
+        return "http://127.0.0.1:%d/%s" % (self.port, name.lstrip("/"))

@@ -7,10 +7,30 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/file_arguments.hpp"
 #include "model_template.hpp"
 #include "pth/adapt.hpp"
 #include "pth/mapping_fault.hpp"
 #include "pth/termination.hpp"
+
+namespace {
+
+// The options with every remote file replaced by its local stand-in.
+pth::AdaptOptions local_files(pth::AdaptOptions o, common::FileArguments& files) {
+  if (!o.input.empty()) o.input = files.readable(o.input);
+  for (std::string& a : o.average) a = files.readable(a);
+  if (!o.like.empty()) o.like = files.readable(o.like);
+  o.output = files.writable(o.output);
+  return o;
+}
+
+void show_given_names(pth::AdaptResult& r, const common::FileArguments& files) {
+  for (std::string* text : {&r.failure, &r.template_path, &r.output}) *text = files.shown(*text);
+  for (std::string& text : r.inputs) text = files.shown(text);
+  for (std::string& text : r.notes) text = files.shown(text);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   pth::install_mapping_fault_handler("sg-ckpt-adapt", common::kExitInputError);
@@ -20,8 +40,9 @@ int main(int argc, char** argv) {
   pth::AdaptOptions o;
   std::string strict = "no_key_matching", dtype, format;
   bool report = false, json = false;
-  app.add_option("input", o.input, "Checkpoint or state dict to convert (.pth zip or legacy, or .safetensors)");
-  app.add_option("-o,--output", o.output, "Output file (format from its extension unless --format)")->required();
+  app.add_option("input", o.input, "Checkpoint or state dict to convert (.pth zip or legacy, or .safetensors); "
+                                   "any file may be remote: name:path, s3://bucket/key, or https:// to read");
+  app.add_option("-o,--output", o.output, "Output file (format from its extension unless --format); may be remote")->required();
   app.add_option("--format", format, "Output format")->check(CLI::IsMember({"pth", "safetensors"}));
   app.add_flag("--force", o.force, "Overwrite an existing OUT (or IN)");
   auto* like = app.add_option("--like", o.like, "Rename the weights to this template's keys (a checkpoint with net/ema_net, or a state dict)");
@@ -57,13 +78,16 @@ int main(int argc, char** argv) {
   if (!format.empty()) o.format = format == "safetensors" ? pth::AdaptFormat::Safetensors : pth::AdaptFormat::Pth;
   if (!o.model.empty()) o.make_model_template = sg_ckpt_adapt::model_template_maker();
 
+  common::FileArguments files;
   pth::AdaptResult result;
   try {
-    result = pth::adapt(o);
+    result = pth::adapt(local_files(o, files));
+    if (result.written) files.publish();
   } catch (const std::exception& e) {
-    common::print_error("sg-ckpt-adapt", e.what());
+    common::print_error("sg-ckpt-adapt", files.shown(e.what()));
     return common::kExitInputError;
   }
+  show_given_names(result, files);
   if (json) {
     std::cout << pth::adapt_result_to_json(result).dump(2) << "\n";
   } else if (report) {

@@ -6,6 +6,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/file_arguments.hpp"
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
 #include "pth/mapping_fault.hpp"
@@ -17,12 +18,15 @@ using common::kExitFailed, common::kExitInputError, common::kExitOk;
 void report_error(const std::string& path, const std::string& why) { common::print_error("sg-ckpt-inspect", path + ": " + why); }
 
 int run_diff(const std::vector<std::string>& files, bool json) {
+  common::FileArguments remote;
   pth::Checkpoint a, b;
   for (size_t i = 0; i < 2; ++i) {
     try {
-      (i ? b : a) = pth::read_checkpoint(files[i]);
+      pth::Checkpoint& c = i ? b : a;
+      c = pth::read_checkpoint(remote.readable(files[i]));
+      c.path = files[i];
     } catch (const std::exception& e) {
-      report_error(files[i], e.what());
+      report_error(files[i], remote.shown(e.what()));
       return kExitInputError;
     }
   }
@@ -37,10 +41,10 @@ int run_diff(const std::vector<std::string>& files, bool json) {
     }
     return d.identical() ? kExitOk : kExitFailed;
   } catch (const pth::FileDataError& e) {
-    report_error(e.file(), e.what());
+    report_error(remote.shown(e.file()), remote.shown(e.what()));
     return kExitInputError;
   } catch (const std::exception& e) {
-    report_error(files[0] + " vs " + files[1], e.what());
+    report_error(files[0] + " vs " + files[1], remote.shown(e.what()));
     return kExitInputError;
   }
 }
@@ -54,7 +58,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   pth::inspect::Options options;
   bool json = false, tensors = false, diff = false;
-  app.add_option("files", files, "Checkpoint files (torch.save zip or legacy format)")->required();
+  app.add_option("files", files, "Checkpoint files (torch.save zip or legacy format); a file may be remote: name:path, s3://bucket/key or https://")->required();
   app.add_flag("--json", json, "Print one JSON document on stdout");
   app.add_flag("--tensors", tensors, "One line per tensor: path, dtype, shape, bytes");
   app.add_flag("--hash", options.hash, "Add the SHA-256 of every tensor's elements (reads the data)");
@@ -76,24 +80,28 @@ int main(int argc, char** argv) {
   documents.key("files");
   documents.begin_array();
   for (const std::string& path : files) {
+    common::FileArguments remote;   // one file at a time: a downloaded copy goes before the next
     try {
-      pth::inspect::Report report = pth::inspect::describe(path, options);
+      pth::inspect::Report report = pth::inspect::describe(remote.readable(path), options);
+      report.checkpoint.path = path;
+      for (std::string& problem : report.problems) problem = remote.shown(problem);
       if (!report.problems.empty() && status == kExitOk) status = kExitFailed;
       if (json) pth::inspect::write_report_json(documents, report, options);
       else std::cout << pth::inspect::report_to_text(report, options, tensors);
     } catch (const pth::FormatError& e) {
       // Under --verify a malformed file is a verification failure, not a usage error.
       if (options.verify) {
-        if (json) documents.value(pth::inspect::Json{{"path", path}, {"verify", {{"ok", false}, {"problems", {e.what()}}}}});
-        else std::cout << path << ": verify: FAILED\n    " << e.what() << "\n";
-        report_error(path, e.what());
+        const std::string why = remote.shown(e.what());
+        if (json) documents.value(pth::inspect::Json{{"path", path}, {"verify", {{"ok", false}, {"problems", {why}}}}});
+        else std::cout << path << ": verify: FAILED\n    " << why << "\n";
+        report_error(path, why);
         if (status == kExitOk) status = kExitFailed;
       } else {
-        report_error(path, e.what());
+        report_error(path, remote.shown(e.what()));
         status = kExitInputError;
       }
     } catch (const std::exception& e) {
-      report_error(path, e.what());
+      report_error(path, remote.shown(e.what()));
       status = kExitInputError;
     }
   }

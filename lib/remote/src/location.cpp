@@ -37,6 +37,22 @@ Location s3_location(const std::string& text) {
   return l;
 }
 
+bool is_web_address(const std::string& text) { return text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0; }
+
+// https://host/dir/file as rclone's HTTP backend rooted at the file's folder.
+Location web_location(const std::string& text) {
+  if (text.find_first_of("?#") != std::string::npos)
+    throw std::invalid_argument("'" + text + "': web addresses with a query or fragment are not supported");
+  const size_t host = text.find("://") + 3;
+  const size_t slash = text.find_last_of('/');
+  if (slash < host || slash + 1 == text.size()) throw std::invalid_argument("'" + text + "' names no file");
+  Location l;
+  l.path = ":http:" + text.substr(slash + 1);
+  l.flags = {"--http-url", text.substr(0, slash + 1)};
+  l.shown = text;
+  return l;
+}
+
 }  // namespace
 
 Location Location::child(const std::string& relative) const {
@@ -60,7 +76,7 @@ bool is_remote(const std::string& text) {
 
 Location parse_location(const std::string& text) {
   if (text.rfind("s3://", 0) == 0) return s3_location(text);
-  if (text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0)
+  if (is_web_address(text))
     throw std::invalid_argument("'" + text + "' is a web address; a storage location is an rclone remote (name:path) or s3://bucket/prefix");
   if (!is_remote(text))
     throw std::invalid_argument("'" + text + "' is not a remote location (name:path, :backend:path or s3://bucket/prefix)");
@@ -70,6 +86,12 @@ Location parse_location(const std::string& text) {
   l.path = text;
   l.shown = text;
   return l;
+}
+
+bool is_remote_file(const std::string& text) { return is_web_address(text) || is_remote(text); }
+
+Location parse_file_location(const std::string& text) {
+  return is_web_address(text) ? web_location(text) : parse_location(text);
 }
 
 }  // namespace remote

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "remote/local_copy.hpp"
 #include "remote/location.hpp"
 #include "remote/mirror.hpp"
 #include "remote/process.hpp"
@@ -59,6 +60,39 @@ TEST_CASE("locations: rclone remotes, on-the-fly remotes and s3:// from the AWS 
   CHECK_THROWS_WITH(remote::parse_location("/data/runs"), Catch::Matchers::Contains("not a remote location"));
   CHECK_THROWS_WITH(remote::parse_location("https://host/x"), Catch::Matchers::Contains("web address"));
   CHECK_THROWS_WITH(remote::parse_location(":s3"), Catch::Matchers::Contains("on-the-fly"));
+}
+
+TEST_CASE("file locations: web addresses as rclone's HTTP backend at the file's folder") {
+  const remote::Location web = remote::parse_file_location("https://host:8080/zoo/resnet18.pth");
+  CHECK(web.path == ":http:resnet18.pth");
+  CHECK(web.flags == std::vector<std::string>{"--http-url", "https://host:8080/zoo/"});
+  CHECK(web.shown == "https://host:8080/zoo/resnet18.pth");
+  CHECK(remote::is_remote_file("http://host/a.pth"));
+  CHECK_FALSE(remote::is_remote_file("/data/a.pth"));
+  CHECK(remote::parse_file_location("s3://bucket/a.pth").path == ":s3:bucket/a.pth");
+  CHECK_THROWS_WITH(remote::parse_file_location("https://host/"), Catch::Matchers::Contains("names no file"));
+  CHECK_THROWS_WITH(remote::parse_file_location("https://host"), Catch::Matchers::Contains("names no file"));
+  CHECK_THROWS_WITH(remote::parse_file_location("https://host/a.pth?sig=1"), Catch::Matchers::Contains("query"));
+}
+
+TEST_CASE("a local copy of a remote file, gone with its object") {
+  if (!have_rclone()) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string source = dir.write("ckpt.pth", "weights");
+  const remote::Rclone rclone;
+  std::string copied;
+  {
+    const remote::LocalCopy copy(remote::parse_location(":local:" + source), rclone);
+    copied = copy.path();
+    CHECK(fs::path(copied).filename() == "ckpt.pth");
+    CHECK(file_contents(copied) == "weights");
+  }
+  CHECK_FALSE(fs::exists(fs::path(copied).parent_path()));
+  CHECK_THROWS_WITH(remote::LocalCopy(remote::parse_location(":local:" + dir.file("none.pth")), rclone),
+                    Catch::Matchers::Contains("none.pth"));
 }
 
 TEST_CASE("a program that is not there is one line saying how to install it") {

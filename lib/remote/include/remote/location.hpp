@@ -26,4 +26,10 @@ bool is_remote(const std::string& text);
 // Throws std::invalid_argument with the reason for text that is not a location.
 Location parse_location(const std::string& text);
 
+// Whether a file argument is remote: a location as above, or an http(s):// address.
+bool is_remote_file(const std::string& text);
+// One file to read: a location as above, or an http(s):// address (rclone's HTTP backend,
+// read-only). Throws std::invalid_argument as parse_location.
+Location parse_file_location(const std::string& text);
+
 }  // namespace remote
