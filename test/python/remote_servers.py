@@ -224,6 +224,15 @@ class _Server:
                     raise RuntimeError("%s port %d still open after the kill" % (self.name, self.port))
                 time.sleep(0.05)
 
+    def bytes_written(self):
+        """What the server process has written so far, to its clients and its log (wchar of
+        /proc/PID/io): the upper bound of what it sent."""
+        with open("/proc/%d/io" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no wchar in /proc/%d/io" % self.proc.pid)
+
     def _answers(self, url, headers=None, method="GET"):
         try:
             req = urllib.request.Request(url, headers=headers or {}, method=method)

@@ -5,6 +5,8 @@ Real servers on loopback: s3rver through the s3:// shorthand and the AWS_* envir
 - sg-ckpt-inspect (--json, with --hash --verify, and --diff against the local file) gives
   the same document for the remote file as for the local one, but its "path", which is the
   address as given;
+- listing a 64 MB remote checkpoint makes the server send less than 1 MiB (ranged reads of
+  the end records, central directory and pickle); --hash reads it all;
 - sg-ckpt-adapt reads an s3:// input and writes an s3:// output: the object equals what the
   same conversion writes locally; a web address is refused as an output (read-only), and a
   conversion that fails writes no object;
@@ -56,6 +58,25 @@ def check_inspect(checker, args, local, remote_url, env, what):
     checker.check(text.rc == 0 and text.out.startswith(remote_url + ": "), "%s: text names the address: %s" % (what, text.describe()))
     d = run(args.inspect, "--diff", local, remote_url, env=env)
     checker.check(d.rc == 0 and "identical" in d.out, "%s: --diff with the local file: %s" % (what, d.describe()))
+
+
+def check_listing_reads_little(checker, args, server, url, env, local, what):
+    """A listing reads the end records, central directory and pickle: a small part of a 64 MB
+    checkpoint, as counted by the server; --hash reads it all."""
+    size = os.path.getsize(local)
+    expected = json.loads(run(args.inspect, "--json", local).out)
+    before = server.bytes_written()
+    r = run(args.inspect, "--json", url, env=env)
+    listed = server.bytes_written() - before
+    if checker.check(r.rc == 0, "%s listing: %s" % (what, r.describe())):
+        checker.eq(without_path(json.loads(r.out)), without_path(expected), "%s listing equals the local one" % what)
+    checker.check(listed < 1 << 20, "%s listing of %d bytes: the server sent %d bytes (less than 1 MiB expected)" % (
+        what, size, listed))
+    before = server.bytes_written()
+    h = run(args.inspect, "--json", "--hash", url, env=env)
+    hashed = server.bytes_written() - before
+    checker.check(h.rc == 0 and hashed >= size, "%s --hash reads the whole file (%d of %d bytes): %s" % (
+        what, hashed, size, h.describe()))
 
 
 def check_adapt(checker, args, s3, local, work):
@@ -122,6 +143,12 @@ def main():
         check_inspect(checker, args, local, s3.url("inputs/ckpt.pth"), s3.env, "s3://")
         check_inspect(checker, args, local, s3.remote("inputs/ckpt.pth"), None, "rclone remote")
         check_inspect(checker, args, local, web.url("ckpt.pth"), None, "http://")
+        large = os.path.join(work, "large.pth")
+        torch.save({"net": {"layer%d.weight" % i: torch.full((1 << 20,), float(i)) for i in range(16)}, "epoch": 9}, large)
+        remote_servers.rclone("copyto", large, s3.remote("inputs/large.pth"))
+        shutil.copy(large, os.path.join(web_dir, "large.pth"))
+        check_listing_reads_little(checker, args, s3, s3.url("inputs/large.pth"), s3.env, large, "s3://")
+        check_listing_reads_little(checker, args, web, web.url("large.pth"), None, large, "http://")
         check_adapt(checker, args, s3, local, work)
         check_missing(checker, args, s3, web)
         check_hostile(checker, args, s3, work)

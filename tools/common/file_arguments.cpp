@@ -9,6 +9,13 @@ std::string FileArguments::readable(const std::string& given) {
   return copies_.back()->path();
 }
 
+std::shared_ptr<const pth::MappedFile> FileArguments::read_in_parts(const std::string& given) {
+  if (!remote::is_remote_file(given)) return pth::MappedFile::open(given);
+  partial_copies_.push_back(std::make_unique<remote::PartialCopy>(remote::parse_file_location(given), rclone_));
+  stand_ins_.emplace_back(partial_copies_.back()->file()->path(), given);
+  return partial_copies_.back()->file();
+}
+
 std::string FileArguments::writable(const std::string& given) {
   if (!remote::is_remote(given)) return given;
   auto upload = std::make_unique<Upload>();

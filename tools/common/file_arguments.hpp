@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "pth/temporary_folder.hpp"
 #include "remote/local_copy.hpp"
 #include "remote/location.hpp"
 
@@ -17,6 +18,9 @@ class FileArguments {
   // The local file to read for `given`: itself, or a downloaded copy. Throws
   // remote::RemoteError or std::invalid_argument (a bad location), one line each.
   std::string readable(const std::string& given);
+  // `given` mapped for reading; a remote file is fetched in the parts that are read
+  // (remote::PartialCopy). Throws as readable().
+  std::shared_ptr<const pth::MappedFile> read_in_parts(const std::string& given);
   // The local file to write for `given`: itself, or a scratch file that publish() uploads.
   std::string writable(const std::string& given);
   // Uploads every remote output (each appears under its name only when complete).
@@ -27,8 +31,9 @@ class FileArguments {
  private:
   const remote::Rclone rclone_;
   std::vector<std::unique_ptr<remote::LocalCopy>> copies_;
+  std::vector<std::unique_ptr<remote::PartialCopy>> partial_copies_;
   struct Upload {
-    remote::ScratchFolder folder;   // one each: the local file keeps the remote name (torch.save's root folder)
+    pth::TemporaryFolder folder{"sg-remote-"};   // one each: the local file keeps the remote name (torch.save's root folder)
     std::string local;
     remote::Location to;
   };

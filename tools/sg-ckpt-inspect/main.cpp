@@ -82,7 +82,11 @@ int main(int argc, char** argv) {
   for (const std::string& path : files) {
     common::FileArguments remote;   // one file at a time: a downloaded copy goes before the next
     try {
-      pth::inspect::Report report = pth::inspect::describe(remote.readable(path), options);
+      // Hashes, statistics and verification read every record: a remote file is fetched
+      // whole for them (one transfer), and in the parts a description reads otherwise.
+      const bool reads_all = options.hash || options.stats || options.verify;
+      pth::inspect::Report report = reads_all ? pth::inspect::describe(remote.readable(path), options)
+                                              : pth::inspect::describe(pth::read_checkpoint(remote.read_in_parts(path)), options);
       report.checkpoint.path = path;
       for (std::string& problem : report.problems) problem = remote.shown(problem);
       if (!report.problems.empty() && status == kExitOk) status = kExitFailed;

@@ -55,6 +55,11 @@ Location web_location(const std::string& text) {
 
 }  // namespace
 
+std::string Location::name() const {
+  const size_t cut = path.find_last_of("/:");
+  return cut == std::string::npos ? path : path.substr(cut + 1);
+}
+
 Location Location::child(const std::string& relative) const {
   Location out = *this;
   const char last = path.empty() ? ':' : path.back();

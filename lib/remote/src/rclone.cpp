@@ -49,9 +49,21 @@ std::string parent_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
-std::string name_of(const std::string& path) {
-  const size_t cut = path.find_last_of("/:");
-  return cut == std::string::npos ? path : path.substr(cut + 1);
+std::vector<RemoteEntry> parse_listing(const std::string& lsjson_out, const std::string& what) {
+  std::vector<RemoteEntry> entries;
+  try {
+    for (const auto& item : nlohmann::json::parse(lsjson_out)) {
+      RemoteEntry e;
+      e.path = item.at("Path").get<std::string>();
+      const int64_t size = item.value("Size", int64_t(0));
+      e.size = size < 0 ? 0 : uint64_t(size);
+      e.is_dir = item.value("IsDir", false);
+      entries.push_back(std::move(e));
+    }
+  } catch (const nlohmann::json::exception&) {
+    throw RemoteError(what, "rclone's listing is not the JSON it should be");
+  }
+  return entries;
 }
 
 }  // namespace
@@ -104,24 +116,24 @@ std::vector<RemoteEntry> Rclone::list_files(const Location& dir) const {
   const ProcessResult r = call({"lsjson", "--recursive", "--files-only", dir.path}, dir, what);
   if (r.exit_status == kDirectoryNotFound) return {};
   if (r.exit_status != 0) throw RemoteError(what, reason_of(r.err, r.exit_status));
-  std::vector<RemoteEntry> entries;
-  try {
-    for (const auto& item : nlohmann::json::parse(r.out)) {
-      RemoteEntry e;
-      e.path = item.at("Path").get<std::string>();
-      const int64_t size = item.value("Size", int64_t(0));
-      e.size = size < 0 ? 0 : uint64_t(size);
-      e.is_dir = item.value("IsDir", false);
-      entries.push_back(std::move(e));
-    }
-  } catch (const nlohmann::json::exception&) {
-    throw RemoteError(what, "rclone's listing is not the JSON it should be");
-  }
-  return entries;
+  return parse_listing(r.out, what);
+}
+
+uint64_t Rclone::size_of(const Location& file) const {
+  const std::string what = "cannot read " + file.shown;
+  const std::vector<RemoteEntry> listed = parse_listing(run({"lsjson", "--files-only", file.path}, file, what), what);
+  // A folder's listing names what is in it; a file's names the file.
+  if (listed.size() != 1 || listed[0].path != file.name()) throw RemoteError(what, "not a file");
+  return listed[0].size;
+}
+
+std::string Rclone::read_range(const Location& file, uint64_t offset, uint64_t count) const {
+  return run({"cat", "--offset", std::to_string(offset), "--count", std::to_string(count), file.path}, file,
+             "cannot read " + file.shown);
 }
 
 void Rclone::upload(const std::string& local_file, const Location& to) const {
-  const std::string temp = Location{parent_of(to.path), {}, ""}.child("." + name_of(to.path) + ".partial").path;
+  const std::string temp = Location{parent_of(to.path), {}, ""}.child("." + to.name() + ".partial").path;
   const std::string what = "cannot upload " + local_file + " to " + to.shown;
   run({"copyto", local_file, temp}, to, what);
   run({"moveto", temp, to.path}, to, what);

@@ -6,9 +6,14 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "memory_tensor.hpp"
+#include "pth/checkpoint.hpp"
+#include "pth/error.hpp"
+#include "pth/temporary_folder.hpp"
 #include "remote/local_copy.hpp"
 #include "remote/location.hpp"
 #include "remote/mirror.hpp"
@@ -93,6 +98,90 @@ TEST_CASE("a local copy of a remote file, gone with its object") {
   CHECK_FALSE(fs::exists(fs::path(copied).parent_path()));
   CHECK_THROWS_WITH(remote::LocalCopy(remote::parse_location(":local:" + dir.file("none.pth")), rclone),
                     Catch::Matchers::Contains("none.pth"));
+}
+
+TEST_CASE("a temporary folder is private and goes with everything in it") {
+  std::string made;
+  {
+    const pth::TemporaryFolder folder("sg-test-");
+    made = folder.path();
+    CHECK(fs::path(made).filename().string().rfind("sg-test-", 0) == 0);
+    CHECK((fs::status(made).permissions() & fs::perms::all) == fs::perms::owner_all);
+    write_text(folder.file("a/b.txt"), "x");
+  }
+  CHECK_FALSE(fs::exists(made));
+  const char* before = std::getenv("TMPDIR");
+  const std::string saved = before ? before : "";
+  ::setenv("TMPDIR", "/nonexistent/folder", 1);
+  CHECK_THROWS_WITH(pth::TemporaryFolder("sg-test-"), Catch::Matchers::Contains("cannot make a temporary folder /nonexistent/folder/sg-test-"));
+  if (before) ::setenv("TMPDIR", saved.c_str(), 1);
+  else ::unsetenv("TMPDIR");
+}
+
+TEST_CASE("a partial copy fetches a checkpoint's listing in a few blocks, its data when read") {
+  if (!have_rclone()) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  // Four 4 MB tensors: the listing lies in the first and the last blocks of 16 MB.
+  constexpr int64_t kFloats = int64_t(1) << 20;
+  pth::Value net = pth::Value::dict(true);
+  for (int i = 0; i < 4; ++i)
+    net.as_dict().set("layer" + std::to_string(i) + ".weight",
+                      pth::Value::tensor(tensor_of(pth::DType::Float32, std::vector<float>(size_t(kFloats), float(i) + 0.5f), {kFloats})));
+  pth::Value root = pth::Value::dict();
+  root.as_dict().set("net", net);
+  root.as_dict().set("epoch", pth::Value::integer(7));
+  const std::string source = dir.file("ckpt.pth");
+  pth::write_checkpoint(source, root);
+
+  const remote::PartialCopy copy(remote::parse_location(":local:" + source), remote::Rclone());
+  CHECK(copy.file()->view().size == fs::file_size(source));
+  const pth::Checkpoint read = pth::read_checkpoint(copy.file());
+  CHECK(read.root.as_dict().find("epoch")->as_int() == 7);
+  REQUIRE(read.storages.size() == 4);
+  const uint64_t listed = copy.bytes_fetched();
+  CHECK(listed > 0);
+  CHECK(listed <= 4 * remote::PartialCopy::kBlockBytes);
+
+  // One record's data: fetched (about its size), CRC-checked, equal to what was written.
+  const pth::ByteView data = read.storages[2]->data->bytes();
+  REQUIRE(data.size == size_t(kFloats) * 4);
+  float third;
+  std::memcpy(&third, data.data + data.size - 4, 4);
+  CHECK(third == 2.5f);
+  CHECK(copy.bytes_fetched() - listed >= data.size);
+  CHECK(copy.bytes_fetched() - listed <= data.size + 2 * remote::PartialCopy::kBlockBytes);
+
+  CHECK_THROWS_WITH(remote::PartialCopy(remote::parse_location(":local:" + dir.file("none.pth")), remote::Rclone()),
+                    Catch::Matchers::Contains("none.pth"));
+}
+
+TEST_CASE("a stand-in's local headers are checked when its records are read") {
+  if (!have_rclone()) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  pth::Value root = pth::Value::dict();
+  root.as_dict().set("w", pth::Value::tensor(tensor_of(pth::DType::Float32, std::vector<float>(1000, 1.0f), {1000})));
+  const std::string source = dir.file("ckpt.pth");
+  pth::write_checkpoint(source, root);
+  // The storage record's local header loses its signature: the listing does not read it.
+  std::string bytes = file_contents(source);
+  const size_t record = bytes.find("ckpt/data/0");
+  REQUIRE(record != std::string::npos);
+  const size_t signature = bytes.rfind(std::string("PK\3\4", 4), record);
+  REQUIRE(signature != std::string::npos);
+  bytes[signature + 2] = 'X';
+  std::ofstream(source, std::ios::binary | std::ios::trunc) << bytes;
+
+  CHECK_THROWS_WITH(pth::read_checkpoint(source), Catch::Matchers::Contains("bad local header signature"));
+  const remote::PartialCopy copy(remote::parse_location(":local:" + source), remote::Rclone());
+  const pth::Checkpoint read = pth::read_checkpoint(copy.file());
+  REQUIRE(read.storages.size() == 1);
+  CHECK_THROWS_WITH(read.storages[0]->data->bytes(), Catch::Matchers::Contains("bad local header signature"));
 }
 
 TEST_CASE("a program that is not there is one line saying how to install it") {

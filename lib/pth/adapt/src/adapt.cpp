@@ -61,11 +61,11 @@ AdaptResult adapt(const AdaptOptions& o) {
   if (::stat(o.output.c_str(), &st) == 0 && !o.force)
     throw AdaptError(o.output, "exists; refusing to overwrite it without --force");
 
-  std::optional<TempDir> model_dir;
+  std::optional<TemporaryFolder> model_dir;
   std::string template_path = o.like;
   if (!o.model.empty()) {
     if (o.num_classes <= 0) throw AdaptError("", "--num-classes must be positive");
-    model_dir.emplace();
+    model_dir.emplace("sg-ckpt-adapt.");
     template_path = make_model_template(o, *model_dir);
   }
   r.template_path = o.model.empty() ? o.like : "sg-model-template " + o.model + " " + std::to_string(o.num_classes);

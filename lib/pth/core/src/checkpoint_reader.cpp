@@ -13,41 +13,41 @@
 namespace pth {
 namespace {
 
-// A stored zip entry, viewed in place in the mapped file. Its CRC is checked once, over
-// the whole record, the first time its data is used: by the first copy of the whole record
-// over the bytes as they are copied (no second read), else by a pass over the mapping.
+// A stored zip entry, viewed in place in the mapped file (found when first used: a
+// stand-in's local headers are read only then). Its CRC is checked once, over the whole
+// record, the first time its data is used: by the first copy of the whole record over the
+// bytes as they are copied (no second read), else by a pass over the mapping.
 class StoredEntryData : public StorageData {
  public:
   StoredEntryData(std::shared_ptr<const ZipReader> zip, const ZipEntry& entry, size_t storage_bytes)
-      : zip_(std::move(zip)), entry_(entry), record_(zip_->stored_view(entry)), storage_bytes_(storage_bytes) {}
+      : zip_(std::move(zip)), entry_(entry), storage_bytes_(storage_bytes) {}
 
   ByteView bytes() const override {
     if (!checked_.load(std::memory_order_acquire)) {
       zip_->check_crc(entry_);
       checked_.store(true, std::memory_order_release);
     }
-    return record_.sub(0, storage_bytes_);
+    return zip_->stored_view(entry_).sub(0, storage_bytes_);
   }
   size_t size() const override { return storage_bytes_; }
 
   void copy_range(size_t offset, size_t size, void* dst) const override {
     if (offset > storage_bytes_ || size > storage_bytes_ - offset) throw FormatError("copy outside the storage record");
-    const bool whole_record = offset == 0 && size == record_.size;
+    const bool whole_record = offset == 0 && size == entry_.compressed_size;
     if (checked_.load(std::memory_order_acquire) || !whole_record) {
-      bytes();
-      zip_->file()->read_into(record_.sub(offset, size), dst);
+      const ByteView record = bytes();
+      zip_->file()->read_into(record.sub(offset, size), dst);
       return;
     }
     uint32_t crc = 0;
-    zip_->file()->read_into(record_, dst, [&](ByteView piece) { crc = crc32_update(crc, piece); });
+    zip_->file()->read_into(zip_->stored_view(entry_), dst, [&](ByteView piece) { crc = crc32_update(crc, piece); });
     zip_->expect_crc(entry_, crc);
     checked_.store(true, std::memory_order_release);
   }
 
  private:
   std::shared_ptr<const ZipReader> zip_;
-  const ZipEntry& entry_;       // owned by zip_
-  ByteView record_;             // the whole record; the storage is its first storage_bytes_
+  const ZipEntry& entry_;       // owned by zip_; the storage is the record's first storage_bytes_
   size_t storage_bytes_;
   mutable std::atomic<bool> checked_{false};
 };
@@ -69,8 +69,11 @@ class DeflatedEntryData : public StorageData {
   mutable std::vector<uint8_t> inflated_;
 };
 
+// What telling a checkpoint's format, or what else the file is, may look at.
+constexpr size_t kHeadBytes = 512;
+
 std::string describe_unknown(ByteView head) {
-  const std::string_view text = head.sub(0, std::min<size_t>(head.size, 512)).str();
+  const std::string_view text = head.sub(0, std::min<size_t>(head.size, kHeadBytes)).str();
   if (text.rfind("version https://git-lfs", 0) == 0)
     return "a git-lfs pointer file, not the checkpoint itself (run `git lfs pull`)";
   bool printable = true;
@@ -164,9 +167,14 @@ void read_zip(Checkpoint& ckpt, const ReadOptions& options) {
 std::string_view format_name(CheckpointFormat f) { return f == CheckpointFormat::Zip ? "zip" : "legacy"; }
 
 Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) {
+  return read_checkpoint(MappedFile::open(path), options);
+}
+
+Checkpoint read_checkpoint(std::shared_ptr<const MappedFile> file, const ReadOptions& options) {
   Checkpoint ckpt;
-  ckpt.path = path;
-  ckpt.file = MappedFile::open(path);
+  ckpt.path = file->path();
+  ckpt.file = std::move(file);
+  ckpt.file->load(0, kHeadBytes);
   const ByteView head = ckpt.file->view();
   if (head.empty()) throw FormatError("empty file");
   if (ZipReader::has_zip_signature(head)) {

@@ -26,6 +26,8 @@ Value next_pickle(ByteView bytes, size_t& offset, PickleHooks& hooks, const Read
 bool has_legacy_signature(ByteView head) { return head.size >= 2 && head.data[0] == 0x80 && head.data[1] >= 2 && head.data[1] <= 5; }
 
 void read_legacy(Checkpoint& ckpt, const ReadOptions& options) {
+  // Pickles and storages follow each other with no index: the reader needs all of it.
+  ckpt.file->load(0, ckpt.file->view().size);
   const ByteView bytes = ckpt.file->view();
   size_t offset = 0;
   TorchPickleHooks no_storages([](const Value&) -> Value { throw FormatError("unexpected persistent id in legacy header"); });

@@ -27,7 +27,9 @@ constexpr size_t kPieceBytes = size_t(256) << 10;
 
 }  // namespace
 
-std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) { return map(path); }
+
+std::shared_ptr<MappedFile> MappedFile::map(const std::string& path) {
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
   InputFd input(path);
@@ -56,6 +58,17 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   return file;
 }
 
+std::shared_ptr<const MappedFile> MappedFile::open_stand_in(const std::string& path, RegionLoader loader) {
+  std::shared_ptr<MappedFile> file = map(path);
+  file->loader_ = std::move(loader);
+  return file;
+}
+
+void MappedFile::load(uint64_t offset, uint64_t length) const {
+  if (!loader_ || offset >= size_) return;
+  loader_(offset, std::min<uint64_t>(length, size_ - offset));
+}
+
 MappedFile::~MappedFile() {
   detail::unregister_mapping(registry_slot_);
   if (data_ != nullptr && size_ != 0) ::munmap(const_cast<uint8_t*>(data_), size_);
@@ -65,6 +78,7 @@ MappedFile::~MappedFile() {
 void MappedFile::read_into(ByteView region, void* dst, const CopiedPiece& copied) const {
   if (region.data < data_ || region.size > size_ || size_t(region.data - data_) > size_ - region.size)
     throw Error("read outside the mapped file");
+  load(uint64_t(region.data - data_), region.size);
   auto* out = static_cast<uint8_t*>(dst);
   const off_t start = off_t(region.data - data_);
   const size_t piece = copied ? kPieceBytes : region.size;
@@ -86,7 +100,7 @@ void MappedFile::read_into(ByteView region, void* dst, const CopiedPiece& copied
 bool MappedFile::changed_since_open() const {
   struct stat st;
   if (::fstat(fd_, &st) != 0) return true;
-  return uint64_t(st.st_size) != size_ || mtime_ns(st) != mtime_ns_;
+  return uint64_t(st.st_size) != size_ || (!loader_ && mtime_ns(st) != mtime_ns_);
 }
 
 }  // namespace pth

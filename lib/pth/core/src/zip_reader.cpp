@@ -28,7 +28,9 @@ bool fits(uint64_t offset, uint64_t length, uint64_t limit) {
 
 std::string entry(const ZipEntry& e) { return "entry " + quoted(e.name); }
 
-[[noreturn]] void no_end_record(ByteView v) {
+[[noreturn]] void no_end_record(const MappedFile& file) {
+  file.load(0, 64);
+  const ByteView v = file.view();
   const std::string_view head = v.str().substr(0, 64);
   if (head.rfind("version https://git-lfs", 0) == 0)
     throw FormatError("not a zip archive (a git-lfs pointer file, not the real content)");
@@ -103,16 +105,17 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
   const uint64_t size = v.size;
 
   // The end record is the last 22 bytes unless a comment (at most 65535 bytes) follows it.
-  if (size < kEndSize) no_end_record(v);
+  if (size < kEndSize) no_end_record(*file_);
   uint64_t eocd = size;
   const uint64_t lowest = size - kEndSize > 0xFFFF ? size - kEndSize - 0xFFFF : 0;
+  file_->load(lowest, size - lowest);
   for (uint64_t pos = size - kEndSize + 1; pos-- > lowest;) {
     if (load_le32(d + pos) == kEndSig && pos + kEndSize + load_le16(d + pos + 20) <= size) {
       eocd = pos;
       break;
     }
   }
-  if (eocd == size) no_end_record(v);
+  if (eocd == size) no_end_record(*file_);
 
   uint64_t disk = load_le16(d + eocd + 4);
   uint64_t cd_disk = load_le16(d + eocd + 6);
@@ -122,12 +125,14 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
   uint64_t cd_offset = load_le32(d + eocd + 16);
   uint64_t cd_limit = eocd;  // the central directory must end before the end records
 
+  if (eocd >= kLocatorSize) file_->load(eocd - kLocatorSize, kLocatorSize);
   if (eocd >= kLocatorSize && load_le32(d + eocd - kLocatorSize) == kEnd64LocatorSig) {
     const uint64_t loc = eocd - kLocatorSize;
     const uint64_t rec = load_le64(d + loc + 8);
     const uint64_t disks = load_le32(d + loc + 16);
     if (!fits(rec, kEnd64Size, loc))
       throw FormatError("bad zip64 locator: zip64 end record lies outside the file");
+    file_->load(rec, kEnd64Size);
     if (load_le32(d + rec) != kEnd64Sig) throw FormatError("bad zip64 locator: no zip64 end record where it points");
     const uint64_t rec_size = load_le64(d + rec + 4);
     if (rec_size < kEnd64Size - 12 || rec_size > loc - rec - 12)
@@ -150,6 +155,8 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
   if (!fits(cd_offset, cd_size, cd_limit)) throw FormatError("central directory overlaps the end records");
   if (count > cd_size / kCentralSize)
     throw FormatError("central directory too small for " + std::to_string(count) + " entries");
+  file_->load(cd_offset, cd_size);
+  cd_offset_ = cd_offset;
 
   entries_.reserve(count);
   const uint64_t cd_end = cd_offset + cd_size;
@@ -199,18 +206,11 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
     if (e.method == 0 && e.compressed_size != e.uncompressed_size)
       throw FormatError(entry(e) + " is stored but its sizes differ");
 
-    // Sizes and CRC in the local header may be zero (flag bit 3, as torch.save writes);
-    // only its signature and lengths matter, to find the data.
     const uint64_t lh = e.local_header_offset;
     if (!fits(lh, kLocalSize, size)) throw FormatError(entry(e) + " local header lies outside the file");
-    if (load_le32(d + lh) != kLocalSig) throw FormatError(entry(e) + " has a bad local header signature");
-    const uint64_t local_name_len = load_le16(d + lh + 26), local_extra_len = load_le16(d + lh + 28);
-    if (!fits(lh + kLocalSize, local_name_len + local_extra_len, size))
-      throw FormatError(entry(e) + " local header lies outside the file");
-    if (local_name_len != name_len || std::memcmp(d + lh + kLocalSize, e.name.data(), name_len) != 0)
-      throw FormatError(entry(e) + " local header names a different file");
-    e.data_offset = lh + kLocalSize + local_name_len + local_extra_len;
-    if (!fits(e.data_offset, e.compressed_size, size)) throw FormatError(entry(e) + " data lies outside the file");
+    if (!file_->is_stand_in()) e.data_offset = locate_data(e);
+    else if (!fits(lh + kLocalSize + name_len, e.compressed_size, size))
+      throw FormatError(entry(e) + " data lies outside the file");   // what locate_data would find first
     entries_.push_back(std::move(e));
   }
 
@@ -222,18 +222,61 @@ ZipReader::ZipReader(std::shared_ptr<const MappedFile> file, ZipLimits limits)
       throw FormatError("duplicate " + entry(entries_[by_name_[i]]));
 
   // Entries must not share bytes with each other or the central directory: overlapping
-  // entries are a zip-bomb trick and make "the data of entry x" ambiguous.
-  std::vector<size_t> by_offset(by_name_);
-  std::sort(by_offset.begin(), by_offset.end(), [&](size_t a, size_t b) {
+  // entries are a zip-bomb trick and make "the data of entry x" ambiguous. An unread local
+  // header is at least as long as the name; data_start checks the rest once it is read.
+  by_offset_ = by_name_;
+  std::sort(by_offset_.begin(), by_offset_.end(), [&](size_t a, size_t b) {
     return entries_[a].local_header_offset < entries_[b].local_header_offset;
   });
-  for (size_t i = 0; i < by_offset.size(); ++i) {
-    const ZipEntry& e = entries_[by_offset[i]];
-    const uint64_t end = e.data_offset + e.compressed_size;
-    if (i + 1 < by_offset.size() && end > entries_[by_offset[i + 1]].local_header_offset)
-      throw FormatError(entry(e) + " overlaps " + entry(entries_[by_offset[i + 1]]));
-    if (end > cd_offset) throw FormatError(entry(e) + " data overlaps the central directory");
+  for (size_t i = 0; i < by_offset_.size(); ++i) {
+    const ZipEntry& e = entries_[by_offset_[i]];
+    const uint64_t start = e.data_offset != 0 ? e.data_offset : e.local_header_offset + kLocalSize + e.name.size();
+    check_data_end(i, start + e.compressed_size);
   }
+}
+
+uint64_t ZipReader::locate_data(const ZipEntry& e) const {
+  // Sizes and CRC in the local header may be zero (flag bit 3, as torch.save writes);
+  // only its signature and lengths matter, to find the data.
+  const uint8_t* d = file_->view().data;
+  const uint64_t size = file_->view().size;
+  const uint64_t lh = e.local_header_offset;
+  file_->load(lh, kLocalSize);
+  if (load_le32(d + lh) != kLocalSig) throw FormatError(entry(e) + " has a bad local header signature");
+  const uint64_t local_name_len = load_le16(d + lh + 26), local_extra_len = load_le16(d + lh + 28);
+  if (!fits(lh + kLocalSize, local_name_len + local_extra_len, size))
+    throw FormatError(entry(e) + " local header lies outside the file");
+  file_->load(lh + kLocalSize, local_name_len + local_extra_len);
+  if (local_name_len != e.name.size() || std::memcmp(d + lh + kLocalSize, e.name.data(), e.name.size()) != 0)
+    throw FormatError(entry(e) + " local header names a different file");
+  const uint64_t start = lh + kLocalSize + local_name_len + local_extra_len;
+  if (!fits(start, e.compressed_size, size)) throw FormatError(entry(e) + " data lies outside the file");
+  return start;
+}
+
+void ZipReader::check_data_end(size_t at, uint64_t end) const {
+  const ZipEntry& e = entries_[by_offset_[at]];
+  if (at + 1 < by_offset_.size() && end > entries_[by_offset_[at + 1]].local_header_offset)
+    throw FormatError(entry(e) + " overlaps " + entry(entries_[by_offset_[at + 1]]));
+  if (end > cd_offset_) throw FormatError(entry(e) + " data overlaps the central directory");
+}
+
+uint64_t ZipReader::data_start(const ZipEntry& e) const {
+  if (e.data_offset != 0) return e.data_offset;
+  const uint64_t start = locate_data(e);
+  // Local header offsets are distinct (the check at open): e's place is its offset's.
+  const auto at = std::lower_bound(by_offset_.begin(), by_offset_.end(), e.local_header_offset,
+                                   [&](size_t i, uint64_t lh) { return entries_[i].local_header_offset < lh; });
+  check_data_end(size_t(at - by_offset_.begin()), start + e.compressed_size);
+  return start;
+}
+
+ByteView ZipReader::data_of(const ZipEntry& e) const {
+  const uint64_t start = data_start(e);
+  const ByteView v = file_->view();
+  if (!fits(start, e.compressed_size, v.size)) throw FormatError(entry(e) + " data lies outside the file");
+  file_->load(start, e.compressed_size);
+  return v.sub(size_t(start), size_t(e.compressed_size));
 }
 
 const ZipEntry* ZipReader::find(const std::string& name) const {
@@ -245,22 +288,19 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 
 ByteView ZipReader::stored_view(const ZipEntry& e) const {
   if (e.method != 0) throw FormatError(entry(e) + " is compressed and cannot be viewed in place");
-  const ByteView v = file_->view();
-  if (!fits(e.data_offset, e.compressed_size, v.size)) throw FormatError(entry(e) + " data lies outside the file");
-  return v.sub(size_t(e.data_offset), size_t(e.compressed_size));
+  return data_of(e);
 }
 
 void ZipReader::check_inflatable(const ZipEntry& e) const {
   if (e.method != 8) throw FormatError(entry(e) + " uses unsupported compression method " + std::to_string(e.method));
   check_bomb(e, limits_);
-  if (!fits(e.data_offset, e.compressed_size, file_->view().size)) throw FormatError(entry(e) + " data lies outside the file");
+  if (!fits(data_start(e), e.compressed_size, file_->view().size)) throw FormatError(entry(e) + " data lies outside the file");
 }
 
 template <typename Sink>
 void ZipReader::inflate_entry(const ZipEntry& e, Sink&& sink) const {
   check_inflatable(e);
-  const uint64_t n = inflate_raw(file_->view().sub(size_t(e.data_offset), size_t(e.compressed_size)), e.uncompressed_size,
-                                 entry(e), sink);
+  const uint64_t n = inflate_raw(data_of(e), e.uncompressed_size, entry(e), sink);
   if (n != e.uncompressed_size) throw FormatError(entry(e) + " inflates to less than its declared size");
 }
 

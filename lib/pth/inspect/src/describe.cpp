@@ -48,9 +48,11 @@ void read_tensor_data(std::vector<TensorReport>& tensors, const Options& options
 
 }  // namespace
 
-Report describe(const std::string& path, const Options& options) {
+Report describe(const std::string& path, const Options& options) { return describe(read_checkpoint(path), options); }
+
+Report describe(Checkpoint checkpoint, const Options& options) {
   Report r;
-  r.checkpoint = read_checkpoint(path);
+  r.checkpoint = std::move(checkpoint);
   const Value& root = r.checkpoint.root;
   if (root.is_dict()) {
     for (const auto& [k, v] : root.as_dict().items) {

@@ -17,6 +17,8 @@ struct Location {
 
   // `relative` ('/'-separated) below this location.
   Location child(const std::string& relative) const;
+  // The last part of the path, after its last '/' or ':' (empty for a remote's root).
+  std::string name() const;
 };
 
 // Whether `text` names a remote location rather than a local path: s3://, or rclone's

@@ -33,6 +33,10 @@ class Rclone {
   void upload(const std::string& local_file, const Location& to) const;
   // The remote file into local_file (written as it comes: the caller renames it).
   void download(const Location& from, const std::string& local_file) const;
+  // The size of a remote file; RemoteError when there is no file there.
+  uint64_t size_of(const Location& file) const;
+  // `count` bytes of the file from `offset` (fewer only past its end).
+  std::string read_range(const Location& file, uint64_t offset, uint64_t count) const;
   void remove(const Location& file) const;
 
  private:

@@ -37,6 +37,9 @@ struct ReadOptions {
 // as long as its storage, every tensor view inside its storage, no overflow in sizes.
 // Throws pth::FormatError / pth::UnsafeError with a one-line reason (without the path).
 Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options = {});
+// The same, from a file already mapped (a stand-in for a remote file: only the parts read
+// are fetched, see MappedFile::open_stand_in).
+Checkpoint read_checkpoint(std::shared_ptr<const MappedFile> file, const ReadOptions& options = {});
 
 std::string_view format_name(CheckpointFormat f);   // "zip", "legacy"
 

@@ -17,7 +17,9 @@ struct ZipEntry {
   uint64_t compressed_size = 0;
   uint64_t uncompressed_size = 0;
   uint64_t local_header_offset = 0;
-  uint64_t data_offset = 0;        // first byte of the entry's (compressed) data in the file
+  // First byte of the entry's (compressed) data in the file; 0 while its local header is
+  // unread (a stand-in's, until ZipReader::data_start is asked).
+  uint64_t data_offset = 0;
 };
 
 // Limits on what a zip may claim before it is refused as hostile.
@@ -28,6 +30,9 @@ struct ZipLimits {
 
 // A zip archive read from a mapped file: the central directory (zip64 included) is parsed
 // and every entry checked to lie inside the file; stored entries are viewed in place.
+// In a stand-in (MappedFile::open_stand_in), read in parts from elsewhere, an entry's local
+// header is only read, and checked, when its data is first asked for: listing a remote
+// archive then costs its end records, central directory and the records actually read.
 class ZipReader {
  public:
   // Throws pth::FormatError with a one-line reason ("not a zip archive", "truncated:
@@ -38,6 +43,8 @@ class ZipReader {
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(const std::string& name) const;   // exact name, or null
+  // Where e's data starts: e.data_offset, or read from its local header (a stand-in's).
+  uint64_t data_start(const ZipEntry& e) const;
 
   // A stored entry's bytes in place (no copy, no CRC check). Throws for a deflated entry.
   ByteView stored_view(const ZipEntry& e) const;
@@ -65,11 +72,20 @@ class ZipReader {
   template <typename Sink>
   void inflate_entry(const ZipEntry& e, Sink&& sink) const;
   uint32_t data_crc(const ZipEntry& e) const;
+  // Reads and checks e's local header (which must lie in the file); where its data starts.
+  uint64_t locate_data(const ZipEntry& e) const;
+  // Throws unless an entry's data ending at `end` stays before the next entry's local
+  // header and the central directory; `at` is the entry's place in by_offset_.
+  void check_data_end(size_t at, uint64_t end) const;
+  // e's data in the mapping, loaded.
+  ByteView data_of(const ZipEntry& e) const;
 
   std::shared_ptr<const MappedFile> file_;
   ZipLimits limits_;
   std::vector<ZipEntry> entries_;
-  std::vector<size_t> by_name_;  // indices into entries_, sorted by name (for find)
+  std::vector<size_t> by_name_;    // indices into entries_, sorted by name (for find)
+  std::vector<size_t> by_offset_;  // indices into entries_, sorted by local header offset
+  uint64_t cd_offset_ = 0;
 };
 
 }  // namespace pth

@@ -49,6 +49,8 @@ struct Report {
 
 // Reads and describes one file; throws pth::Error if it cannot be read.
 Report describe(const std::string& path, const Options& options);
+// Describes a checkpoint already read.
+Report describe(Checkpoint checkpoint, const Options& options);
 
 // A value without tensors as JSON: None null, nan/inf as strings, big ints as digit
 // strings, bytes as {"bytes_hex": ...}, tuples as arrays, dict keys as strings.
