@@ -4,7 +4,9 @@
   sg_logger_params.save_checkpoints_remote, the local checkpoint folder deleted, then
   resume_from_remote_sg_logger to 4 epochs ends with the state of a straight 4-epoch run;
   every uploaded object equals its local file. With the local folder gone again, sg-eval and
-  sg-resume --storage-location fetch the run and use it.
+  sg-resume --storage-location fetch the run and use it. sg-eval of
+  checkpoint_params.checkpoint_path=s3://... scores what the local file scores, and a model
+  zoo in S3 (--zoo s3://...) is fetched into ~/.cache/sg-models, checked against its manifest.
 - WebDAV (rclone serve webdav): the server is stopped while a checkpoint is being uploaded
   and started again later: training goes on meanwhile, the run ends with exit 0, the log
   names the failed attempts, every remote object equals the local file and no object under
@@ -17,6 +19,8 @@
 
 import filecmp
 import glob
+import hashlib
+import json
 import os
 import shutil
 import threading
@@ -113,9 +117,48 @@ def check_s3_resume(checker, env, servers_dir):
                         timeout=300, env=s3_env)
         checker.check(ev.rc == 0 and os.path.isfile(os.path.join(run_dir, "ckpt_best.pth")),
                       "sg-eval --storage-location fetches ckpt_best.pth and evaluates it: %s" % ev.describe())
+        check_remote_checkpoint_path(checker, env, s3, os.path.join(run_dir, "ckpt_best.pth"), remote_run)
         more = sgtest.run([env.args.resume] + fetch + ["training_hyperparams.max_epochs=5"], timeout=300, env=s3_env)
         checker.check(more.rc == 0 and last_line(more) == run_dir,
                       "sg-resume --storage-location continues the fetched run to epoch 5: %s" % more.describe())
+
+
+def check_remote_checkpoint_path(checker, env, s3, local_ckpt, remote_run):
+    """checkpoint_params.checkpoint_path as s3://, and a model zoo in S3: sg-eval scores what
+    it scores from the local file; the zoo file lands in ~/.cache/sg-models, checked."""
+    evaluate = [env.args.eval, "--config-name", "test_tiny", "--max-batches", "2", "--json"]
+    local = sgtest.run(evaluate + ["checkpoint_params.checkpoint_path=" + local_ckpt], timeout=300)
+    url = s3.url(remote_run + "/ckpt_best.pth")
+    remote = sgtest.run(evaluate + ["checkpoint_params.checkpoint_path=" + url], timeout=300, env=s3.env)
+    if checker.check(local.rc == 0 and remote.rc == 0, "sg-eval of checkpoint_path local / s3://: %s / %s" % (
+            local.describe(), remote.describe())):
+        checker.eq(json.loads(remote.out)["metrics"], json.loads(local.out)["metrics"],
+                   "sg-eval checkpoint_path=s3://: the local file's metrics")
+    missing = sgtest.run(evaluate + ["checkpoint_params.checkpoint_path=" + s3.url("nowhere/ckpt.pth")], timeout=300,
+                         env=s3.env)
+    checker.check(missing.rc == 2 and s3.url("nowhere/ckpt.pth") in missing.err and missing.err.count("\n") == 1,
+                  "sg-eval of a missing s3:// checkpoint: one line naming it: %s" % missing.describe())
+
+    zoo_name = "resnet_mini_fashion_mnist.pth"
+    remote_servers.rclone("copyto", local_ckpt, s3.remote("zoo/" + zoo_name))
+    with open(local_ckpt, "rb") as f:
+        manifest = json.dumps({zoo_name: hashlib.sha256(f.read()).hexdigest()}).encode()
+    remote_servers.rclone("rcat", s3.remote("zoo/manifest.json"), input=manifest)
+    home = sgtest.fresh_dir(os.path.join(env.root, "home"))
+    zoo_env = dict(s3.env, HOME=home)
+    pretrained = evaluate + ["--zoo", s3.url("zoo"), "checkpoint_params.pretrained_weights=fashion_mnist"]
+    r = sgtest.run(pretrained, timeout=300, env=zoo_env)
+    cached = os.path.join(home, ".cache", "sg-models", zoo_name)
+    checker.check(r.rc == 0 and json.loads(r.out or "{}").get("weights") == "pretrained fashion_mnist",
+                  "sg-eval with pretrained weights from an S3 zoo: %s" % r.describe())
+    checker.check(os.path.isfile(cached) and open(cached, "rb").read() == open(local_ckpt, "rb").read(),
+                  "the zoo file is cached in ~/.cache/sg-models")
+    remote_servers.rclone("rcat", s3.remote("zoo/manifest.json"), input=json.dumps({zoo_name: "0" * 64}).encode())
+    os.remove(cached)
+    bad = sgtest.run(pretrained, timeout=300, env=zoo_env)
+    checker.check(bad.rc == 2 and "SHA-256" in bad.err and os.listdir(os.path.dirname(cached)) == [],
+                  "a zoo file that fails the manifest: exit 2, nothing cached: %s / %s" % (
+                      bad.describe(), os.listdir(os.path.dirname(cached))))
 
 
 class IncompleteWatcher:

@@ -17,7 +17,8 @@ std::vector<std::string> recipe_dirs(const std::string& config_dir) {
 
 void add_zoo_option(CLI::App& app, std::string& zoo) {
   app.add_option("--zoo", zoo,
-                 "Model zoo folder for checkpoint_params.pretrained_weights (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
+                 "Model zoo for checkpoint_params.pretrained_weights: a folder, or a remote one (name:path, s3://, https://) "
+                 "whose files are fetched into ~/.cache/sg-models (default: $SG_MODEL_ZOO, else ~/.cache/sg-models)");
 }
 
 void add_collective_timeout_option(CLI::App& app, double& seconds) {

@@ -7,16 +7,16 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
-#include "common/file_arguments.hpp"
 #include "model_template.hpp"
 #include "pth/adapt.hpp"
 #include "pth/mapping_fault.hpp"
 #include "pth/termination.hpp"
+#include "remote/file_arguments.hpp"
 
 namespace {
 
 // The options with every remote file replaced by its local stand-in.
-pth::AdaptOptions local_files(pth::AdaptOptions o, common::FileArguments& files) {
+pth::AdaptOptions local_files(pth::AdaptOptions o, remote::FileArguments& files) {
   if (!o.input.empty()) o.input = files.readable(o.input);
   for (std::string& a : o.average) a = files.readable(a);
   if (!o.like.empty()) o.like = files.readable(o.like);
@@ -24,7 +24,7 @@ pth::AdaptOptions local_files(pth::AdaptOptions o, common::FileArguments& files)
   return o;
 }
 
-void show_given_names(pth::AdaptResult& r, const common::FileArguments& files) {
+void show_given_names(pth::AdaptResult& r, const remote::FileArguments& files) {
   for (std::string* text : {&r.failure, &r.template_path, &r.output}) *text = files.shown(*text);
   for (std::string& text : r.inputs) text = files.shown(text);
   for (std::string& text : r.notes) text = files.shown(text);
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   if (!format.empty()) o.format = format == "safetensors" ? pth::AdaptFormat::Safetensors : pth::AdaptFormat::Pth;
   if (!o.model.empty()) o.make_model_template = sg_ckpt_adapt::model_template_maker();
 
-  common::FileArguments files;
+  remote::FileArguments files;
   pth::AdaptResult result;
   try {
     result = pth::adapt(local_files(o, files));

@@ -6,10 +6,10 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
-#include "common/file_arguments.hpp"
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
 #include "pth/mapping_fault.hpp"
+#include "remote/file_arguments.hpp"
 
 namespace {
 
@@ -18,7 +18,7 @@ using common::kExitFailed, common::kExitInputError, common::kExitOk;
 void report_error(const std::string& path, const std::string& why) { common::print_error("sg-ckpt-inspect", path + ": " + why); }
 
 int run_diff(const std::vector<std::string>& files, bool json) {
-  common::FileArguments remote;
+  remote::FileArguments remote;
   pth::Checkpoint a, b;
   for (size_t i = 0; i < 2; ++i) {
     try {
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   documents.key("files");
   documents.begin_array();
   for (const std::string& path : files) {
-    common::FileArguments remote;   // one file at a time: a downloaded copy goes before the next
+    remote::FileArguments remote;   // one file at a time: a downloaded copy goes before the next
     try {
       // Hashes, statistics and verification read every record: a remote file is fetched
       // whole for them (one transfer), and in the parts a description reads otherwise.

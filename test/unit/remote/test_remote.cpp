@@ -14,6 +14,8 @@
 #include "pth/checkpoint.hpp"
 #include "pth/error.hpp"
 #include "pth/temporary_folder.hpp"
+#include "pth/sha256.hpp"
+#include "remote/cached_download.hpp"
 #include "remote/local_copy.hpp"
 #include "remote/location.hpp"
 #include "remote/mirror.hpp"
@@ -182,6 +184,42 @@ TEST_CASE("a stand-in's local headers are checked when its records are read") {
   const pth::Checkpoint read = pth::read_checkpoint(copy.file());
   REQUIRE(read.storages.size() == 1);
   CHECK_THROWS_WITH(read.storages[0]->data->bytes(), Catch::Matchers::Contains("bad local header signature"));
+}
+
+TEST_CASE("a cached download is complete and has the sum asked for, or is not there") {
+  if (!have_rclone()) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string source = dir.write("zoo_resnet.pth", "weights v1");
+  const std::string sum = pth::file_sha256(source);
+  const std::string cache = dir.file("cache/sg-models");
+  const remote::Rclone rclone;
+  const remote::Location from = remote::parse_location(":local:" + source);
+
+  const std::string cached = remote::cached_download(from, cache, "resnet.pth", sum, rclone);
+  CHECK(cached == cache + "/resnet.pth");
+  CHECK(file_contents(cached) == "weights v1");
+  // Found in the cache: the remote file is not read again.
+  fs::remove(source);
+  CHECK(remote::cached_download(from, cache, "resnet.pth", sum, rclone) == cached);
+
+  // A sum the file does not have: nothing is added, the cached copy stays as it was.
+  dir.write("zoo_resnet.pth", "weights v2");
+  CHECK_THROWS_WITH(remote::cached_download(from, cache, "other.pth", sum, rclone),
+                    Catch::Matchers::Contains("SHA-256 is " + pth::file_sha256(source)) &&
+                        Catch::Matchers::Contains(from.shown));
+  CHECK(names_in(cache) == std::vector<std::string>{"resnet.pth"});
+  // A cached copy whose sum is no longer the one asked for is replaced by the right file.
+  const std::string v2 = remote::cached_download(from, cache, "resnet.pth", pth::file_sha256(source), rclone);
+  CHECK(file_contents(v2) == "weights v2");
+  CHECK(names_in(cache) == std::vector<std::string>{"resnet.pth"});
+  // A missing remote file: an error naming it, the cache unchanged.
+  CHECK_THROWS_WITH(remote::cached_download(remote::parse_location(":local:" + dir.file("none.pth")), cache, "none.pth",
+                                            sum, rclone),
+                    Catch::Matchers::Contains("none.pth"));
+  CHECK(names_in(cache) == std::vector<std::string>{"resnet.pth"});
 }
 
 TEST_CASE("a program that is not there is one line saying how to install it") {

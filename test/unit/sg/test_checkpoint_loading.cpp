@@ -3,6 +3,8 @@
 // SHA-256 manifest, and error messages that name the keys.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -66,14 +68,6 @@ torch::Tensor entry(const sg::Classifier& m, const std::string& name) {
 
 std::string first_conv(const sg::Classifier& m) { return sg::state_dict(m).front().first; }
 std::string head_weight(const sg::Classifier& m) { return m.head_name() + ".weight"; }
-
-std::string file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  pth::Sha256 sha;
-  sha.update(pth::ByteView(bytes.data(), bytes.size()));
-  return sha.finish_hex();
-}
 
 std::string message_of(const std::function<void()>& f) {
   try {
@@ -244,7 +238,7 @@ TEST_CASE("pretrained_weights: the zoo file is checked against the manifest") {
     CHECK_THROWS_WITH(sg::load_initial_weights(*model, "resnet_mini", 10, p), Catch::Contains("resnet_mini_cifar100.pth"));
   }
   SECTION("a matching sum: loaded, head replaced for 10 classes") {
-    std::ofstream(dir.file("manifest.json")) << R"({"resnet_mini_cifar100.pth": ")" << file_sha256(file) << "\"}";
+    std::ofstream(dir.file("manifest.json")) << R"({"resnet_mini_cifar100.pth": ")" << pth::file_sha256(file) << "\"}";
     sg::load_initial_weights(*model, "resnet_mini", 10, p);
     CHECK(same_weights(*model, *source, true));
     CHECK(entry(*model, head_weight(*model)).size(0) == 10);
@@ -253,6 +247,73 @@ TEST_CASE("pretrained_weights: the zoo file is checked against the manifest") {
     p.pretrained_weights = "imagenet";
     CHECK_THROWS_WITH(sg::load_initial_weights(*model, "resnet_mini", 10, p), Catch::Contains("resnet_mini_imagenet.pth"));
   }
+}
+
+TEST_CASE("pretrained_weights from a remote zoo: fetched into the cache, checked against its manifest") {
+  if (std::system("rclone version >/dev/null 2>&1") != 0) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  auto source = make(100, 1);
+  const std::string zoo = dir.file("zoo");
+  std::filesystem::create_directories(zoo);
+  const std::string file = zoo + "/resnet_mini_cifar100.pth";
+  pth::write_checkpoint(file, state_value(*source));
+  std::ofstream(zoo + "/manifest.json") << R"({"resnet_mini_cifar100.pth": ")" << pth::file_sha256(file) << "\"}";
+  const char* home = std::getenv("HOME");
+  const std::string saved_home = home ? home : "";
+  ::setenv("HOME", dir.file("home").c_str(), 1);
+  sg::CheckpointParams p;
+  p.pretrained_weights = "cifar100";
+  p.zoo = ":local:" + zoo;
+  auto model = make(10, 2);
+
+  sg::load_initial_weights(*model, "resnet_mini", 10, p);
+  CHECK(same_weights(*model, *source, true));
+  const std::string cached = dir.file("home/.cache/sg-models/resnet_mini_cifar100.pth");
+  CHECK(file_contents(cached) == file_contents(file));
+  CHECK(names_in(dir.file("home/.cache/sg-models")) == std::vector<std::string>{"resnet_mini_cifar100.pth"});
+
+  // The zoo's file replaced by another with the old manifest: the cached copy still passes,
+  // and without it the download fails the check and is not kept.
+  pth::write_checkpoint(file, state_value(*make(100, 3)));
+  sg::load_initial_weights(*model, "resnet_mini", 10, p);
+  std::filesystem::remove(cached);
+  CHECK_THROWS_WITH(sg::load_initial_weights(*model, "resnet_mini", 10, p),
+                    Catch::Contains("SHA-256") && Catch::Contains(":local:" + zoo));
+  CHECK(names_in(dir.file("home/.cache/sg-models")).empty());
+
+  std::filesystem::remove(zoo + "/manifest.json");
+  CHECK_THROWS_WITH(sg::load_initial_weights(*model, "resnet_mini", 10, p), Catch::Contains("manifest.json"));
+  if (home) ::setenv("HOME", saved_home.c_str(), 1);
+  else ::unsetenv("HOME");
+}
+
+TEST_CASE("checkpoint_path may be remote: read from a downloaded copy, named as given") {
+  if (std::system("rclone version >/dev/null 2>&1") != 0) {
+    WARN("rclone is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  auto source = make(10, 1);
+  pth::write_checkpoint(dir.file("ckpt.pth"), sg_checkpoint(state_value(*source)));
+  sg::CheckpointParams p;
+  p.checkpoint_path = ":local:" + dir.file("ckpt.pth");
+  p.strict_load = pth::StrictMode::On;
+  auto model = make(10, 2);
+  sg::load_initial_weights(*model, "resnet_mini", 10, p);
+  CHECK(same_weights(*model, *source, true));
+
+  p.checkpoint_path = ":local:" + dir.file("missing.pth");
+  CHECK_THROWS_WITH(sg::load_initial_weights(*model, "resnet_mini", 10, p),
+                    Catch::Contains("checkpoint_params.checkpoint_path") && Catch::Contains("missing.pth"));
+  // A file that does not fit: the message names the address, not the downloaded copy.
+  pth::write_checkpoint(dir.file("other.pth"), sg_checkpoint(state_value(*make(5, 1))));
+  p.checkpoint_path = ":local:" + dir.file("other.pth");
+  const std::string why = message_of([&] { sg::load_initial_weights(*model, "resnet_mini", 10, p); });
+  CHECK(why.find(p.checkpoint_path) != std::string::npos);
+  CHECK(why.find("sg-remote-") == std::string::npos);
 }
 
 TEST_CASE("pretrained class counts are SG's") {

@@ -1,8 +1,14 @@
 #include "pth/sha256.hpp"
 
 #include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 #include "pth/error.hpp"
+#include "pth/input_file.hpp"
 
 namespace pth {
 
@@ -29,6 +35,19 @@ std::string Sha256::finish_hex() {
     out += hex[digest[i] & 15];
   }
   return out;
+}
+
+std::string file_sha256(const std::string& path) {
+  InputFd in(path);
+  Sha256 sha;
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) return sha.finish_hex();
+    sha.update(ByteView(buf.data(), size_t(n)));
+  }
 }
 
 }  // namespace pth

@@ -11,9 +11,10 @@
 
 namespace pth {
 
-TemporaryFolder::TemporaryFolder(const std::string& prefix) {
+TemporaryFolder::TemporaryFolder(const std::string& prefix, const std::string& parent) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
+  const std::string folder = !parent.empty() ? parent : tmp && *tmp ? tmp : "/tmp";
+  std::string pattern = folder + "/" + prefix + "XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw Error("cannot make a temporary folder " + pattern + ": " + std::strerror(errno));
   path_ = pattern;

@@ -14,6 +14,11 @@
 #include "pth/input_file.hpp"
 #include "pth/sha256.hpp"
 #include "recipe/recipe.hpp"
+#include "remote/cached_download.hpp"
+#include "remote/file_arguments.hpp"
+#include "remote/local_copy.hpp"
+#include "remote/location.hpp"
+#include "remote/remote_error.hpp"
 
 namespace sg {
 namespace {
@@ -24,16 +29,7 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 
 std::string file_sha256(const std::string& path) {
   try {
-    pth::InputFd in(path);
-    pth::Sha256 sha;
-    std::vector<uint8_t> buf(1 << 20);
-    for (;;) {
-      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw pth::Error(std::string("read failed: ") + std::strerror(errno));
-      if (n == 0) return sha.finish_hex();
-      sha.update(pth::ByteView(buf.data(), size_t(n)));
-    }
+    return pth::file_sha256(path);
   } catch (const pth::Error& e) {
     throw CheckpointLoadError("cannot read " + path + ": " + e.what());
   }
@@ -95,29 +91,70 @@ std::string model_zoo_dir(const std::string& configured) {
   return std::string(home) + "/.cache/sg-models";
 }
 
-std::string verified_zoo_file(const std::string& zoo, const std::string& arch, const std::string& dataset) {
-  const std::string name = arch + "_" + dataset + ".pth";
-  const std::string path = zoo + "/" + name;
-  const std::string manifest_path = zoo + "/manifest.json";
-  if (::access(path.c_str(), R_OK) != 0)
-    throw CheckpointLoadError("pretrained weights " + path + " not found (the model zoo is " + zoo + ", no downloads)");
+std::string model_cache_dir() {
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) throw CheckpointLoadError("no cache for a remote model zoo: HOME is not set (for ~/.cache/sg-models)");
+  return std::string(home) + "/.cache/sg-models";
+}
+
+namespace {
+
+// `zoo` + "/" + `name`, for a folder, a remote location or a web address.
+std::string zoo_file(const std::string& zoo, const std::string& name) {
+  const bool ends_folder = !zoo.empty() && (zoo.back() == '/' || zoo.back() == ':');
+  return ends_folder ? zoo + name : zoo + "/" + name;
+}
+
+// The SHA-256 that the manifest at `local_path` (shown as `shown`) gives for `name`.
+std::string manifest_sha256(const std::string& local_path, const std::string& shown, const std::string& name) {
   std::string manifest_text;
   try {
-    manifest_text = pth::read_input_file(manifest_path, kMaxManifestBytes);
+    manifest_text = pth::read_input_file(local_path, kMaxManifestBytes);
   } catch (const pth::Error& e) {
-    throw CheckpointLoadError("model zoo manifest " + manifest_path + " cannot be read (needed to check " + name +
-                              "): " + e.what());
+    throw CheckpointLoadError("model zoo manifest " + shown + " cannot be read (needed to check " + name + "): " + e.what());
   }
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(manifest_text);
   } catch (const std::exception& e) {
-    throw CheckpointLoadError("model zoo manifest " + manifest_path + " is not valid JSON: " + e.what());
+    throw CheckpointLoadError("model zoo manifest " + shown + " is not valid JSON: " + e.what());
   }
   if (!manifest.is_object() || !manifest.contains(name) || !manifest[name].is_string())
-    throw CheckpointLoadError("model zoo manifest " + manifest_path + " has no SHA-256 for " + name);
+    throw CheckpointLoadError("model zoo manifest " + shown + " has no SHA-256 for " + name);
   std::string expected = manifest[name].get<std::string>();
   std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+  return expected;
+}
+
+// A remote zoo: its manifest read, the file fetched into the cache (or found there) and
+// checked against it.
+std::string fetched_zoo_file(const std::string& zoo, const std::string& name) {
+  const std::string manifest = zoo_file(zoo, "manifest.json");
+  try {
+    const remote::Rclone rclone;
+    std::string expected;
+    {
+      const remote::LocalCopy copy(remote::parse_file_location(manifest), rclone);
+      expected = manifest_sha256(copy.path(), manifest, name);
+    }
+    return remote::cached_download(remote::parse_file_location(zoo_file(zoo, name)), model_cache_dir(), name, expected,
+                                   rclone);
+  } catch (const remote::RemoteError& e) {
+    throw CheckpointLoadError("pretrained weights " + name + " from the model zoo " + zoo + ": " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointLoadError("model zoo " + zoo + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string verified_zoo_file(const std::string& zoo, const std::string& arch, const std::string& dataset) {
+  const std::string name = arch + "_" + dataset + ".pth";
+  if (remote::is_remote_file(zoo)) return fetched_zoo_file(zoo, name);
+  const std::string path = zoo + "/" + name;
+  if (::access(path.c_str(), R_OK) != 0)
+    throw CheckpointLoadError("pretrained weights " + path + " not found (the model zoo is " + zoo + ", no downloads)");
+  const std::string expected = manifest_sha256(zoo + "/manifest.json", zoo + "/manifest.json", name);
   const std::string actual = file_sha256(path);
   if (actual != expected)
     throw CheckpointLoadError("pretrained weights " + path + " fail the manifest check: SHA-256 " + actual +
@@ -171,8 +208,17 @@ std::vector<std::string> load_initial_weights(Classifier& model, const std::stri
   }
   if (!p.checkpoint_path.empty()) {
     set_head(checkpoint_classes);
-    const pth::MatchReport report = load_checkpoint_weights(model, p.checkpoint_path, p.strict_load, p.load_backbone);
-    if (report.mode == pth::StrictMode::KeyMatching) notes = skipped_entries(report, p.checkpoint_path);
+    remote::FileArguments given;   // a remote checkpoint_path is read from a downloaded copy
+    try {
+      const pth::MatchReport report = load_checkpoint_weights(model, given.readable(p.checkpoint_path), p.strict_load, p.load_backbone);
+      if (report.mode == pth::StrictMode::KeyMatching) notes = skipped_entries(report, p.checkpoint_path);
+    } catch (const CheckpointLoadError& e) {
+      throw CheckpointLoadError(given.shown(e.what()));
+    } catch (const remote::RemoteError& e) {
+      throw CheckpointLoadError("checkpoint_params.checkpoint_path: " + std::string(e.what()));
+    } catch (const std::invalid_argument& e) {
+      throw CheckpointLoadError("checkpoint_params.checkpoint_path: " + std::string(e.what()));
+    }
   }
   set_head(num_classes);
   return notes;

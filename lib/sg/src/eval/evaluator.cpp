@@ -12,6 +12,8 @@
 #include "pth/message.hpp"
 #include "pth/sg_layout.hpp"
 #include "recipe/run_dir.hpp"
+#include "remote/file_arguments.hpp"
+#include "remote/location.hpp"
 #include "sg/checkpoint/load_weights.hpp"
 #include "sg/data/data.hpp"
 #include "sg/eval/validation.hpp"
@@ -82,6 +84,7 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
     if (!target.recipe.get_or<std::string>("checkpoint_params.pretrained_weights", "").empty()) return target;
     throw EvalError("no checkpoint to evaluate: give checkpoint_params.checkpoint_path=FILE");
   }
+  if (remote::is_remote_file(target.checkpoint_path)) return target;   // downloaded when it is read
   if (const std::string problem = pth::input_file_problem(target.checkpoint_path); !problem.empty())
     throw EvalError("checkpoint_params.checkpoint_path: " + target.checkpoint_path + ": " + problem);
   return target;
@@ -123,11 +126,12 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
       }
       result.weights = "pretrained " + config.checkpoint.pretrained_weights;
     } else {
+      remote::FileArguments given;   // a remote checkpoint is read from a downloaded copy
       pth::Checkpoint ckpt;
       try {
-        ckpt = pth::read_checkpoint(checkpoint_path);
+        ckpt = pth::read_checkpoint(given.readable(checkpoint_path));
       } catch (const std::exception& e) {
-        throw EvalError("cannot read checkpoint " + checkpoint_path + ": " + pth::first_line(e.what()));
+        throw EvalError("cannot read checkpoint " + checkpoint_path + ": " + given.shown(pth::first_line(e.what())));
       }
       const pth::Value& weights = pick_weights(ckpt.root, options.prefer_ema, result.weights, checkpoint_path);
       if (ckpt.root.is_dict())
@@ -136,7 +140,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
       try {
         load_state_dict_into(*model, weights, pth::StrictMode::On);
       } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
-        throw EvalError("cannot read checkpoint " + e.file() + ": " + e.what());
+        throw EvalError("cannot read checkpoint " + given.shown(e.file()) + ": " + given.shown(e.what()));
       } catch (const CheckpointLoadError& e) {
         throw EvalError("checkpoint " + checkpoint_path + " (" + result.weights + ") does not fit the recipe's model '" +
                         config.architecture + "': " + pth::first_line(e.what()));

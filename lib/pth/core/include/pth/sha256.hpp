@@ -21,4 +21,8 @@ class Sha256 {
   void* ctx_;
 };
 
+// The SHA-256 of a regular file's content, lowercase hex. Throws pth::Error as InputFd, or
+// "read failed: <reason>".
+std::string file_sha256(const std::string& path);
+
 }  // namespace pth

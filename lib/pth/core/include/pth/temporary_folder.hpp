@@ -3,13 +3,12 @@
 
 namespace pth {
 
-// A private folder (mkdtemp, mode 0700) under $TMPDIR, or /tmp, removed with everything
-// in it on destruction.
+// A private folder (mkdtemp, mode 0700) removed with everything in it on destruction.
 class TemporaryFolder {
  public:
-  // Named `<prefix>` and six random characters. Throws pth::Error
-  // "cannot make a temporary folder <pattern>: <reason>".
-  explicit TemporaryFolder(const std::string& prefix);
+  // Named `<prefix>` and six random characters, in `parent` ("": $TMPDIR, or /tmp). Throws
+  // pth::Error "cannot make a temporary folder <pattern>: <reason>".
+  explicit TemporaryFolder(const std::string& prefix, const std::string& parent = "");
   ~TemporaryFolder();
   TemporaryFolder(const TemporaryFolder&) = delete;
   TemporaryFolder& operator=(const TemporaryFolder&) = delete;

@@ -1,7 +1,9 @@
 #pragma once
 // Initialising a model from a checkpoint before training, as SuperGradients' models.get
 // does with `checkpoint_params`: checkpoint_path, strict_load, load_backbone,
-// checkpoint_num_classes and pretrained_weights (from a local model zoo, no network).
+// checkpoint_num_classes and pretrained_weights (from a model zoo: a local folder, or a
+// remote one whose files are fetched into ~/.cache/sg-models). checkpoint_path may be
+// remote too (an rclone location, s3://, http(s)://): it is read from a downloaded copy.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -43,8 +45,15 @@ std::string model_zoo_dir(const std::string& configured = "");
 
 // <zoo>/<arch>_<dataset>.pth after checking its SHA-256 against <zoo>/manifest.json
 // ({"<file name>": "<hex sha256>"}). Throws CheckpointLoadError when the file, the manifest
-// or its entry is missing, or the sum differs.
+// or its entry is missing, or the sum differs. A remote zoo (an rclone location, s3:// or
+// an http(s):// base address): the manifest is read from it, and the file comes from
+// model_cache_dir() when a copy with the manifest's sum is there, else it is downloaded
+// into it, checked, and renamed into place (remote::cached_download).
 std::string verified_zoo_file(const std::string& zoo, const std::string& arch, const std::string& dataset);
+
+// Where a remote zoo's files are kept: ~/.cache/sg-models. Throws CheckpointLoadError
+// when HOME is not set.
+std::string model_cache_dir();
 
 // Everything checkpoint_params asks for, on a model just built by
 // create_model(arch, {num_classes, ...}) (and already on its device):

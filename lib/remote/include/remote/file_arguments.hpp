@@ -1,6 +1,6 @@
 #pragma once
 // File arguments that may be remote: an rclone remote (name:path), s3://bucket/key, or an
-// http(s):// address to read. The programs read and write local files; this brings remote
+// http(s):// address to read. The readers and writers take local files; this brings remote
 // inputs to local disk first and sends outputs to their remote place after.
 #include <memory>
 #include <string>
@@ -11,15 +11,15 @@
 #include "remote/local_copy.hpp"
 #include "remote/location.hpp"
 
-namespace common {
+namespace remote {
 
 class FileArguments {
  public:
   // The local file to read for `given`: itself, or a downloaded copy. Throws
-  // remote::RemoteError or std::invalid_argument (a bad location), one line each.
+  // RemoteError or std::invalid_argument (a bad location), one line each.
   std::string readable(const std::string& given);
   // `given` mapped for reading; a remote file is fetched in the parts that are read
-  // (remote::PartialCopy). Throws as readable().
+  // (PartialCopy). Throws as readable().
   std::shared_ptr<const pth::MappedFile> read_in_parts(const std::string& given);
   // The local file to write for `given`: itself, or a scratch file that publish() uploads.
   std::string writable(const std::string& given);
@@ -29,16 +29,16 @@ class FileArguments {
   std::string shown(std::string message) const;
 
  private:
-  const remote::Rclone rclone_;
-  std::vector<std::unique_ptr<remote::LocalCopy>> copies_;
-  std::vector<std::unique_ptr<remote::PartialCopy>> partial_copies_;
+  const Rclone rclone_;
+  std::vector<std::unique_ptr<LocalCopy>> copies_;
+  std::vector<std::unique_ptr<PartialCopy>> partial_copies_;
   struct Upload {
     pth::TemporaryFolder folder{"sg-remote-"};   // one each: the local file keeps the remote name (torch.save's root folder)
     std::string local;
-    remote::Location to;
+    Location to;
   };
   std::vector<std::unique_ptr<Upload>> uploads_;
   std::vector<std::pair<std::string, std::string>> stand_ins_;      // local path, as given
 };
 
-}  // namespace common
+}  // namespace remote

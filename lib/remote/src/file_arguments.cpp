@@ -1,6 +1,6 @@
-#include "common/file_arguments.hpp"
+#include "remote/file_arguments.hpp"
 
-namespace common {
+namespace remote {
 
 std::string FileArguments::readable(const std::string& given) {
   if (!remote::is_remote_file(given)) return given;
@@ -36,4 +36,4 @@ std::string FileArguments::shown(std::string message) const {
   return message;
 }
 
-}  // namespace common
+}  // namespace remote
