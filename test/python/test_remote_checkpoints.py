@@ -5,7 +5,8 @@
   resume_from_remote_sg_logger to 4 epochs ends with the state of a straight 4-epoch run;
   every uploaded object equals its local file. With the local folder gone again, sg-eval and
   sg-resume --storage-location fetch the run and use it. sg-eval of
-  checkpoint_params.checkpoint_path=s3://... scores what the local file scores, and a model
+  checkpoint_params.checkpoint_path=s3://... scores what the local file scores,
+  training_hyperparams.resume_path=s3://... branches as from the local file, and a model
   zoo in S3 (--zoo s3://...) is fetched into ~/.cache/sg-models, checked against its manifest.
 - WebDAV (rclone serve webdav): the server is stopped while a checkpoint is being uploaded
   and started again later: training goes on meanwhile, the run ends with exit 0, the log
@@ -125,7 +126,8 @@ def check_s3_resume(checker, env, servers_dir):
 
 def check_remote_checkpoint_path(checker, env, s3, local_ckpt, remote_run):
     """checkpoint_params.checkpoint_path as s3://, and a model zoo in S3: sg-eval scores what
-    it scores from the local file; the zoo file lands in ~/.cache/sg-models, checked."""
+    it scores from the local file; resume_path=s3:// branches as from the local file; the zoo
+    file lands in ~/.cache/sg-models, checked."""
     evaluate = [env.args.eval, "--config-name", "test_tiny", "--max-batches", "2", "--json"]
     local = sgtest.run(evaluate + ["checkpoint_params.checkpoint_path=" + local_ckpt], timeout=300)
     url = s3.url(remote_run + "/ckpt_best.pth")
@@ -138,6 +140,15 @@ def check_remote_checkpoint_path(checker, env, s3, local_ckpt, remote_run):
                          env=s3.env)
     checker.check(missing.rc == 2 and s3.url("nowhere/ckpt.pth") in missing.err and missing.err.count("\n") == 1,
                   "sg-eval of a missing s3:// checkpoint: one line naming it: %s" % missing.describe())
+
+    # training_hyperparams.resume_path=s3://...: the same branch as from the local file.
+    states = []
+    for what, source in (("local", local_ckpt), ("s3", url)):
+        r = env.train("branch_" + what, "epochs=5", "training_hyperparams.resume_path=" + source, env=s3.env)
+        if checker.check(r.rc == 0 and ("branched from " + source) in r.err,
+                         "branch from a %s resume_path: %s" % (what, r.describe())):
+            states.append(env.state_hash(os.path.join(last_line(r), "ckpt_latest.pth"))[0])
+    checker.check(len(states) == 2 and states[0] == states[1], "a branch from s3:// equals the branch from the local file")
 
     zoo_name = "resnet_mini_fashion_mnist.pth"
     remote_servers.rclone("copyto", local_ckpt, s3.remote("zoo/" + zoo_name))

@@ -11,6 +11,7 @@
 #include "pth/checkpoint.hpp"
 #include "pth/sg_layout.hpp"
 #include "recipe/run_dir.hpp"
+#include "remote/file_arguments.hpp"
 #include "sg/checkpoint/load_weights.hpp"
 #include "sg/checkpoint/packages.hpp"
 #include "sg/eval/validation.hpp"
@@ -118,10 +119,11 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
 
   find_resume_checkpoint();
   if (!resume_from_.empty()) {
+    remote::FileArguments given;   // a remote resume_path is read from a downloaded copy
     try {
-      restore(pth::read_checkpoint(resume_from_));
+      restore(pth::read_checkpoint(given.readable(resume_from_)));
     } catch (const std::exception& e) {
-      throw RecipeError("cannot resume from " + resume_from_ + ": " + e.what());
+      throw RecipeError("cannot resume from " + resume_from_ + ": " + given.shown(e.what()));
     }
   }
   // Continuing a run in place: its averaging snapshots are read now, so that a damaged

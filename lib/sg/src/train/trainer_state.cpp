@@ -12,6 +12,7 @@
 #include "pth/input_file.hpp"
 #include "pth/sg_layout.hpp"
 #include "recipe/run_dir.hpp"
+#include "remote/location.hpp"
 #include "sg/checkpoint/load_weights.hpp"
 #include "sg/checkpoint/tensor_convert.hpp"
 #include "sg/train/remote_run.hpp"
@@ -102,7 +103,9 @@ void Trainer::find_resume_checkpoint() {
     config_.run_id = id;
   }
   if (!config_.resume_path.empty()) {
-    if (const std::string problem = pth::input_file_problem(config_.resume_path); !problem.empty())
+    // A remote file (an rclone location, s3://, http(s)://) is downloaded when it is read.
+    if (const std::string problem = remote::is_remote_file(config_.resume_path) ? "" : pth::input_file_problem(config_.resume_path);
+        !problem.empty())
       throw RecipeError("training_hyperparams.resume_path: '" + config_.resume_path + "': " + problem);
     resume_from_ = config_.resume_path;
     branch_ = true;
