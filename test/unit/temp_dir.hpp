@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -71,6 +72,14 @@ std::string error_message(const std::function<void()>& f,
     return describe ? describe(e) : std::string(e.what());
   }
   return "<no error>";
+}
+
+// True if rclone runs; otherwise false, with a warning that the calling test is skipped
+// (scripts/setup installs it).
+inline bool rclone_or_skip() {
+  if (std::system("rclone version >/dev/null 2>&1") == 0) return true;
+  WARN("rclone is not installed (scripts/setup installs it): skipped");
+  return false;
 }
 
 // True if /usr/bin/python3 can be run; otherwise false, with a warning that the calling

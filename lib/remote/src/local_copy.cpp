@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
+#include "pth/error.hpp"
+#include "pth/positioned_write.hpp"
 #include "remote/remote_error.hpp"
 
 namespace remote {
@@ -65,11 +67,10 @@ class PartialCopy::Blocks {
       throw RemoteError("cannot read " + from_.shown, "it changed while it was being read (" + std::to_string(count) +
                                                           " bytes asked for at " + std::to_string(start) + ", " +
                                                           std::to_string(bytes.size()) + " came)");
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, off_t(start + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw RemoteError("cannot write " + path_, std::strerror(errno));
-      done += size_t(n);
+    try {
+      pth::write_at(fd_, start, pth::ByteView(bytes.data(), bytes.size()));
+    } catch (const pth::Error& e) {
+      throw RemoteError("cannot write " + path_, e.what());
     }
     for (size_t b = first; b <= last; ++b) present_[b] = true;
     fetched_ += count;

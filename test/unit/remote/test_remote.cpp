@@ -27,14 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_rclone() {
-  try {
-    return remote::run_process({"rclone", "version"}, "rclone").exit_status == 0;
-  } catch (const remote::RemoteError&) {
-    return false;
-  }
-}
-
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
@@ -83,10 +75,7 @@ TEST_CASE("file locations: web addresses as rclone's HTTP backend at the file's 
 }
 
 TEST_CASE("a local copy of a remote file, gone with its object") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   const std::string source = dir.write("ckpt.pth", "weights");
   const remote::Rclone rclone;
@@ -121,10 +110,7 @@ TEST_CASE("a temporary folder is private and goes with everything in it") {
 }
 
 TEST_CASE("a partial copy fetches a checkpoint's listing in a few blocks, its data when read") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   // Four 4 MB tensors: the listing lies in the first and the last blocks of 16 MB.
   constexpr int64_t kFloats = int64_t(1) << 20;
@@ -161,10 +147,7 @@ TEST_CASE("a partial copy fetches a checkpoint's listing in a few blocks, its da
 }
 
 TEST_CASE("a stand-in's local headers are checked when its records are read") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   pth::Value root = pth::Value::dict();
   root.as_dict().set("w", pth::Value::tensor(tensor_of(pth::DType::Float32, std::vector<float>(1000, 1.0f), {1000})));
@@ -187,10 +170,7 @@ TEST_CASE("a stand-in's local headers are checked when its records are read") {
 }
 
 TEST_CASE("a cached download is complete and has the sum asked for, or is not there") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   const std::string source = dir.write("zoo_resnet.pth", "weights v1");
   const std::string sum = pth::file_sha256(source);
@@ -228,10 +208,7 @@ TEST_CASE("a program that is not there is one line saying how to install it") {
 }
 
 TEST_CASE("the mirror uploads each file once complete, the newest state of a name winning") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   const fs::path run = dir.path() / "run";
   const fs::path store = dir.path() / "store";
@@ -261,10 +238,7 @@ TEST_CASE("the mirror uploads each file once complete, the newest state of a nam
 }
 
 TEST_CASE("an upload that keeps failing is retried until finish() gives up, and named") {
-  if (!have_rclone()) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   const fs::path run = dir.path() / "run";
   write_text(run / "ckpt_latest.pth", "state");

@@ -250,10 +250,7 @@ TEST_CASE("pretrained_weights: the zoo file is checked against the manifest") {
 }
 
 TEST_CASE("pretrained_weights from a remote zoo: fetched into the cache, checked against its manifest") {
-  if (std::system("rclone version >/dev/null 2>&1") != 0) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   auto source = make(100, 1);
   const std::string zoo = dir.file("zoo");
@@ -291,10 +288,7 @@ TEST_CASE("pretrained_weights from a remote zoo: fetched into the cache, checked
 }
 
 TEST_CASE("checkpoint_path may be remote: read from a downloaded copy, named as given") {
-  if (std::system("rclone version >/dev/null 2>&1") != 0) {
-    WARN("rclone is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  if (!rclone_or_skip()) return;
   TempDir dir;
   auto source = make(10, 1);
   pth::write_checkpoint(dir.file("ckpt.pth"), sg_checkpoint(state_value(*source)));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pth/error.hpp"
+#include "pth/positioned_write.hpp"
 
 // Writes past RLIMIT_FSIZE raise SIGXFSZ, whose default action kills the process before
 // write() can return EFBIG. The library does not touch signal handling: programs that
@@ -158,13 +159,7 @@ void AtomicFile::start_writeback() {
 void AtomicFile::write_at(uint64_t offset, ByteView bytes) {
   if (fd_ < 0) throw Error("write failed: file already committed or closed");
   if (offset + bytes.size > written_) throw Error("write failed: patch past the end of the file");
-  size_t done = 0;
-  while (done < bytes.size) {
-    const ssize_t n = ::pwrite(fd_, bytes.data + done, bytes.size - done, off_t(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_io_error("write failed", n < 0 ? errno : ENOSPC);
-    done += size_t(n);
-  }
+  pth::write_at(fd_, offset, bytes);
 }
 
 void AtomicFile::commit() {
