@@ -96,9 +96,9 @@ def render(v):
         return v if -2**63 <= v < 2**63 else str(v)
     if isinstance(v, float):
         if math.isnan(v):
-            return "nan"
+            return "NaN"
         if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
+            return "Infinity" if v > 0 else "-Infinity"
         return v
     if isinstance(v, bytes):
         return {"bytes_hex": v.hex()}

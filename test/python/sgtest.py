@@ -1,9 +1,11 @@
-"""Shared helpers for the Python cross-check tests (stdlib + torch only).
+"""Shared helpers for the Python cross-check tests (stdlib, torch and jsonschema).
 
 Every test script:
   - is run by CTest with Debian's /usr/bin/python3 (which has torch 1.13),
   - gets the built programs with --inspect / --roundtrip and a private --workdir,
-  - collects every mismatch in a Checker and exits 1 listing them all (0 if none).
+  - collects every mismatch in a Checker and exits 1 listing them all (0 if none),
+  - has every --json document that sg-ckpt-inspect, sg-ckpt-adapt or sg-eval prints through
+    run() validated against tools/schemas/<program>.schema.json (a mismatch raises SchemaError).
 """
 
 import argparse
@@ -175,10 +177,81 @@ class Result:
             status, short(self.err, 400), short(self.out, 300))
 
 
+# ---------------------------------------------------------------------------------------
+# Every JSON document our programs print is checked against the program's schema
+
+SCHEMAS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "schemas")
+JSON_PROGRAMS = ("sg-ckpt-inspect", "sg-ckpt-adapt", "sg-eval")   # tools/schemas/<program>.schema.json
+_validators = {}
+
+
+class SchemaError(AssertionError):
+    """A program's --json output that does not match its schema: raised, never collected, so
+    that no test can pass over it."""
+
+
+def schema_validator(program):
+    """The jsonschema validator of tools/schemas/<program>.schema.json (the schema itself checked)."""
+    if program not in _validators:
+        try:
+            import jsonschema
+        except ImportError as e:
+            raise SchemaError("%s cannot import jsonschema (%s): install python3-jsonschema (scripts/setup); "
+                              "every --json output is validated" % (sys.executable, e))
+        with open(os.path.join(SCHEMAS_DIR, program + ".schema.json"), encoding="utf-8") as f:
+            schema = json.load(f)
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        _validators[program] = cls(schema)
+    return _validators[program]
+
+
+def schema_problems(program, doc):
+    """Where `doc` breaks the program's schema, one line each (empty if it validates). Where
+    the schema offers alternatives (oneOf: the inspect modes, a report or an unreadable file),
+    the line is about the alternative that came closest."""
+    from jsonschema.exceptions import best_match
+    lines = []
+    for e in sorted(schema_validator(program).iter_errors(doc), key=lambda e: list(e.absolute_path)):
+        while e.context:
+            e = best_match(e.context)
+        lines.append("at /%s: %s" % ("/".join(str(p) for p in e.absolute_path), short(e.message, 300)))
+    return lines
+
+
+def validate_output(program, doc, what=""):
+    problems = schema_problems(program, doc)
+    if problems:
+        raise SchemaError("%s --json output does not match tools/schemas/%s.schema.json%s:\n  %s" % (
+            program, program, " (" + what + ")" if what else "", "\n  ".join(problems[:20])))
+
+
+def strict_json(text):
+    """json.loads, refusing the NaN, Infinity and -Infinity tokens that Python accepts and JSON has not."""
+    def refuse(token):
+        raise ValueError("%s is not JSON" % token)
+    return json.loads(text, parse_constant=refuse)
+
+
+def check_json_output(r):
+    """Validates r's stdout when r ran one of JSON_PROGRAMS (directly or under a wrapper such as
+    setpriv) with --json and it exited 0 or 1 after printing something: exactly one JSON
+    document, matching the schema. Raises SchemaError otherwise."""
+    names = [os.path.basename(str(a)) for a in r.cmd]
+    at = next((i for i, n in enumerate(names) if n in JSON_PROGRAMS), None)
+    if at is None or "--json" not in r.cmd[at + 1:] or r.rc not in (0, 1) or not r.out.strip():
+        return
+    try:
+        doc = strict_json(r.out)
+    except ValueError as e:
+        raise SchemaError("%s --json: stdout is not one JSON document (%s): %s" % (names[at], e, short(r.out, 300)))
+    validate_output(names[at], doc, " ".join(names[at:at + 1] + [str(a) for a in r.cmd[at + 1:]]))
+
+
 def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
     """Runs cmd to its end (killed after `timeout` s), output to temporary files; the child
     is reaped here with wait4, which also gives its peak memory. `env` adds variables to
-    this process's environment."""
+    this process's environment. JSON output of our programs is validated (check_json_output)."""
     t0 = time.time()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, preexec_fn=_limits(as_limit),
@@ -200,8 +273,10 @@ def run(cmd, timeout=120, as_limit=None, cwd=None, env=None):
         err.seek(0)
         o, e = out.read(), err.read()
     timed_out = expired.is_set()
-    return Result(cmd, None if timed_out else p.returncode, o.decode("utf-8", "replace"),
-                  e.decode("utf-8", "replace"), timed_out, time.time() - t0, e, usage.ru_maxrss)
+    r = Result(cmd, None if timed_out else p.returncode, o.decode("utf-8", "replace"),
+               e.decode("utf-8", "replace"), timed_out, time.time() - t0, e, usage.ru_maxrss)
+    check_json_output(r)
+    return r
 
 
 def inherited_rss_kb():
@@ -247,8 +322,10 @@ class Started:
         timed_out = self.watchdog.finished.is_set()   # it fired: cancel() has not run yet
         self.watchdog.cancel()
         err_text = "".join(self.lines) + (err or b"").decode("utf-8", "replace")
-        return Result(self.cmd, self.p.returncode, (out or b"").decode("utf-8", "replace"), err_text, timed_out,
-                      time.time() - self.t0)
+        r = Result(self.cmd, self.p.returncode, (out or b"").decode("utf-8", "replace"), err_text, timed_out,
+                   time.time() - self.t0)
+        check_json_output(r)
+        return r
 
 
 def inspect(program, *args):

@@ -307,6 +307,10 @@ def rows(ctx):
              r"outside \[0, 1\]", []),
             ("a +key nothing reads", base + ["+training_hyperparams.bogus=True"], "training_hyperparams.bogus",
              r"nothing here reads this key", []),
+            ("a key at the wrong level", base + ["mixed_precision=True"], "mixed_precision",
+             r"unknown key 'mixed_precision' \(did you mean 'training_hyperparams.mixed_precision'\?\)", []),
+            ("a top-level +key nothing reads", base + ["+mixed_precision=True"], "mixed_precision",
+             r"nothing here reads this key.*did you mean 'training_hyperparams.mixed_precision'", []),
             ("a key nothing acts on", base + ["training_hyperparams.lr_schedule_function=foo"],
              "training_hyperparams.lr_schedule_function", r"nothing here reads this key", []),
             ("SG's dataset keys beside the built-in form's dataset",
@@ -372,7 +376,8 @@ def check_output(c, row, r, what):
             doc = json.loads(r.out)
         except ValueError:
             doc = None
-        ok &= c.check(doc == {"files": []}, "%s: --json stdout should describe no file: %r" % (what, r.out))
+        ok &= c.check(doc == {"schema_version": 1, "files": []}, "%s: --json stdout should describe no file: %r"
+                      % (what, r.out))
     elif row.stdout == "verify" and row.rc == 1:
         file = row.args[-1]
         ok &= c.check(r.out.startswith(file + ": verify: FAILED\n") and r.out.count(": verify:") == 1,

@@ -83,6 +83,12 @@ def check_matches_best(args, checker, torch, root, experiment, run_dir, ema):
     if doc:
         checker.eq(doc["weights"], "net", what + " --no-ema weights")
         checker.eq(doc["batches"], 1, what + " --max-batches")
+        # The same run chosen by sg-train's override words instead of the flags.
+        as_overrides, _ = sg_eval(args, checker, what + " as overrides", "experiment_name=" + experiment,
+                                  "ckpt_root_dir=" + root, "--ckpt-name", "ckpt_best.pth", "--no-ema", "--max-batches", "1")
+        if as_overrides:
+            checker.eq({k: v for k, v in as_overrides.items() if k != "seconds"},
+                       {k: v for k, v in doc.items() if k != "seconds"}, what + ": overrides vs flags")
 
 
 def write_idx(folder, prefix, images, labels):
@@ -141,7 +147,10 @@ def check_python_checkpoint(args, checker, torch, torchvision):
     recipe = ["--config-name", "test_tiny", "architecture=torchvision_resnet18", "arch_params.in_channels=1",
               "dataset_params=fashion_mnist_dataset_params", "dataset_params.root=" + folder,
               "checkpoint_params.checkpoint_path=" + ckpt]
+    # test_tiny's max_valid_batches is 2: the default stops there, --max-batches all does not.
     cases = [("all 100 images", ["training_hyperparams.max_valid_batches=null", "--batch-size", "25"], 100, 4),
+             ("--max-batches all over the recipe's limit", ["--max-batches", "all", "--batch-size", "25"], 100, 4),
+             ("the recipe's limit", ["--batch-size", "25"], 50, 2),
              ("--max-batches 2 --batch-size 16", ["--max-batches", "2", "--batch-size", "16"], 32, 2)]
     for what, extra, n, batches in cases:
         expected = python_eval(torch, model, images[:n], labels[:n])
@@ -179,6 +188,10 @@ def check_errors(args, checker, root, run_dir, python_ckpt):
         ("Python resnet18 vs the recipe's resnet_mini",
          [args.eval, "--config-name", "test_tiny", "checkpoint_params.checkpoint_path=" + python_ckpt], "does not fit"),
         ("recipe without a checkpoint", [args.eval, "--config-name", "test_tiny"], "checkpoint_path"),
+        ("--max-batches neither N nor all", base + ["--experiment-name", "test_tiny", "--max-batches", "some"],
+         "--max-batches"),
+        ("a flag and an override that disagree", base + ["--experiment-name", "test_tiny", "experiment_name=other"],
+         "experiment_name"),
         ("recipe with a missing checkpoint file",
          [args.eval, "--config-name", "test_tiny", "checkpoint_params.checkpoint_path=/nonexistent/x.pth"],
          "/nonexistent/x.pth"),

@@ -102,8 +102,10 @@ def check_stats(c, name, got, exp):
             continue
         for k in ("count", "nan", "inf"):
             c.eq(st.get(k), es[k], "%s: stats.%s" % (tw, k))
-        if es["min"] is None:
-            continue   # no finite element: min/max/mean undefined
+        if es["min"] is None:   # no finite element: min/max/mean null
+            for k in ("min", "max", "mean"):
+                c.check(k in st and st[k] is None, "%s: stats.%s = %r, expected null (no finite element)" % (tw, k, st.get(k)))
+            continue
         for k in ("min", "max"):
             v = st.get(k)
             c.check(isinstance(v, (int, float)) and not isinstance(v, bool) and float(v) == es[k],

@@ -79,6 +79,8 @@ def check_exact_continuation(env, checker, root):
             checker.check(r.err.strip().splitlines()[-1].startswith("sg-train: stopped by a signal"),
                           "stop message: %s" % r.err[-300:])
             mid_epoch += ", batch " in r.err
+            checker.check(r.out.strip().splitlines()[-1:] == glob.glob(os.path.join(root, experiment, "RUN_*")),
+                          "exit 4: the run directory is not the last line of stdout: %r" % r.out[-300:])
             resumed = env.train(root, experiment, "epochs=4", "resume=True")
             checker.check(resumed.rc == 0, "resume after SIGTERM: %s" % resumed.describe())
         run_dir = glob.glob(os.path.join(root, experiment, "RUN_*"))[0]
@@ -127,6 +129,13 @@ def check_resume_modes(env, checker, root, torch):
         c = torch.load(os.path.join(last_line(r), "ckpt_latest.pth"), weights_only=False)
         checker.check(c["epoch"] == 3 and len(c["net"]) == 62, "sg-resume extended to epoch %s with %d keys" %
                       (c["epoch"], len(c["net"])))
+    # sg-train's override words choose the run as the flags do; with neither, one usage line.
+    r = sgtest.run([env.args.resume, "experiment_name=stored", "ckpt_root_dir=" + root,
+                    "training_hyperparams.max_epochs=4"], timeout=300)
+    checker.check(r.rc == 0 and last_line(r) == last_line(first), "sg-resume as overrides: %s" % r.describe())
+    r = sgtest.run([env.args.resume, "ckpt_root_dir=" + root], timeout=60)
+    checker.check(r.rc == 2 and r.err.count("\n") == 1 and "--experiment-name (or experiment_name=NAME)" in r.err,
+                  "sg-resume without an experiment: %s" % r.describe())
 
     # The best metric survives a resume: watch the loss, which keeps falling.
     watch = ["training_hyperparams.metric_to_watch=CrossEntropyLoss",

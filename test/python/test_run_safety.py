@@ -302,8 +302,9 @@ def events_whole(path):
 
 
 def kind_of_file(relative):
-    """What a failed write named, by kind: log, events, recipe, averaging or checkpoint."""
-    for prefix, kind in (("log_", "log"), ("events.out", "events"), (".hydra", "recipe"), ("averaging", "averaging")):
+    """What a failed write named, by kind: log, events, recipe, averaging, records or checkpoint."""
+    for prefix, kind in (("log_", "log"), ("events.out", "events"), (".hydra", "recipe"), ("averaging", "averaging"),
+                         ("metrics.csv", "records"), ("steps.csv", "records"), ("report.html", "records")):
         if relative.startswith(prefix):
             return kind
     return "checkpoint"
@@ -368,6 +369,9 @@ def check_signals(env, checker):
         hup.signal(signal.SIGHUP)
         r = hup.finish()
         checker.check(r.rc == 4 and "sg-train: stopped by a signal" in r.err, "SIGHUP: %s" % r.describe())
+        stopped_in = r.err.split("/ckpt_latest.pth holds")[0].split("; ")[-1]
+        checker.check(r.out.strip().splitlines()[-1:] == [stopped_in],
+                      "SIGHUP: the run directory %r is not the last line of stdout: %r" % (stopped_in, r.out[-300:]))
 
     # `sg-train ... 2>&1 | head -1`: the reader goes away after one line.
     p = subprocess.Popen(env.train_cmd("pipe", "epochs=2"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

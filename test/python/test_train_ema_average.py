@@ -93,8 +93,8 @@ def check_step_lr(args, checker, torch):
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=0.1, momentum=0.9)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    for epoch in range(1, 6):  # the rate used during each epoch, as logged
-        logged = scalars.get("LR", {}).get(epoch)
+    for epoch in range(1, 6):  # the rate used during each epoch, as logged at SG's 0-based epoch step
+        logged = scalars.get("LR", {}).get(epoch - 1)
         checker.check(logged is not None and abs(logged - opt.param_groups[0]["lr"]) < 1e-7,
                       "epoch %d LR %s, PyTorch's StepLR %s" % (epoch, logged, opt.param_groups[0]["lr"]))
         opt.step()

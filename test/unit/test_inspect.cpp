@@ -66,8 +66,8 @@ TEST_CASE("describe groups tensors by top-level key and keeps scalars") {
 }
 
 TEST_CASE("value_to_json renders what JSON cannot hold natively") {
-  CHECK(inspect::value_to_json(Value::floating(NAN)) == "nan");
-  CHECK(inspect::value_to_json(Value::floating(-INFINITY)) == "-inf");
+  CHECK(inspect::value_to_json(Value::floating(NAN)) == "NaN");
+  CHECK(inspect::value_to_json(Value::floating(-INFINITY)) == "-Infinity");
   CHECK(inspect::value_to_json(Value::big_integer("1180591620717411303424")) == "1180591620717411303424");
   CHECK(inspect::value_to_json(Value::bytes(std::string("\x00\xff", 2))) == Json{{"bytes_hex", "00ff"}});
   CHECK(inspect::value_to_json(Value::tuple({Value::none(), Value::boolean(false)})) == Json::array({nullptr, false}));
@@ -101,4 +101,113 @@ TEST_CASE("diff finds added, removed, changed values and scalars") {
   CHECK(d.scalars_changed[0].path == "epoch");
   CHECK(*d.scalars_changed[0].a == 4);
   CHECK(*d.scalars_changed[0].b == 5);
+}
+
+namespace {
+
+Value param_group(double lr, std::vector<int64_t> params) {
+  Value g = Value::dict();
+  g.as_dict().set("lr", Value::floating(lr));
+  g.as_dict().set("momentum", Value::floating(0.9));
+  List indices;
+  for (int64_t i : params) indices.push_back(Value::integer(i));
+  g.as_dict().set("params", Value::list(indices));
+  return g;
+}
+
+Checkpoint in_memory(const std::string& path, Value root) {
+  Checkpoint c;
+  c.path = path;
+  c.root_name = "archive";
+  c.version = 3;
+  c.root = std::move(root);
+  return c;
+}
+
+// torch's Optimizer.state_dict(): {"state": {0: {"momentum_buffer": tensor}}, "param_groups": [...]}.
+Value optimizer_state(std::vector<Value> groups) {
+  Value state = Value::dict();
+  Value entry = Value::dict();
+  entry.as_dict().set("momentum_buffer", float_tensor({0.25f, 0.5f}));
+  state.as_dict().set(Value::integer(0), entry);
+  Value o = Value::dict();
+  o.as_dict().set("state", state);
+  o.as_dict().set("param_groups", Value::list(std::move(groups)));
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("an optimizer's param_groups are reported, under a top-level key or as the root") {
+  Value root = checkpoint(1, 4, false);
+  root.as_dict().set("optimizer_state_dict", optimizer_state({param_group(0.1, {0, 1}), param_group(NAN, {2})}));
+  inspect::Report r = inspect::describe(in_memory("a.pth", root), {});
+  REQUIRE(r.optimizers.size() == 1);
+  CHECK(r.optimizers[0].path == "optimizer_state_dict");
+
+  JsonWriter out(2);
+  inspect::write_report_json(out, r, {});
+  const Json groups = Json::parse(out.text())["optimizers"][0]["param_groups"];
+  CHECK(groups == Json::parse(R"([{"lr": 0.1, "momentum": 0.9, "params": [0, 1]},
+                                  {"lr": "NaN", "momentum": 0.9, "params": [2]}])"));
+  const std::string text = inspect::report_to_text(r, {}, false);
+  CHECK(text.find("  optimizer_state_dict/param_groups/0  lr 0.1, momentum 0.9, params 2\n") != std::string::npos);
+  CHECK(text.find("  optimizer_state_dict/param_groups/1  lr \"NaN\", momentum 0.9, params 1\n") != std::string::npos);
+
+  inspect::Report plain = inspect::describe(in_memory("o.pth", optimizer_state({param_group(1, {0})})), {});
+  REQUIRE(plain.optimizers.size() == 1);
+  CHECK(plain.optimizers[0].path == "");
+  CHECK(inspect::report_to_text(plain, {}, false).find("\n  param_groups/0  lr 1.0, momentum 0.9, params 1\n") != std::string::npos);
+}
+
+TEST_CASE("a dict with param_groups but no state dict is not an optimizer") {
+  Value root = Value::dict();
+  Value fake = Value::dict();
+  fake.as_dict().set("param_groups", Value::list({param_group(0.1, {0})}));
+  root.as_dict().set("opt", fake);
+  CHECK(inspect::describe(in_memory("a.pth", root), {}).optimizers.empty());
+}
+
+TEST_CASE("stats of a tensor without finite elements: null min, max, mean in JSON, n/a in text") {
+  Value root = Value::dict();
+  root.as_dict().set("all_nan", float_tensor({NAN, NAN}));
+  root.as_dict().set("infs", float_tensor({INFINITY, -INFINITY, NAN}));
+  root.as_dict().set("empty", float_tensor({}));
+  root.as_dict().set("big", float_tensor({3e38f, 3e38f, 1}));   // float32 values whose float64 mean is finite
+  inspect::Options options;
+  options.stats = true;
+  inspect::Report r = inspect::describe(in_memory("a.pth", root), options);
+  JsonWriter out(2);
+  inspect::write_report_json(out, r, options);
+  const Json tensors = Json::parse(out.text())["tensors"];
+  CHECK(tensors[0]["stats"] == Json::parse(R"({"count": 2, "nan": 2, "inf": 0, "min": null, "max": null, "mean": null})"));
+  CHECK(tensors[1]["stats"] == Json::parse(R"({"count": 3, "nan": 1, "inf": 2, "min": null, "max": null, "mean": null})"));
+  CHECK(tensors[2]["stats"] == Json::parse(R"({"count": 0, "nan": 0, "inf": 0, "min": null, "max": null, "mean": null})"));
+  CHECK(tensors[3]["stats"]["min"] == 1.0);
+  const std::string text = inspect::report_to_text(r, options, false);
+  CHECK(text.find("min n/a max n/a mean n/a nan 2 inf 0\n") != std::string::npos);
+  CHECK(text.find("min n/a max n/a mean n/a nan 1 inf 2\n") != std::string::npos);
+  CHECK(text.find("min 1 max 3e+38 mean 2e+38 nan 0 inf 0\n") != std::string::npos);
+}
+
+TEST_CASE("an unreadable file in --verify's JSON: its path, the error, a failed verification") {
+  JsonWriter out(2);
+  out.begin_array();
+  inspect::write_unreadable_json(out, "gone.pth", "No such file or directory");
+  out.end_array();
+  CHECK(Json::parse(out.text())[0] == Json::parse(R"({"path": "gone.pth", "error": "No such file or directory",
+                                                     "verify": {"ok": false, "problems": ["No such file or directory"]}})"));
+}
+
+TEST_CASE("diff JSON starts with the schema version, an infinite difference a string") {
+  inspect::Diff d;
+  d.a_path = "a.pth";
+  d.b_path = "b.pth";
+  d.value_changed.push_back({"w", INFINITY});
+  JsonWriter out(2);
+  inspect::write_diff_json(out, d);
+  const Json j = Json::parse(out.text());
+  CHECK(j.begin().key() == "schema_version");
+  CHECK(j["schema_version"] == 1);
+  CHECK(j["diff"]["value_changed"][0]["max_abs_diff"] == "Infinity");
 }

@@ -394,6 +394,24 @@ TEST_CASE("round trip: OrderedDict with metadata, plain dict without") {
   CHECK_FALSE(plain.as_dict().metadata);
 }
 
+TEST_CASE("argparse.Namespace (timm's and torchvision's args): an inert record, written back as one") {
+  PB p;
+  p.proto().global("argparse", "Namespace").op(')').op(0x81).op('}').str("model").str("resnet18").op('s').op('b').stop();
+  const Value v = read_torch(p.s);
+  REQUIRE(v.is_dict());
+  CHECK(v.as_dict().python_class == "argparse.Namespace");
+  CHECK(v.as_dict().find("model")->as_string() == "resnet18");
+  const Value back = round_trip(v);
+  CHECK(back.as_dict().python_class == "argparse.Namespace");
+  CHECK(same(back, v));
+  CHECK_THROWS_WITH(read_torch(PB().proto().global("argparse", "Namespace").k(1).op(0x85).op(0x81).stop().s),
+                    Catch::Contains("without arguments"));
+  CHECK_THROWS_WITH(read_torch(PB().proto().global("argparse", "Namespace").op(')').op(0x81).op(']').op('b').stop().s),
+                    Catch::Contains("BUILD on argparse.Namespace with a list"));
+  CHECK_THROWS_WITH(read_torch(PB().proto().global("argparse", "ArgumentParser").stop().s),
+                    Catch::Contains("refused global 'argparse.ArgumentParser'"));
+}
+
 TEST_CASE("round trip: shared containers and tensors stay shared") {
   Value shared = Value::list({Value::integer(1)});
   Value shared_d = Value::dict();

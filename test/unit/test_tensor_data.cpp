@@ -92,7 +92,25 @@ TEST_CASE("stats count NaN and Inf and summarise the finite values") {
   CHECK(st.inf == 2);
   CHECK(st.min == -2.0);
   CHECK(st.max == 3.0);
-  CHECK(st.mean == Approx(2.0 / 3.0));
+  CHECK(st.mean.value() == Approx(2.0 / 3.0));
+}
+
+TEST_CASE("stats of a tensor without a finite element have no min, max or mean") {
+  for (std::vector<float> values : {std::vector<float>{NAN, NAN, NAN}, std::vector<float>{INFINITY, NAN, -INFINITY},
+                                    std::vector<float>{}}) {
+    auto s = float_storage(values);
+    TensorStats st = tensor_stats(view(s, {int64_t(values.size())}, {1}));
+    CHECK(st.count == values.size());
+    CHECK(st.nan + st.inf == values.size());
+    CHECK_FALSE(st.min);
+    CHECK_FALSE(st.max);
+    CHECK_FALSE(st.mean);
+  }
+  auto one = float_storage({NAN, -0.5f, INFINITY});
+  TensorStats st = tensor_stats(view(one, {3}, {1}));
+  CHECK(st.min == -0.5);
+  CHECK(st.max == -0.5);
+  CHECK(st.mean == -0.5);
 }
 
 TEST_CASE("half and bfloat16 decode") {

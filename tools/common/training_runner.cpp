@@ -44,6 +44,7 @@ int run_training(const std::function<sg::Recipe()>& make_recipe, const sg::Train
     return kExitOk;
   } catch (const sg::TrainingInterrupted& e) {
     std::cerr << program << ": " << e.what() << "\n";
+    if (!e.run_dir().empty()) std::cout << e.run_dir() << std::endl;   // still the last line: run=$(sg-train ...)
     return kExitInterrupted;
   } catch (const sg::RunDirError& e) {
     print_error(program, e.what());

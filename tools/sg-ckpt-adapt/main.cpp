@@ -7,6 +7,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/version.hpp"
 #include "model_template.hpp"
 #include "pth/adapt.hpp"
 #include "pth/mapping_fault.hpp"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Convert PyTorch checkpoints: rename weights to a model's keys, take the EMA weights, change dtypes, "
                "edit keys, average checkpoints, write .pth or .safetensors. Without Python or LibTorch.",
                "sg-ckpt-adapt"};
+  common::add_version_flag(app, common::without_libtorch);
   pth::AdaptOptions o;
   std::string strict = "no_key_matching", dtype, format;
   bool report = false, json = false;
@@ -53,8 +55,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"on", "off", "no_key_matching", "key_matching"}));
   app.add_flag("--report", report, "Print the key mapping and every missing, unexpected and mismatched key");
   app.add_flag("--json", json, "Print one JSON document on stdout (the report and what was written)");
-  app.add_flag("--ema", o.ema, "Use ema_net as net (error if absent)");
-  app.add_flag("--weights-only", o.weights_only, "Keep only net");
+  auto* key = app.add_option("--key", o.key, "Take the weights at this key path (state_dict_ema, model, a/b); default: "
+                                             "detected (SG net, timm state_dict, torchvision model, Lightning state_dict)");
+  app.add_flag("--ema", o.ema, "Use the EMA weights (ema_net, state_dict_ema, model_ema) as net (error if absent)")->excludes(key);
+  app.add_flag("--weights-only", o.weights_only, "Keep only the weights (no optimizer state, no other entries)");
   app.add_option("--dtype", dtype, "Convert floating weights (round to nearest even, as torch)")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
   app.add_option("--strip-prefix", o.strip_prefix, "Remove this prefix from net keys that have it");
@@ -68,7 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--average", o.average, "Average the net (or ema_net with --ema) of these files instead of IN")
       ->expected(2, -1);
   app.footer(
-      "Order: --ema/--weights-only or --average, then --strip-prefix, --rename, --drop, --keep, --add-prefix, then\n"
+      "Order: --key/--ema/--weights-only or --average, then --strip-prefix, --rename, --drop, --keep, --add-prefix, then\n"
       "--like/--model matching, then --dtype, then writing (atomically).\n"
       "Exit status: 0 success, 1 the weights cannot be adapted under --strict, 2 usage error or unreadable input.");
   if (auto done = common::parse_command_line(app, argc, argv)) return *done;
@@ -95,6 +99,7 @@ int main(int argc, char** argv) {
   } else if (!result.ok) {
     std::cerr << pth::adapt_result_to_text(result);
   } else {
+    if (!result.weights.description.empty()) std::cerr << "sg-ckpt-adapt: weights: " << result.weights.description << "\n";
     for (const std::string& n : result.notes) std::cerr << "sg-ckpt-adapt: note: " << n << "\n";
   }
   if (!result.ok) {

@@ -11,6 +11,7 @@
 
 #include "pth/adapt.hpp"
 #include "pth/message.hpp"
+#include "pth/program_folder.hpp"
 
 extern char** environ;
 
@@ -21,11 +22,8 @@ bool executable(const std::string& path) { return !path.empty() && ::access(path
 
 std::string find_model_template() {
   if (const char* env = std::getenv("SG_MODEL_TEMPLATE"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  std::string dir(buf, size_t(n));
-  dir.resize(dir.find_last_of('/'));
+  const std::string dir = pth::program_folder();
+  if (dir.empty()) return {};
   for (const std::string& candidate : {dir + "/sg-model-template", dir + "/../sg-model-template/sg-model-template"})
     if (executable(candidate)) return candidate;
   return {};

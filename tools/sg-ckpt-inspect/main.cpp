@@ -6,8 +6,10 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/version.hpp"
 #include "pth/error.hpp"
 #include "pth/inspect.hpp"
+#include "pth/json_conventions.hpp"
 #include "pth/mapping_fault.hpp"
 #include "remote/file_arguments.hpp"
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   pth::install_mapping_fault_handler("sg-ckpt-inspect", kExitInputError);
   CLI::App app{"Describe, hash, verify and diff PyTorch checkpoint (.pth) files, without Python or LibTorch.",
                "sg-ckpt-inspect"};
+  common::add_version_flag(app, common::without_libtorch);
   std::vector<std::string> files;
   pth::inspect::Options options;
   bool json = false, tensors = false, diff = false;
@@ -75,8 +78,9 @@ int main(int argc, char** argv) {
   if (diff) return run_diff(files, json);
 
   int status = kExitOk;
-  pth::JsonWriter documents(2);   // {"files": [one object per file]}
+  pth::JsonWriter documents(2);   // {"schema_version": 1, "files": [one object per file]}
   documents.begin_object();
+  documents.field("schema_version", int64_t(pth::kJsonSchemaVersion));
   documents.key("files");
   documents.begin_array();
   for (const std::string& path : files) {
@@ -92,21 +96,19 @@ int main(int argc, char** argv) {
       if (!report.problems.empty() && status == kExitOk) status = kExitFailed;
       if (json) pth::inspect::write_report_json(documents, report, options);
       else std::cout << pth::inspect::report_to_text(report, options, tensors);
-    } catch (const pth::FormatError& e) {
-      // Under --verify a malformed file is a verification failure, not a usage error.
-      if (options.verify) {
-        const std::string why = remote.shown(e.what());
-        if (json) documents.value(pth::inspect::Json{{"path", path}, {"verify", {{"ok", false}, {"problems", {why}}}}});
-        else std::cout << path << ": verify: FAILED\n    " << why << "\n";
-        report_error(path, why);
+    } catch (const std::exception& e) {
+      const std::string why = remote.shown(e.what());
+      report_error(path, why);
+      // Under --verify a malformed file is a verification failure, not a usage error; a
+      // file that cannot be read at all still is one. Either way --json names it.
+      const bool malformed = dynamic_cast<const pth::FormatError*>(&e) != nullptr;
+      if (options.verify && json) pth::inspect::write_unreadable_json(documents, path, why);
+      else if (options.verify && malformed) std::cout << path << ": verify: FAILED\n    " << why << "\n";
+      if (options.verify && malformed) {
         if (status == kExitOk) status = kExitFailed;
       } else {
-        report_error(path, remote.shown(e.what()));
         status = kExitInputError;
       }
-    } catch (const std::exception& e) {
-      report_error(path, remote.shown(e.what()));
-      status = kExitInputError;
     }
   }
   documents.end_array();

@@ -5,13 +5,16 @@
 
 #include "common/cli.hpp"
 #include "common/exit_codes.hpp"
+#include "common/version.hpp"
 #include "pth/checkpoint.hpp"
 #include "pth/termination.hpp"
 #include "sg/models/model_template.hpp"
+#include "sg/runtime/libtorch_info.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write the state dict of a freshly built model (a key/shape template for sg-ckpt-adapt --model).",
                "sg-model-template"};
+  common::add_version_flag(app, sg::libtorch_description);
   std::string arch, out;
   sg::ModelOptions options;
   uint64_t seed = 0;

@@ -6,6 +6,7 @@
 
 #include "bounds.hpp"
 #include "pth/message.hpp"
+#include "pth/program_folder.hpp"
 #include "hydra_block.hpp"
 #include "origins.hpp"
 #include "recipe_detail.hpp"
@@ -282,11 +283,12 @@ Recipe compose_recipe(const RecipeRequest& request) {
 std::string builtin_recipes_dir() {
   const char* env = std::getenv("SG_RECIPES_DIR");
   if (env && *env) return env;
-#ifdef SG_SOURCE_RECIPES_DIR
+  if (const std::string bin = pth::program_folder(); !bin.empty()) {
+    const std::string installed = bin + "/" SG_INSTALLED_RECIPES_FROM_BINDIR;
+    std::error_code ec;
+    if (std::filesystem::is_directory(installed, ec)) return installed;
+  }
   return SG_SOURCE_RECIPES_DIR;
-#else
-  return "recipes";
-#endif
 }
 
 }  // namespace sg

@@ -27,7 +27,17 @@ std::vector<std::string> keys_of(const YAML::Node& map) {
   return keys;
 }
 
-// "unknown key 'a.b' (did you mean 'c'?)" for the first missing segment.
+// "a", "a' or 'b", "a', 'b' or 'c" (inside the quotes of the message).
+std::string alternatives(const std::vector<std::string>& paths) {
+  std::string out;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == paths.size() ? "' or '" : "', '") + paths[i];
+  return out;
+}
+
+// "unknown key 'a.b' (...)" with a hint for the first missing segment: where the rest of the
+// key is deeper in the recipe ('mixed_precision' -> 'training_hyperparams.mixed_precision'),
+// else a close spelling, else how to add it.
 [[noreturn]] void unknown_key(const YAML::Node& root, const std::vector<std::string>& segs, const std::string& shown) {
   std::size_t depth = 0;
   YAML::Node cur = root;
@@ -38,8 +48,13 @@ std::vector<std::string> keys_of(const YAML::Node& map) {
     ++depth;
   }
   std::string msg = "unknown key '" + shown + "'";
+  std::vector<std::string> deeper = paths_ending_in(cur, std::vector<std::string>(segs.begin() + depth, segs.end()));
+  if (depth > 0)
+    for (std::string& path : deeper) path = join_path(segs, depth) + "." + path;
   std::string hint = closest_match(segs[depth], keys_of(cur));
-  if (!hint.empty())
+  if (!deeper.empty())
+    msg += " (did you mean '" + alternatives(deeper) + "'?)";
+  else if (!hint.empty())
     msg += " (did you mean '" + hint + "'?)";
   else if (depth > 0 && !cur.IsMap() && !cur.IsSequence())
     msg += " ('" + join_path(segs, depth) + "' is not a mapping)";

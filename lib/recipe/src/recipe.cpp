@@ -189,6 +189,10 @@ std::vector<std::string> Recipe::unread_keys() const {
   return out;
 }
 
+std::vector<std::string> Recipe::paths_ending_in(const std::string& key) const {
+  return recipe_detail::paths_ending_in(root_, recipe_detail::split_path(key));
+}
+
 std::string Recipe::to_yaml() const { return recipe_detail::emit_yaml(root_); }
 
 #define SG_RECIPE_INSTANTIATE(T)                          \

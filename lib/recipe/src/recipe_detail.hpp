@@ -68,6 +68,8 @@ YAML::Node load_yaml_file(const std::string& path, const std::string& what);
 // YAML text that loads back to an equal tree (strings that look like numbers,
 // bools or null are quoted).
 std::string emit_yaml(const YAML::Node& root);
+// The same on one line (flow style): what an override `key=<text>` would set.
+std::string emit_yaml_flow(const YAML::Node& value);
 
 // Overrides ("a.b=1", "+a.c=2", "~a.d", SG shortcuts) applied in order. `context` prefixes
 // error messages ("recipe 'x'"). With `sg_shortcuts` (the recipe lists SG's shortcuts
@@ -84,5 +86,11 @@ void resolve_interpolations(YAML::Node& root, const std::string& context, const 
 
 // Closest candidate by edit distance, or "" when none is close enough.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+// Where a key given at the wrong level is: the dotted paths (relative to `root`, in document
+// order) of every node below `root` under which `tail` leads to a value. "mixed_precision"
+// finds "training_hyperparams.mixed_precision". At most `limit` paths.
+std::vector<std::string> paths_ending_in(const YAML::Node& root, const std::vector<std::string>& tail,
+                                         std::size_t limit = 3);
 
 }  // namespace sg::recipe_detail

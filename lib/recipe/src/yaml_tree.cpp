@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 #include <unordered_map>
 
@@ -415,6 +416,16 @@ std::string emit_yaml(const YAML::Node& root) {
   return text;
 }
 
+std::string emit_yaml_flow(const YAML::Node& value) {
+  YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);
+  out.SetSeqFormat(YAML::Flow);
+  out.SetMapFormat(YAML::Flow);
+  emit_node(out, value);
+  if (!out.good()) throw RecipeError(std::string("cannot write recipe value as YAML: ") + out.GetLastError());
+  return out.c_str();
+}
+
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates) {
   auto lower = [](std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -441,6 +452,29 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   }
   std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
   return best_d <= limit ? best : std::string();
+}
+
+std::vector<std::string> paths_ending_in(const YAML::Node& root, const std::vector<std::string>& tail,
+                                         std::size_t limit) {
+  std::vector<std::string> found;
+  // Depth-first over mappings and lists; `prefix` is the dotted path of `node` ("" for root).
+  const std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node,
+                                                                              const std::string& prefix) {
+    const auto visit = [&](const YAML::Node& child, const std::string& name) {
+      if (found.size() >= limit) return;
+      const std::string path = prefix.empty() ? name : prefix + "." + name;
+      if (lookup(child, tail).IsDefined()) found.push_back(path + "." + join_path(tail));
+      walk(child, path);
+    };
+    if (node.IsMap()) {
+      for (const auto& kv : node)
+        if (kv.first.IsScalar()) visit(kv.second, kv.first.Scalar());
+    } else if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) visit(node[i], std::to_string(i));
+    }
+  };
+  if (!tail.empty()) walk(root, "");
+  return found;
 }
 
 }  // namespace sg::recipe_detail

@@ -139,6 +139,26 @@ TEST_CASE_METHOD(Fixture, "unknown keys are errors with a close-match suggestion
   CHECK_THAT(error({"a..b=1"}), Catch::Contains("a..b"));
 }
 
+TEST_CASE_METHOD(Fixture, "a key given at the wrong level is shown where it is, not added with '+'") {
+  std::string msg = error({"initial_lr=0.5"});
+  CHECK_THAT(msg, Catch::Contains("unknown key 'initial_lr' (did you mean 'training_hyperparams.initial_lr'?)"));
+  CHECK_THAT(msg, !Catch::Contains("+initial_lr"));
+  // the rest of a dotted key, below the part that exists
+  CHECK_THAT(error({"optimizer_params.momentum=0.5"}),
+             Catch::Contains("(did you mean 'training_hyperparams.optimizer_params.momentum'?)"));
+  CHECK_THAT(error({"training_hyperparams.nesterov=true"}),
+             Catch::Contains("unknown key 'training_hyperparams.nesterov' (did you mean "
+                             "'training_hyperparams.optimizer_params.nesterov'?)"));
+  // every place it is, in document order
+  CHECK_THAT(error({"dataset_params.num_workers=2"}),
+             Catch::Contains("(did you mean 'dataset_params.train_dataloader_params.num_workers' or "
+                             "'dataset_params.val_dataloader_params.num_workers'?)"));
+  CHECK_THAT(error({"~nesterov"}), Catch::Contains("(did you mean 'training_hyperparams.optimizer_params.nesterov'?)"));
+  // a key that is nowhere keeps the spelling hint, or the way to add it
+  CHECK_THAT(error({"training_hyperparams.initial_rl=1"}), Catch::Contains("did you mean 'initial_lr'?"));
+  CHECK_THAT(error({"completely_new=3"}), Catch::Contains("(use '+completely_new=...' to add a new key)"));
+}
+
 TEST_CASE_METHOD(Fixture, "+key=value adds a key, and only a new one") {
   sg::Recipe r = compose({"+training_hyperparams.new_key=7", "+brand.new.tree=[a, b]"});
   CHECK(r.get<int>("training_hyperparams.new_key") == 7);

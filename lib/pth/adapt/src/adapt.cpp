@@ -1,4 +1,4 @@
-// sg-ckpt-adapt's pipeline: load, select (EMA, weights only), edit keys, match a
+// sg-ckpt-adapt's pipeline: load, select (--key or the layout's, EMA, weights only), edit keys, match a
 // template, convert dtypes, average, write (.pth or .safetensors).
 #include "pth/adapt.hpp"
 
@@ -13,6 +13,7 @@
 #include "key_edits.hpp"
 #include "load.hpp"
 #include "match.hpp"
+#include "pth/checkpoint_weights.hpp"
 #include "safetensors_key_edits.hpp"
 #include "select.hpp"
 #include "template_folder.hpp"
@@ -45,6 +46,7 @@ AdaptResult adapt(const AdaptOptions& o) {
   if (o.input.empty() == o.average.empty())
     throw AdaptError("", o.input.empty() ? "no input file (IN, or --average A B ...)" : "give either IN or --average A B ..., not both");
   if (!o.like.empty() && !o.model.empty()) throw AdaptError("", "give either --like or --model, not both");
+  if (!o.key.empty() && o.ema) throw AdaptError("", "give either --key or --ema, not both");
   if (o.dtype && !dtype_is_floating(*o.dtype))
     throw AdaptError("", "--dtype " + std::string(dtype_name(*o.dtype)) + ": not a floating dtype");
   const Edits edits = compile_edits(o);
@@ -71,10 +73,14 @@ AdaptResult adapt(const AdaptOptions& o) {
   r.template_path = o.model.empty() ? o.like : "sg-model-template " + o.model + " " + std::to_string(o.num_classes);
 
   // Safetensors in and out with only key edits: the header is edited, no tensor is built.
-  const bool keys_only = o.average.empty() && template_path.empty() && !o.dtype && !o.ema && r.format == AdaptFormat::Safetensors;
+  const bool keys_only = o.average.empty() && template_path.empty() && !o.dtype && !o.ema && o.key.empty() &&
+                         r.format == AdaptFormat::Safetensors;
+  if (keys_only) r.weights = {"", weights_layouts::kStateDict, false, "", "the whole file (state_dict layout)"};
   if (keys_only && adapt_safetensors_keys(o, edits, r)) return r;
 
   Doc doc = o.average.empty() ? select_input(load_any(o.input), o) : average_docs(o);
+  r.weights = doc.source;
+  r.notes.insert(r.notes.end(), doc.notes.begin(), doc.notes.end());
 
   apply_edits(doc.net.entries, edits, doc.net.file, what_of(doc.net));
   if (doc.ema) apply_edits(doc.ema->entries, edits, doc.ema->file, what_of(*doc.ema));
@@ -88,7 +94,9 @@ AdaptResult adapt(const AdaptOptions& o) {
     ++r.tensors;
     r.tensor_bytes += e.value.as_tensor()->nbytes();
   }
-  write_output(o, std::move(doc), r);
+  AdaptOptions written = o;   // --key ema_net promotes ema_net to net as --ema does
+  written.ema = o.ema || (doc.source.layout == weights_layouts::kSg && doc.source.ema);
+  write_output(written, std::move(doc), r);
   r.ok = true;
   return r;
 }

@@ -44,6 +44,7 @@ Doc average_docs(const AdaptOptions& o) {
   out.plain = false;
   out.root = Value::dict();
   out.net = first.net;
+  out.source = first.source;
   std::vector<std::shared_ptr<const void>> keeps;
   for (Entry& e : out.net.entries) {
     if (!e.value.is_tensor()) continue;   // kept as in the first file

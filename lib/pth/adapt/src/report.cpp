@@ -2,14 +2,26 @@
 #include <nlohmann/json.hpp>
 
 #include "pth/adapt.hpp"
+#include "pth/json_conventions.hpp"
 
 namespace pth {
+namespace {
+
+nlohmann::ordered_json weights_to_json(const WeightsSource& w) {
+  using J = nlohmann::ordered_json;
+  if (w.layout.empty()) return J(nullptr);
+  return {{"key", w.key.empty() ? J(nullptr) : J(w.key)}, {"layout", w.layout}, {"ema", w.ema}, {"prefix", w.prefix}};
+}
+
+}  // namespace
 
 nlohmann::ordered_json adapt_result_to_json(const AdaptResult& r) {
   using J = nlohmann::ordered_json;
-  J doc = {{"ok", r.ok},
+  J doc = {{"schema_version", kJsonSchemaVersion},
+           {"ok", r.ok},
            {"inputs", r.inputs},
            {"template", r.template_path.empty() ? J(nullptr) : J(r.template_path)},
+           {"weights", weights_to_json(r.weights)},
            {"output", r.output},
            {"format", r.format == AdaptFormat::Safetensors ? "safetensors" : "pth"},
            {"written", r.written},
@@ -25,6 +37,7 @@ nlohmann::ordered_json adapt_result_to_json(const AdaptResult& r) {
 
 std::string adapt_result_to_text(const AdaptResult& r) {
   std::string out;
+  if (!r.weights.description.empty()) out += "weights: " + r.weights.description + "\n";
   if (r.match) out += match_report_to_text(*r.match);
   if (r.ema_match && !r.ema_match->ok) out += "ema_net:\n" + match_report_to_text(*r.ema_match);
   for (const std::string& n : r.notes) out += "note: " + n + "\n";

@@ -15,7 +15,9 @@
 namespace pth::adapt_detail {
 namespace {
 
-// Python's str() of a float: the shortest text that reads back the same.
+// Python's str() of a float: the shortest text that reads back the same. Metadata values
+// are text as Python's str() writes it ("nan", "inf"), not JSON values: the JSON
+// convention of pth::json_float does not apply here.
 std::string python_float(double d) {
   if (std::isnan(d)) return "nan";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";

@@ -182,6 +182,22 @@ class Writer {
     u8(0x86);  // TUPLE2
     u8('R');
   }
+  // An instance of a plain class (argparse.Namespace) as Python pickles one: cls.__new__(cls),
+  // then BUILD with its attributes.
+  void save_object(const void* id, const Dict& d, size_t depth) {
+    const size_t dot = d.python_class.rfind('.');
+    if (dot == std::string::npos) throw Error("cannot pickle an instance of " + d.python_class);
+    save_global(d.python_class.substr(0, dot), d.python_class.substr(dot + 1));
+    u8(')');
+    u8(0x81);  // NEWOBJ
+    put_memo(id);
+    u8('}');
+    save_batched(d.items.size(), 'u', [&](size_t k) {  // SETITEMS
+      save(d.items[k].first, depth + 1);
+      save(d.items[k].second, depth + 1);
+    });
+    u8('b');  // BUILD
+  }
   void save_empty_ordered_dict() {
     save_global("collections", "OrderedDict");
     u8(')');
@@ -242,6 +258,11 @@ class Writer {
       case Value::Kind::Dict: {
         enter(id, depth);
         const Dict& d = v.as_dict();
+        if (!d.python_class.empty()) {
+          save_object(id, d, depth);
+          leave(id);
+          return;
+        }
         if (d.ordered) {
           save_empty_ordered_dict();
         } else {

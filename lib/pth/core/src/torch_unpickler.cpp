@@ -91,7 +91,11 @@ Value ordered_dict_from_pairs(const GlobalRef& fn, const Value& pairs) {
   return out;
 }
 
-enum class Callable { RebuildV2, RebuildV3, Parameter, ParameterWithState, OrderedDict, Size, Encode, Bytes };
+enum class Callable { RebuildV2, RebuildV3, Parameter, ParameterWithState, OrderedDict, Size, Encode, Bytes, Namespace };
+
+// argparse.Namespace, which timm's and torchvision's training scripts save as `args`: an
+// inert record (a dict marked with its class), never the class itself.
+constexpr const char* kNamespaceClass = "argparse.Namespace";
 
 struct AllowedCallable {
   std::string_view module, name;
@@ -109,6 +113,7 @@ constexpr AllowedCallable kCallables[] = {
     // Python pickles an empty bytes object as bytes() under protocols < 3.
     {"__builtin__", "bytes", Callable::Bytes},
     {"builtins", "bytes", Callable::Bytes},
+    {"argparse", "Namespace", Callable::Namespace},
 };
 
 // Looked up on every REDUCE: compared in place, nothing allocated.
@@ -182,6 +187,12 @@ Value TorchPickleHooks::reduce(const Value& callable, const Value& args) {
     case Callable::Bytes:
       if (!a.empty()) bad_arg(fn, "only bytes() without arguments is supported");
       return Value::bytes("");
+    case Callable::Namespace: {
+      if (!a.empty()) bad_arg(fn, "only Namespace() without arguments is supported");
+      Value ns = Value::dict(false);
+      ns.as_dict().python_class = kNamespaceClass;
+      return ns;
+    }
   }
   throw UnsafeError("refused call of global " + quoted_global(fn.module, fn.name));
 }
@@ -204,6 +215,17 @@ void TorchPickleHooks::build(Value& obj, const Value& state) {
         throw FormatError("BUILD on OrderedDict may only set _metadata, not " + what);
       }
       obj.as_dict().metadata = std::make_shared<Value>(kv.second);
+    }
+    return;
+  }
+  if (obj.is_dict() && obj.as_dict().python_class == kNamespaceClass) {
+    // Its attributes: a dict of str keys, set once on a Namespace that has none yet.
+    if (!state.is_dict()) throw FormatError(std::string("BUILD on argparse.Namespace with a ") + kind_word(state) + " state");
+    Dict& d = obj.as_dict();
+    if (!d.items.empty()) throw FormatError("BUILD on argparse.Namespace twice");
+    for (const auto& kv : state.as_dict().items) {
+      if (!kv.first.is_string()) throw FormatError(std::string("argparse.Namespace attribute named by a ") + kind_word(kv.first));
+      d.items.push_back(kv);
     }
     return;
   }

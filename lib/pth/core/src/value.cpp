@@ -225,6 +225,7 @@ Value copy_tree(const Value& v, std::unordered_map<const void*, Value>& copied, 
     dst.items.reserve(src.items.size());
     for (const auto& [k, item] : src.items) dst.items.emplace_back(k, copy_tree(item, copied, copy_tensor));
     if (src.metadata) dst.metadata = std::make_shared<Value>(copy_tree(*src.metadata, copied, copy_tensor));
+    dst.python_class = src.python_class;
   } else {
     out = v.kind() == Value::Kind::List ? Value::list() : Value::tuple();
     copied.emplace(v.identity(), out);

@@ -21,6 +21,24 @@ bool holds_tensor(const Value& v) {
 
 std::string group_of(const std::string& path) { return path.substr(0, path.find('/')); }
 
+const Value* param_groups_of(const Value& v) {
+  if (!v.is_dict()) return nullptr;
+  const Value* state = v.as_dict().find("state");
+  const Value* groups = v.as_dict().find("param_groups");
+  return state && state->is_dict() && groups && groups->is_sequence() ? groups : nullptr;
+}
+
+// Only the root and its values: where torch.save(optimizer.state_dict()) and SG's
+// optimizer_state_dict put them, without walking every node of a large file again.
+std::vector<OptimizerReport> find_optimizers(const Value& root) {
+  std::vector<OptimizerReport> found;
+  if (const Value* groups = param_groups_of(root)) found.push_back({"", *groups});
+  if (root.is_dict())
+    for (const auto& [k, v] : root.as_dict().items)
+      if (const Value* groups = param_groups_of(v)) found.push_back({key_to_string(k), *groups});
+  return found;
+}
+
 // Hashes and statistics read every byte: spread the tensors over the cores.
 void read_tensor_data(std::vector<TensorReport>& tensors, const Options& options) {
   std::atomic<size_t> next{0};
@@ -72,6 +90,7 @@ Report describe(Checkpoint checkpoint, const Options& options) {
     ++g.dtypes[std::string(dtype_name(tensor->dtype))];
     r.tensors.push_back({tensor_path, tensor, {}, std::nullopt});
   }
+  r.optimizers = find_optimizers(root);
   if (options.hash || options.stats) read_tensor_data(r.tensors, options);
   if (options.verify) r.problems = verify_checkpoint(r.checkpoint);
   return r;

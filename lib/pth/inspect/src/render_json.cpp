@@ -1,15 +1,11 @@
-#include <cmath>
-
 #include "pth/inspect.hpp"
+#include "pth/json_conventions.hpp"
 
 namespace pth::inspect {
 namespace {
 
-Json number_json(double d) {
-  if (std::isnan(d)) return "nan";
-  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  return d;
-}
+// null where there is no finite element to take min, max or mean of.
+Json optional_float(const std::optional<double>& d) { return d ? json_float(*d) : Json(nullptr); }
 
 std::string hex_of(const std::string& bytes) {
   static const char* digits = "0123456789abcdef";
@@ -37,7 +33,7 @@ void write_tensor_fields(JsonWriter& out, const TensorReport& t, const Options& 
   if (t.stats) {
     const TensorStats& s = *t.stats;
     out.field("stats", Json{{"count", s.count}, {"nan", s.nan}, {"inf", s.inf},
-                            {"min", number_json(s.min)}, {"max", number_json(s.max)}, {"mean", number_json(s.mean)}});
+                            {"min", optional_float(s.min)}, {"max", optional_float(s.max)}, {"mean", optional_float(s.mean)}});
   }
 }
 
@@ -92,7 +88,7 @@ Json value_to_json(const Value& v) {
     case K::Bool: return v.as_bool();
     case K::Int: return v.as_int();
     case K::BigInt: return v.as_string();
-    case K::Float: return number_json(v.as_number());
+    case K::Float: return json_float(v.as_number());
     case K::String: return v.as_string();
     case K::Bytes: return Json{{"bytes_hex", hex_of(v.as_string())}};
     case K::List:
@@ -134,8 +130,20 @@ void write_report_json(JsonWriter& out, const Report& r, const Options& options)
       out, r.scalars, [](const auto& s) { return std::string_view(s.first); },
       [&](const auto& s) { out.value(value_to_json(s.second)); });
   write_objects(out, "groups", r.groups, [&](const Group& g) { write_group_fields(out, g); });
+  write_objects(out, "optimizers", r.optimizers, [&](const OptimizerReport& o) {
+    out.field("path", o.path);
+    out.field("param_groups", value_to_json(o.param_groups));
+  });
   write_objects(out, "tensors", r.tensors, [&](const TensorReport& t) { write_tensor_fields(out, t, options); });
   if (options.verify) out.field("verify", Json{{"ok", r.problems.empty()}, {"problems", r.problems}});
+  out.end_object();
+}
+
+void write_unreadable_json(JsonWriter& out, const std::string& path, const std::string& why) {
+  out.begin_object();
+  out.field("path", path);
+  out.field("error", why);
+  out.field("verify", Json{{"ok", false}, {"problems", {why}}});
   out.end_object();
 }
 
@@ -144,6 +152,7 @@ std::string json_text(const Json& j, int indent) { return j.dump(indent, ' ', fa
 void write_diff_json(JsonWriter& out, const Diff& d) {
   auto tensor_type = [](const Tensor& t) { return Json{{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}}; };
   out.begin_object();
+  out.field("schema_version", int64_t(kJsonSchemaVersion));
   out.key("diff");
   out.begin_object();
   out.field("a", d.a_path);
@@ -160,7 +169,7 @@ void write_diff_json(JsonWriter& out, const Diff& d) {
   });
   write_objects(out, "value_changed", d.value_changed, [&](const ValueChange& c) {
     out.field("path", c.path);
-    out.field("max_abs_diff", number_json(c.max_abs_diff));
+    out.field("max_abs_diff", json_float(c.max_abs_diff));
   });
   write_objects(out, "scalars_changed", d.scalars_changed, [&](const ScalarChange& c) {
     out.field("path", c.path);

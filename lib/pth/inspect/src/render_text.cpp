@@ -3,6 +3,7 @@
 
 #include "pth/inspect.hpp"
 #include "pth/message.hpp"
+#include "pth/tensor_walk.hpp"
 
 namespace pth::inspect {
 namespace {
@@ -33,11 +34,29 @@ std::string scalar_text(const Value& v) {
   return s;
 }
 
-std::string stats_text(const TensorStats& s) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "min %.6g max %.6g mean %.6g nan %llu inf %llu", s.min, s.max, s.mean,
-                static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
+// "n/a" where there is no finite element (null in JSON).
+std::string stat_text(const std::optional<double>& d) {
+  if (!d) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", *d);
   return buf;
+}
+
+std::string stats_text(const TensorStats& s) {
+  return "min " + stat_text(s.min) + " max " + stat_text(s.max) + " mean " + stat_text(s.mean) + " nan " +
+         std::to_string(s.nan) + " inf " + std::to_string(s.inf);
+}
+
+// "lr 0.1, momentum 0.9, ..., params 62": the parameter indices as their count.
+std::string param_group_text(const Value& group) {
+  if (!group.is_dict()) return scalar_text(group);
+  std::string out;
+  for (const auto& [k, v] : group.as_dict().items) {
+    const std::string name = key_to_string(k);
+    out += (out.empty() ? "" : ", ") + printable(name) + " ";
+    out += name == "params" && v.is_sequence() ? std::to_string(v.items().size()) : scalar_text(v);
+  }
+  return out;
 }
 
 }  // namespace
@@ -59,6 +78,11 @@ std::string report_to_text(const Report& r, const Options& options, bool list_te
         << " elements, " << human_bytes(g.bytes) << ",";
     for (const auto& [dtype, count] : g.dtypes) out << " " << dtype << " x" << count;
     out << "\n";
+  }
+  for (const OptimizerReport& o : r.optimizers) {
+    const List& groups = o.param_groups.items();
+    for (size_t i = 0; i < groups.size(); ++i)
+      out << "  " << printable(join_path(o.path, "param_groups/" + std::to_string(i))) << "  " << param_group_text(groups[i]) << "\n";
   }
   if (list_tensors || options.hash || options.stats) {
     for (const TensorReport& t : r.tensors) {

@@ -47,6 +47,9 @@ class Recipe {
   // rebuilt from a run's stored, resolved files has lost its references and lists none.
   // Copies of a Recipe share one record.
   std::vector<std::string> unread_keys() const;
+  // The other places where the dotted `key` leads to a value, for a hint in a message:
+  // "mixed_precision" -> {"training_hyperparams.mixed_precision"} (at most 3).
+  std::vector<std::string> paths_ending_in(const std::string& key) const;
   void mark_used(const std::set<std::string>& paths);
 
   const YAML::Node& root() const { return root_; }
@@ -88,7 +91,8 @@ class Recipe {
 //   unless the recipe has a top-level key of that name.
 Recipe compose_recipe(const RecipeRequest& request);
 
-// The built-in recipes folder (compiled-in source path, or SG_RECIPES_DIR if set).
+// The built-in recipes folder: $SG_RECIPES_DIR if set, else an installed copy's
+// <prefix>/share/sg-checkpoint-toolkit/recipes beside <prefix>/bin, else the source tree's.
 std::string builtin_recipes_dir();
 
 // What a run directory keeps of its recipe (RunDirectory::store_recipe writes it):

@@ -49,6 +49,7 @@ CheckpointParams read_checkpoint_params(const Recipe& r) {
   c.load_checkpoint = r.get_or<bool>(p + "load_checkpoint", false);
   c.load_backbone = r.get_or<bool>(p + "load_backbone", false);
   c.checkpoint_path = r.get_or<std::string>(p + "checkpoint_path", "");
+  c.checkpoint_key = r.get_or<std::string>(p + "checkpoint_key", "");
   const std::string strict = r.get_or<std::string>(p + "strict_load", "no_key_matching");
   auto mode = pth::strict_mode_from_name(strict);
   if (!mode) {
@@ -210,8 +211,14 @@ std::vector<std::string> load_initial_weights(Classifier& model, const std::stri
     set_head(checkpoint_classes);
     remote::FileArguments given;   // a remote checkpoint_path is read from a downloaded copy
     try {
-      const pth::MatchReport report = load_checkpoint_weights(model, given.readable(p.checkpoint_path), p.strict_load, p.load_backbone);
-      if (report.mode == pth::StrictMode::KeyMatching) notes = skipped_entries(report, p.checkpoint_path);
+      std::string weights;
+      const pth::MatchReport report = load_checkpoint_weights(model, given.readable(p.checkpoint_path), p.strict_load,
+                                                              p.load_backbone, p.checkpoint_key, &weights);
+      notes.push_back("checkpoint_params.checkpoint_path " + p.checkpoint_path + ": weights: " + weights);
+      if (report.mode == pth::StrictMode::KeyMatching) {
+        const std::vector<std::string> skipped = skipped_entries(report, p.checkpoint_path);
+        notes.insert(notes.end(), skipped.begin(), skipped.end());
+      }
     } catch (const CheckpointLoadError& e) {
       throw CheckpointLoadError(given.shown(e.what()));
     } catch (const remote::RemoteError& e) {

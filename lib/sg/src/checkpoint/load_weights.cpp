@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/checkpoint_weights.hpp"
 #include "pth/error.hpp"
 #include "pth/sg_layout.hpp"
 #include "pth/tensor_data.hpp"
@@ -131,21 +132,27 @@ pth::MatchReport load_state_dict_into(Classifier& model, const pth::Value& state
 }
 
 pth::MatchReport load_checkpoint_weights(Classifier& model, const std::string& path, pth::StrictMode mode,
-                                         bool backbone_only) {
+                                         bool backbone_only, const std::string& key, std::string* weights_used) {
   pth::Checkpoint ckpt;
   try {
     ckpt = pth::read_checkpoint(path);
   } catch (const std::exception& e) {
     throw CheckpointLoadError("cannot read checkpoint " + path + ": " + e.what());
   }
-  const pth::SelectedWeights weights = pth::select_weights(ckpt.root, pth::WeightsChoice::PreferEma);
+  pth::ChosenWeights weights;
   try {
-    return load_state_dict_into(model, *weights.weights, mode, backbone_only);
+    weights = pth::choose_weights(ckpt.root, key, pth::WeightsChoice::PreferEma);
+  } catch (const pth::WeightsKeyError& e) {
+    throw CheckpointLoadError("cannot load " + path + ": " + e.what());
+  }
+  if (weights_used) *weights_used = pth::describe_weights(weights);
+  try {
+    return load_state_dict_into(model, weights.weights, mode, backbone_only);
   } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
     throw CheckpointLoadError("cannot read checkpoint " + e.file() + ": " + e.what());
   } catch (const CheckpointLoadError& e) {
     std::string what = "cannot load " + path;
-    if (!weights.which.empty()) what += " (" + weights.which + ")";
+    if (!weights.key.empty()) what += " (" + weights.key + ")";
     what += backbone_only ? " into the model's backbone" : " into the model";
     what += " with strict_load=" + std::string(pth::strict_mode_name(mode)) + ": " + e.what();
     throw CheckpointLoadError(what);

@@ -6,11 +6,11 @@
 #include <torch/torch.h>
 
 #include "pth/checkpoint.hpp"
+#include "pth/checkpoint_weights.hpp"
 #include "pth/error.hpp"
 #include "pth/folder.hpp"
 #include "pth/input_file.hpp"
 #include "pth/message.hpp"
-#include "pth/sg_layout.hpp"
 #include "recipe/run_dir.hpp"
 #include "remote/file_arguments.hpp"
 #include "remote/location.hpp"
@@ -28,14 +28,20 @@ namespace sg {
 namespace {
 
 
-// The weights to evaluate: ema_net (preferred), net, or the whole file as a plain state dict.
-const pth::Value& pick_weights(const pth::Value& root, bool prefer_ema, std::string& which, const std::string& path) {
+// The weights to evaluate: the entry at `key`, else the detected layout's (EMA preferred
+// unless --no-ema), else the whole file as a plain state dict.
+pth::ChosenWeights pick_weights(const pth::Value& root, const EvalOptions& options, const std::string& path) {
   if (!root.is_dict()) throw EvalError("checkpoint " + path + " is not a dict of weights");
-  const pth::SelectedWeights selected =
-      pth::select_weights(root, prefer_ema ? pth::WeightsChoice::PreferEma : pth::WeightsChoice::Net);
-  if (!selected.weights) throw EvalError("checkpoint " + path + " has ema_net but no net (drop --no-ema)");
-  which = selected.which.empty() ? "state_dict" : selected.which;
-  return *selected.weights;
+  pth::ChosenWeights chosen;
+  try {
+    chosen = pth::choose_weights(root, options.key, options.prefer_ema ? pth::WeightsChoice::PreferEma : pth::WeightsChoice::Net);
+  } catch (const pth::WeightsKeyError& e) {
+    throw EvalError("checkpoint " + path + ": " + e.what());
+  }
+  if (!chosen.missing.empty())
+    throw EvalError("checkpoint " + path + " has " + pth::quoted(chosen.ema_key) + " but no " + pth::quoted(chosen.missing) +
+                    " (drop --no-ema)");
+  return chosen;
 }
 
 }  // namespace
@@ -79,6 +85,7 @@ EvalTarget resolve_eval_target(const EvalRequest& request) {
   RecipeRequest recipe_request{request.config_name, request.config_dirs, request.overrides};
   target.recipe = compose_recipe(recipe_request);
   target.checkpoint_path = target.recipe.get_or<std::string>("checkpoint_params.checkpoint_path", "");
+  target.checkpoint_key = target.recipe.get_or<std::string>("checkpoint_params.checkpoint_key", "");
   if (target.checkpoint_path.empty()) {
     // Pretrained weights from the model zoo: evaluate_checkpoint loads them as sg-train does.
     if (!target.recipe.get_or<std::string>("checkpoint_params.pretrained_weights", "").empty()) return target;
@@ -103,7 +110,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
     config = read_training_config(recipe);
     if (options.batch_size < 0) throw EvalError("--batch-size must be positive");
     if (options.batch_size > 0) config.data.val.loader.batch_size = options.batch_size;
-    if (options.max_batches >= 0) config.data.val.loader.max_batches = options.max_batches;
+    if (options.max_batches) config.data.val.loader.max_batches = *options.max_batches;
     if (!options.device.empty()) config.device = options.device;
     if (options.threads > 0) config.num_threads = options.threads;
     config.checkpoint.zoo = options.zoo;
@@ -125,6 +132,7 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
         throw EvalError(pth::first_line(e.what()));
       }
       result.weights = "pretrained " + config.checkpoint.pretrained_weights;
+      result.weights_description = result.weights;
     } else {
       remote::FileArguments given;   // a remote checkpoint is read from a downloaded copy
       pth::Checkpoint ckpt;
@@ -133,12 +141,15 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
       } catch (const std::exception& e) {
         throw EvalError("cannot read checkpoint " + checkpoint_path + ": " + given.shown(pth::first_line(e.what())));
       }
-      const pth::Value& weights = pick_weights(ckpt.root, options.prefer_ema, result.weights, checkpoint_path);
+      const pth::ChosenWeights chosen = pick_weights(ckpt.root, options, checkpoint_path);
+      result.weights = chosen.key.empty() ? "state_dict" : chosen.key;
+      result.layout = chosen.layout;
+      result.weights_description = pth::describe_weights(chosen);
       if (ckpt.root.is_dict())
         if (const pth::Value* epoch = ckpt.root.as_dict().find("epoch"); epoch && epoch->is_int())
           result.epoch = epoch->as_int();
       try {
-        load_state_dict_into(*model, weights, pth::StrictMode::On);
+        load_state_dict_into(*model, chosen.weights, pth::StrictMode::On);
       } catch (const pth::FileDataError& e) {   // the weights' data failed its CRC, or the file changed
         throw EvalError("cannot read checkpoint " + given.shown(e.file()) + ": " + given.shown(e.what()));
       } catch (const CheckpointLoadError& e) {
@@ -169,7 +180,9 @@ EvalResult evaluate_checkpoint(const Recipe& recipe, const std::string& checkpoi
 
 EvalResult evaluate(const EvalRequest& request) {
   EvalTarget target = resolve_eval_target(request);
-  EvalResult result = evaluate_checkpoint(target.recipe, target.checkpoint_path, request.options);
+  EvalOptions options = request.options;
+  if (options.key.empty()) options.key = target.checkpoint_key;
+  EvalResult result = evaluate_checkpoint(target.recipe, target.checkpoint_path, options);
   result.run_dir = target.run_dir;
   return result;
 }

@@ -7,7 +7,7 @@
 namespace sg {
 
 ValidationResult validate(Classifier& model, DataLoader& loader, const TrainingConfig& config,
-                          const torch::Device& device, Collective* collective) {
+                          const torch::Device& device, Collective* collective, const ValidationProgress& progress) {
   torch::NoGradGuard no_grad;
   model.eval();
   MetricAccumulator metrics(config.valid_metrics, config.loss_name);
@@ -22,8 +22,10 @@ ValidationResult validate(Classifier& model, DataLoader& loader, const TrainingC
       Autocast autocast(config.mixed_precision, device);
       logits = model.forward(batch.images.to(device)).to(torch::kFloat32);
     }
-    metrics.add(logits, labels, torch::nn::functional::cross_entropy(logits, labels, options).item<double>());
+    const double loss = torch::nn::functional::cross_entropy(logits, labels, options).item<double>();
+    metrics.add(logits, labels, loss);
     ++result.batches;
+    if (progress) progress(result.batches, metrics.samples(), loss);
   }
   if (collective) {
     MetricAccumulator::Counts counts = metrics.counts();

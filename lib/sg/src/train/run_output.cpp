@@ -32,6 +32,22 @@ void RunOutput::open_events() {
   if (!silent_) events_ = std::make_unique<TensorBoardWriter>(run_->folder());
 }
 
+void RunOutput::open_records(ReportInfo info, std::optional<RunRecords::Continued> continued) {
+  if (silent_) return;
+  std::vector<std::string> notes;
+  records_ = std::make_unique<RunRecords>(run_->folder(), std::move(info), continued, notes);
+  for (const std::string& note : notes) line(note);
+}
+
+void RunOutput::record_epoch(EpochRow row) {
+  if (silent_) return;
+  const pth::Folder folder = run_->folder();
+  saves_->then([folder, files = records_->add_epoch(std::move(row))] {
+    write_run_file(folder, "metrics.csv", files.metrics_csv);
+    write_run_file(folder, "report.html", files.report_html);
+  });
+}
+
 void RunOutput::begin_save() {
   if (!silent_) saves_->begin();
 }

@@ -1,9 +1,11 @@
 #pragma once
 // Every file and log line a training run writes: checkpoints, averaging snapshots (as the
-// averager's CheckpointSink), the log, the TensorBoard events and the stored recipe. It is
+// averager's CheckpointSink), the log, the TensorBoard events, the stored recipe and the
+// records (metrics.csv, steps.csv, report.html: train/run_records.hpp). It is
 // the one place that decides "global rank 0 only" (the other workers' output is silenced),
 // "in the background" (its SaveQueue) and "also to the remote" (its remote::Mirror).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "sg/checkpoint/save_queue.hpp"
 #include "sg/train/tensorboard.hpp"
 #include "sg/train/train_log.hpp"
+#include "train/run_records.hpp"
 
 namespace sg {
 
@@ -32,8 +35,9 @@ class RunOutput final : public CheckpointSink {
   void line(const std::string& text) {
     if (!silent_) log_.line(text);
   }
-  void progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {
-    if (!silent_) log_.progress(phase, done, total, loss, images_per_second);
+  void set_progress_every(double seconds) { log_.set_progress_every(seconds); }
+  void progress(const ProgressReport& report) {
+    if (!silent_) log_.progress(report);
   }
   void clear_progress() {
     if (!silent_) log_.clear_progress();
@@ -45,6 +49,16 @@ class RunOutput final : public CheckpointSink {
   void flush_scalars() {
     if (!silent_) events_->flush();
   }
+
+  // After open(): the run's records, continued from an earlier run's (in place) or new.
+  // Throws RunWriteError.
+  void open_records(ReportInfo info, std::optional<RunRecords::Continued> continued);
+  void record_step(const StepRow& row) {
+    if (!silent_) records_->add_step(row);
+  }
+  // metrics.csv and report.html rewritten with the epoch's row, once the checkpoints queued
+  // before are written (in the background with them); a failure is the saves' RunWriteError.
+  void record_epoch(EpochRow row);
 
   // After open(): from now on the run directory is mirrored to `location` in the
   // background: each checkpoint once written here, the stored recipe now, and with
@@ -86,6 +100,7 @@ class RunOutput final : public CheckpointSink {
   const RunDirectory* run_ = nullptr;
   TrainLog log_;
   std::unique_ptr<TensorBoardWriter> events_;
+  std::unique_ptr<RunRecords> records_;
   // Before saves_: the saves' writer thread queues uploads until saves_ is gone.
   std::unique_ptr<remote::Mirror> mirror_;
   MirrorContent mirrored_;

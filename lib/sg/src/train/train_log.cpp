@@ -1,5 +1,6 @@
 #include "sg/train/train_log.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,7 +10,15 @@
 namespace sg {
 namespace {
 
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+// A terminal's bar is redrawn at most this often: a fast loop must not spend its time drawing.
+constexpr double kRedrawSeconds = 0.1;
+
+// Asked at each redraw, so that a resized window is fitted at the next one.
+int terminal_width() {
+  winsize size{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
 
 std::string timestamp(const char* format) {
   std::time_t now = std::time(nullptr);
@@ -22,6 +31,8 @@ std::string timestamp(const char* format) {
 
 }  // namespace
 
+TrainLog::TrainLog() : terminal_(isatty(STDERR_FILENO) == 1) {}
+
 void TrainLog::open_file(const pth::Folder& run_dir) {
   file_ = std::make_unique<AppendFile>(run_dir, "log_" + timestamp("%b%d_%H_%M_%S") + ".txt", AppendFile::Mode::Append);
 }
@@ -32,27 +43,25 @@ void TrainLog::line(const std::string& text) {
   if (file_) file_->append("[" + timestamp("%Y-%m-%d %H:%M:%S") + "] " + text + "\n");
 }
 
-void TrainLog::progress(const std::string& phase, int64_t done, int64_t total, double loss, double images_per_second) {
-  if (!stderr_is_terminal()) return;
-  if (done < last_done_ || last_done_ < 0) phase_start_ = std::chrono::steady_clock::now();
-  last_done_ = done;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start_).count();
-  const double eta = done > 0 ? elapsed * double(total - done) / double(done) : 0;
-  const int width = 24;
-  const int filled = total > 0 ? int(width * done / total) : 0;
-  const bool color = std::getenv("NO_COLOR") == nullptr;
-  std::fprintf(stderr, "\r%s %s%s%s%s %lld/%lld loss %.4f %.0f img/s ETA %.0fs \x1b[K", phase.c_str(),
-               color ? "\x1b[32m" : "", std::string(size_t(filled), '#').c_str(), color ? "\x1b[0m" : "",
-               std::string(size_t(width - filled), '.').c_str(), static_cast<long long>(done),
-               static_cast<long long>(total), loss, images_per_second, eta);
+void TrainLog::progress(const ProgressReport& report) {
+  const Clock::time_point now = Clock::now();
+  const double since_last = std::chrono::duration<double>(now - last_progress_).count();
+  if (!terminal_) {
+    if (since_last < progress_every_s_) return;
+    std::fprintf(stderr, "%s\n", progress_line(report).c_str());
+    last_progress_ = now;
+    return;
+  }
+  if (progress_shown_ && since_last < kRedrawSeconds) return;
+  std::fprintf(stderr, "\r%s\x1b[K", progress_bar(report, terminal_width(), std::getenv("NO_COLOR") == nullptr).c_str());
   progress_shown_ = true;
+  last_progress_ = now;
 }
 
 void TrainLog::clear_progress() {
   if (!progress_shown_) return;
   std::fprintf(stderr, "\r\x1b[K");
   progress_shown_ = false;
-  last_done_ = -1;
 }
 
 }  // namespace sg

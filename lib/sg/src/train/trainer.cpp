@@ -19,6 +19,7 @@
 #include "sg/runtime/cpu_settings.hpp"
 #include "sg/runtime/device.hpp"
 #include "sg/train/remote_run.hpp"
+#include "sg/train/progress.hpp"
 #include "sg/train/stop_signal.hpp"
 #include "train/loss.hpp"
 #include "train/process_group.hpp"
@@ -27,6 +28,11 @@ namespace sg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// SG names every param group "default" (sg/optim/optimizer.hpp): its LR tags are LR or LR/default.
+constexpr const char* kGroupName = "default";
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::string format_metrics(const MetricValues& values) {
   std::string out;
@@ -65,6 +71,7 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
     collective_->barrier();
   }
   if (collective_->rank() != 0) output_.silence();
+  output_.set_progress_every(options.progress_every_s);
   if (collective_->rank() == 0 && (config_.remote.uploads() || config_.remote.resume_from_remote))
     check_storage_location(config_.remote);
   if (config_.async_checkpoint) output_.write_in_background();
@@ -140,6 +147,13 @@ Trainer::Trainer(Recipe recipe, const TrainingOptions& options)
 
 Trainer::~Trainer() = default;
 
+TrainingInterrupted Trainer::interrupted(const std::string& when, const std::string& what_is_saved) const {
+  return TrainingInterrupted("stopped by a signal " + when + "; " + run_dir_ + "/ckpt_latest.pth holds " + what_is_saved +
+                                 " (resume with training_hyperparams.run_id=" +
+                                 std::filesystem::path(run_dir_).filename().string() + ")",
+                             collective_->rank() == 0 ? run_dir_ : std::string());
+}
+
 std::string Trainer::train() {
   try {
     const std::string run = train_epochs();
@@ -162,6 +176,7 @@ std::string Trainer::train_epochs() {
   last_save_ = Clock::now();
   open_run();
   output_.open_events();
+  open_records();
   output_.line("model " + config_.architecture + " on " + device_.str() + ", " + std::to_string(train_data_->size()) +
                " training and " + std::to_string(val_data_->size()) + " validation images, " +
                std::to_string(train_loader_->batches_per_epoch()) + " batches per epoch" +
@@ -173,12 +188,16 @@ std::string Trainer::train_epochs() {
     output_.line("warning: training_hyperparams.mixed_precision: not supported on the CPU, training in float32 "
                  "as SG does (mixed_precision_dtype=bfloat16 asks for bfloat16 autocast)");
   for (int64_t epoch = start_.epoch; epoch < config_.max_epochs; ++epoch) {
+    const Clock::time_point epoch_start = Clock::now();
     const MetricValues train = train_epoch(epoch, epoch == start_.epoch ? start_.batch : 0);
     const int64_t finished = epoch + 1;
     const bool validate_now = finished % config_.run_validation_freq == 0 || finished == config_.max_epochs ||
                               listed(config_.save_ckpt_epoch_list, finished);
-    for (const auto& [name, value] : train) output_.scalar("Train/" + name, value, finished);
-    output_.scalar("LR", optimizer_->lr(), finished);
+    NamedValues values = phase_scalars("Train", train, seconds_since(epoch_start), epoch);
+    for (const auto& [tag, lr] : epoch_start_lrs_) {
+      output_.scalar(tag, lr, epoch);
+      values.emplace_back(tag, lr);
+    }
     char speed[96];
     std::snprintf(speed, sizeof speed, " (%.1f img/s, %.1f%% waiting for data)", throughput_.images_per_second,
                   100 * throughput_.data_wait_fraction);
@@ -186,22 +205,24 @@ std::string Trainer::train_epochs() {
     if (!validate_now) {
       output_.flush_scalars();
       output_.line(summary);
+      output_.record_epoch({finished, values, seconds_since(epoch_start)});
       output_.upload_logs();
       lr_policy_->after_epoch(*optimizer_, std::nullopt);
       continue;
     }
-    const MetricValues valid = validate(validation_model());
-    for (const auto& [name, value] : valid) output_.scalar("Valid/" + name, value, finished);
+    const Clock::time_point valid_start = Clock::now();
+    const MetricValues valid = validate(validation_model(), epoch);
+    const NamedValues valid_values = phase_scalars("Valid", valid, seconds_since(valid_start), epoch);
+    values.insert(values.end(), valid_values.begin(), valid_values.end());
     output_.flush_scalars();
     output_.line(summary + " | valid: " + format_metrics(valid));
     lr_policy_->after_epoch(*optimizer_, valid.at(config_.metric_to_watch));
     after_validation(epoch, train, valid);
     log_save_costs(finished);
+    output_.record_epoch({finished, values, seconds_since(epoch_start)});
     output_.upload_logs();
     if (collective_->any(stop_requested()) && finished < config_.max_epochs && config_.save_model)
-      throw TrainingInterrupted("stopped by a signal after epoch " + std::to_string(finished) + "; " + run_dir_ +
-                                "/ckpt_latest.pth holds it (resume with training_hyperparams.run_id=" +
-                                std::filesystem::path(run_dir_).filename().string() + ")");
+      throw interrupted("after epoch " + std::to_string(finished), "it");
   }
   if (start_.epoch == config_.max_epochs)
     output_.line("the run already finished its " + std::to_string(config_.max_epochs) +
@@ -227,6 +248,8 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
   for (auto asked = Clock::now(); train_loader_->next(batch); asked = Clock::now()) {
     waiting += std::chrono::duration<double>(Clock::now() - asked).count();
     lr_policy_->before_batch(*optimizer_, epoch, batch.index, train_loader_->batches_in_dataset());
+    const NamedValues rates = lr_tags(std::vector<std::string>(optimizer_->group_count(), kGroupName), optimizer_->lrs());
+    if (batch.index == first_batch) epoch_start_lrs_ = rates;   // SG's LR of the epoch: its first batch's
     const torch::Tensor images = batch.images.to(device_, /*non_blocking=*/true);
     const torch::Tensor labels = batch.labels.to(device_, /*non_blocking=*/true);
     const torch::Tensor targets =
@@ -250,18 +273,18 @@ MetricValues Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
                              std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1) +
                              "; stopped without saving it (the checkpoints of earlier epochs are intact; "
                              "training_hyperparams.check_finite=False trains on)");
+    if (step_now) record_step(epoch, batch.index, loss_value, rates);
     // SG's Accuracy and Top5 score a probability target by its argmax.
     metrics.add(logits.detach().to(torch::kFloat32), targets.defined() ? targets.argmax(1) : labels, loss_value);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    output_.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs), batch.index + 1,
-                     batches, loss_value, double(metrics.samples() - samples_before) / std::max(seconds, 1e-9));
+    const double seconds = seconds_since(start);
+    output_.progress({epoch_label(epoch), "train", batch.index + 1, batches, loss_value,
+                      double(metrics.samples() - samples_before) / std::max(seconds, 1e-9), seconds,
+                      eta_seconds(seconds, batch.index + 1 - first_batch, batches - batch.index - 1)});
     if ((agreed.stop || agreed.save) && batch.index + 1 < batches) {
       save_position(epoch, batch.index + 1, metrics);
       if (agreed.stop)
-        throw TrainingInterrupted("stopped by a signal at epoch " + std::to_string(epoch + 1) + ", batch " +
-                                  std::to_string(batch.index + 1) + "; " + run_dir_ +
-                                  "/ckpt_latest.pth holds the position (resume with training_hyperparams.run_id=" +
-                                  std::filesystem::path(run_dir_).filename().string() + ")");
+        throw interrupted("at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch.index + 1),
+                          "the position");
     }
   }
   output_.clear_progress();
@@ -290,7 +313,7 @@ StepRequests Trainer::optimizer_step(int64_t epoch, int64_t batch, StepRequests 
   // SG numbers EMA steps by batch, from 1, with epochs as long as the dataset (whatever
   // max_train_batches cuts): batch + 1 + batches * epoch.
   const int64_t batches = train_loader_->batches_in_dataset();
-  if (ema_) ema_->update(*model_, batch + 1 + batches * epoch, config_.max_epochs * batches);
+  if (ema_) ema_->update(*model_, global_step(epoch, batch), config_.max_epochs * batches);
   lr_policy_->after_step(*optimizer_);
   return agreed;
 }
@@ -343,8 +366,57 @@ void Trainer::log_save_costs(int64_t finished) {
 
 Classifier& Trainer::validation_model() { return ema_ ? *ema_model_ : *model_; }
 
-MetricValues Trainer::validate(Classifier& model) {
-  return sg::validate(model, *val_loader_, config_, device_, collective_.get()).metrics;
+MetricValues Trainer::validate(Classifier& model, int64_t epoch) {
+  const Clock::time_point start = Clock::now();
+  const int64_t total = val_loader_->batches_per_epoch();
+  const MetricValues values =
+      sg::validate(model, *val_loader_, config_, device_, collective_.get(), [&](int64_t done, int64_t samples, double loss) {
+        const double seconds = seconds_since(start);
+        output_.progress({epoch_label(epoch), "valid", done, total, loss, double(samples) / std::max(seconds, 1e-9), seconds,
+                          eta_seconds(seconds, done, total - done)});
+      }).metrics;
+  output_.clear_progress();
+  return values;
+}
+
+std::string Trainer::epoch_label(int64_t epoch) const {
+  return "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.max_epochs);
+}
+
+int64_t Trainer::global_step(int64_t epoch, int64_t batch) const {
+  return batch + 1 + train_loader_->batches_in_dataset() * epoch;
+}
+
+NamedValues Trainer::phase_scalars(const std::string& phase, const MetricValues& values, double seconds, int64_t epoch) {
+  output_.scalar(phase + " Inference Time", seconds, epoch);
+  NamedValues named;
+  for (const auto& [name, value] : values) {
+    named.emplace_back(phase + "_" + name, value);
+    output_.scalar(named.back().first, value, epoch);
+  }
+  return named;
+}
+
+void Trainer::record_step(int64_t epoch, int64_t batch, double loss, const NamedValues& rates) {
+  const int64_t step = global_step(epoch, batch);
+  output_.scalar("Step/Train_" + config_.loss_name, loss, step);
+  for (const auto& [tag, lr] : rates) output_.scalar("Step/" + tag, lr, step);
+  output_.flush_scalars();
+  output_.record_step({step, epoch + 1, loss, rates.front().second});
+}
+
+void Trainer::open_records() {
+  ReportInfo info;
+  info.experiment = config_.experiment_name;
+  info.run_id = std::filesystem::path(run_dir_).filename().string();
+  info.architecture = config_.architecture;
+  info.max_epochs = config_.max_epochs;
+  info.loss_name = config_.loss_name;
+  info.watched = config_.metric_to_watch;
+  info.greater_is_better = config_.greater_is_better;
+  std::optional<RunRecords::Continued> continued;
+  if (!resume_from_.empty() && !branch_) continued = RunRecords::Continued{start_.epoch, global_step(start_.epoch, start_.batch)};
+  output_.open_records(std::move(info), continued);
 }
 
 bool Trainer::improves(double value) const {

@@ -11,6 +11,7 @@
 #include "recipe/run_errors.hpp"
 #include "sg/checkpoint/sg_checkpoint.hpp"
 #include "sg/data/data.hpp"
+#include "sg/train/training_errors.hpp"
 #include "sg/dist/collective.hpp"
 #include "sg/eval/metrics.hpp"
 #include "sg/models/model.hpp"
@@ -38,6 +39,8 @@ class Trainer {
 
  private:
   std::string train_epochs();   // train() before it waits for the saves in flight
+  // The stop after a signal, `when` ("after epoch 3") saying where the run stopped.
+  TrainingInterrupted interrupted(const std::string& when, const std::string& what_is_saved) const;
   struct Position {
     int64_t epoch = 0;        // the epoch to run next (0-based)
     int64_t batch = 0;        // its first batch (non-zero after a mid-epoch stop)
@@ -53,7 +56,17 @@ class Trainer {
   bool periodic_save_due() const;
   // ckpt_latest.pth holding the position inside `epoch` before `next_batch`.
   void save_position(int64_t epoch, int64_t next_batch, const MetricAccumulator& metrics);
-  MetricValues validate(Classifier& model);
+  MetricValues validate(Classifier& model, int64_t epoch);   // with progress reports
+  std::string epoch_label(int64_t epoch) const;   // "epoch 3/10" for the 0-based epoch 2
+  // SG's number of the step after `batch` (0-based) of `epoch` (0-based): batch + 1 +
+  // epoch * the batches in the training set (as for EMA, whatever max_train_batches cuts).
+  int64_t global_step(int64_t epoch, int64_t batch) const;
+  // SG's epoch scalars of `phase` ("Train", "Valid") at the 0-based epoch: "<phase> Inference
+  // Time" (seconds) and "<phase>_<metric>"; returns the metrics under those names.
+  NamedValues phase_scalars(const std::string& phase, const MetricValues& values, double seconds, int64_t epoch);
+  // After an optimizer step: Step/Train_<loss> and Step/LR at SG's step, and a steps.csv row.
+  void record_step(int64_t epoch, int64_t batch, double loss, const NamedValues& rates);
+  void open_records();   // metrics.csv, steps.csv, report.html: continued in place, or new
   Classifier& validation_model();
   void after_validation(int64_t epoch, const MetricValues& train, const MetricValues& valid);
   // check_finite: refuses to save weights that are NaN or infinite.
@@ -94,7 +107,7 @@ class Trainer {
   std::string resume_from_;     // checkpoint file to continue from, if any
   pth::Value resumed_averaging_;   // its averaging record (ModelAverager::record), if any
   pth::Value packages_;            // the checkpoints' `packages` entry
-  std::vector<std::string> weight_notes_;   // what loading the initial weights skipped, for the log
+  std::vector<std::string> weight_notes_;   // for the log: the initial weights chosen, and what loading them skipped
   std::vector<std::string> remote_notes_;   // what fetching a remote run did
   bool branch_ = false;         // resume_path: a new run directory
   std::string run_dir_;          // its path, for messages
@@ -110,6 +123,7 @@ class Trainer {
     double images_per_second = 0;
     double data_wait_fraction = 0;   // of the epoch's wall time
   } throughput_;
+  NamedValues epoch_start_lrs_;   // SG's LR tags with the rates of the epoch's first batch
 };
 
 }  // namespace sg

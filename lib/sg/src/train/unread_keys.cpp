@@ -62,7 +62,10 @@ void refuse_unread_keys(const Recipe& recipe) {
     if (listed && (!listed->accepts || listed->accepts(value))) continue;
     if (listed) throw RecipeError(key + ": " + listed->why);
     if (asks_for_nothing(value)) continue;
-    throw RecipeError(key + ": nothing here reads this key (unknown, or not implemented); remove it or set it to null");
+    std::string msg = key + ": nothing here reads this key (unknown, or not implemented); remove it or set it to null";
+    const std::vector<std::string> elsewhere = recipe.paths_ending_in(key);
+    if (!elsewhere.empty()) msg += " (did you mean '" + elsewhere.front() + "'?)";
+    throw RecipeError(msg);
   }
 }
 

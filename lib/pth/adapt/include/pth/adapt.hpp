@@ -59,7 +59,8 @@ struct AdaptOptions {
   MakeModelTemplate make_model_template;   // for --model; empty: sg-model-template is not there
   StrictMode strict = StrictMode::NoKeyMatching;
 
-  bool ema = false;                     // ema_net becomes net
+  std::string key;                      // --key PATH: the weights at this key path ("a/b"); "": detected
+  bool ema = false;                     // ema_net becomes net (the layout's EMA weights)
   bool weights_only = false;            // keep only net
   std::optional<DType> dtype;           // convert floating weights
   std::string strip_prefix, add_prefix;
@@ -80,6 +81,15 @@ class AdaptError : public Error {
   std::string file_, why_;
 };
 
+// Which weights of an input were taken (pth::choose_weights).
+struct WeightsSource {
+  std::string key;                      // "" = the whole file
+  std::string layout;
+  bool ema = false;
+  std::string prefix;                   // removed from every name
+  std::string description;              // describe_weights: "state_dict_ema (timm layout, EMA)"
+};
+
 struct AdaptResult {
   bool ok = false;                      // false: key matching failed under the mode (exit 1)
   std::string failure;                  // "<file>: <why>" when !ok
@@ -87,10 +97,11 @@ struct AdaptResult {
   std::optional<MatchReport> ema_match; // ema_net against the template, when kept
   std::vector<std::string> inputs;
   std::string template_path;
+  WeightsSource weights;                // IN's (the first file's for --average)
   std::string output;
   AdaptFormat format = AdaptFormat::Pth;
   bool written = false;
-  size_t tensors = 0;                   // tensors in the written net
+  size_t tensors = 0;                   // tensors in the written net (or plain state dict)
   uint64_t tensor_bytes = 0;
   size_t converted = 0;                 // tensors converted by --dtype
   std::vector<std::string> notes;
@@ -101,6 +112,6 @@ struct AdaptResult {
 AdaptResult adapt(const AdaptOptions& options);
 
 nlohmann::ordered_json adapt_result_to_json(const AdaptResult& r);
-std::string adapt_result_to_text(const AdaptResult& r);   // the match report (if any) and a summary line
+std::string adapt_result_to_text(const AdaptResult& r);   // the weights taken, the match report (if any), a summary line
 
 }  // namespace pth

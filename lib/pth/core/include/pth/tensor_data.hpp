@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ struct TensorStats {
   uint64_t count = 0;
   uint64_t nan = 0;
   uint64_t inf = 0;
-  double min = 0, max = 0, mean = 0;   // over finite values; 0 when there are none
+  std::optional<double> min, max, mean;   // over the finite values; none when there are none
 };
 // For floating, integer and bool tensors (complex: over absolute values).
 TensorStats tensor_stats(const Tensor& t);

@@ -76,6 +76,7 @@ struct Dict {
   std::vector<std::pair<Value, Value>> items;   // insertion order
   bool ordered = false;                         // a collections.OrderedDict
   std::shared_ptr<Value> metadata;              // OrderedDict's `_metadata` attribute, if set
+  std::string python_class;                     // "argparse.Namespace": an instance whose attributes are the items
 
   const Value* find(std::string_view key) const;   // a str key
   Value* find(std::string_view key);

@@ -38,12 +38,20 @@ struct Group {
   std::map<std::string, uint64_t> dtypes;
 };
 
+// An optimizer's state dict (torch's Optimizer.state_dict(): a dict of "state" and a
+// "param_groups" list), as the file's root or under one of its top-level keys.
+struct OptimizerReport {
+  std::string path;     // the top-level key ("optimizer_state_dict"); "" for the root
+  Value param_groups;   // as the file holds them: lr, momentum, ..., params per group
+};
+
 struct Report {
   Checkpoint checkpoint;
   std::vector<std::string> keys;                        // top-level keys, in order
   std::vector<std::pair<std::string, Value>> scalars;   // top-level entries without tensors
   std::vector<Group> groups;
   std::vector<TensorReport> tensors;
+  std::vector<OptimizerReport> optimizers;
   std::vector<std::string> problems;                    // from Options::verify
 };
 
@@ -52,13 +60,17 @@ Report describe(const std::string& path, const Options& options);
 // Describes a checkpoint already read.
 Report describe(Checkpoint checkpoint, const Options& options);
 
-// A value without tensors as JSON: None null, nan/inf as strings, big ints as digit
-// strings, bytes as {"bytes_hex": ...}, tuples as arrays, dict keys as strings.
+// A value without tensors as JSON: None null, nan/inf as "NaN"/"Infinity"/"-Infinity"
+// (pth::json_float), big ints as digit strings, bytes as {"bytes_hex": ...}, tuples as
+// arrays, dict keys as strings.
 Json value_to_json(const Value& v);
 
 // The report as one JSON object, written where `out` stands (the top, or an array item).
 // Text from a file that is not UTF-8 is replaced, never an error: see JsonWriter.
 void write_report_json(JsonWriter& out, const Report& r, const Options& options);
+// A file that could not be read, as --verify reports it in place of its description:
+// {"path", "error": why, "verify": {"ok": false, "problems": [why]}}.
+void write_unreadable_json(JsonWriter& out, const std::string& path, const std::string& why);
 // JSON as text; invalid UTF-8 taken from a file is replaced, never an error.
 std::string json_text(const Json& j, int indent = -1);
 std::string report_to_text(const Report& r, const Options& options, bool list_tensors);
@@ -87,7 +99,7 @@ struct Diff {
 };
 
 Diff diff(const Checkpoint& a, const Checkpoint& b);
-void write_diff_json(JsonWriter& out, const Diff& d);   // {"diff": {...}}
+void write_diff_json(JsonWriter& out, const Diff& d);   // {"schema_version": 1, "diff": {...}}
 std::string diff_to_text(const Diff& d);
 
 }  // namespace pth::inspect

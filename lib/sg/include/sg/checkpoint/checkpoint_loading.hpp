@@ -26,6 +26,7 @@ struct CheckpointParams {
   bool load_checkpoint = false;            // SG's legacy switch; a checkpoint_path alone loads too
   bool load_backbone = false;              // load everything but the head (head_name())
   std::string checkpoint_path;             // "" = none
+  std::string checkpoint_key;              // ours: the weights' key path in it ("state_dict_ema", "a/b"); "" = detected
   pth::StrictMode strict_load = pth::StrictMode::NoKeyMatching;
   std::string pretrained_weights;          // a dataset name: <zoo>/<arch>_<dataset>.pth; "" = none
   std::optional<int64_t> checkpoint_num_classes;   // the checkpoint's head size, when it differs
@@ -60,12 +61,14 @@ std::string model_cache_dir();
 //  1. pretrained_weights: the head set to the dataset's class count, the zoo file loaded
 //     with no_key_matching, the head set back (fresh) to checkpoint_num_classes or
 //     num_classes if that differs;
-//  2. checkpoint_path: the head set to checkpoint_num_classes (if given), the file loaded
-//     under strict_load (backbone only if load_backbone), then a fresh head for
-//     num_classes if checkpoint_num_classes differs.
+//  2. checkpoint_path: the head set to checkpoint_num_classes (if given), the file's
+//     weights (checkpoint_key, else detected: pth::choose_weights) loaded under
+//     strict_load (backbone only if load_backbone), then a fresh head for num_classes if
+//     checkpoint_num_classes differs.
 // Does nothing when neither is set. A head that is replaced is freshly initialised (on
-// the model's device). Returns lines for the run's log about entries a key_matching load
-// skipped (SG's transfer_weights skips them silently). Throws CheckpointLoadError / RecipeError.
+// the model's device). Returns lines for the run's log: which weights of checkpoint_path
+// were loaded, and the entries a key_matching load skipped (SG's transfer_weights skips
+// them silently). Throws CheckpointLoadError / RecipeError.
 std::vector<std::string> load_initial_weights(Classifier& model, const std::string& arch, int64_t num_classes,
                                               const CheckpointParams& p);
 

@@ -37,9 +37,12 @@ pth::MatchReport load_state_dict_into(Classifier& model, const pth::Value& state
                                       bool backbone_only = false);
 
 // Reads the checkpoint file at `path` (zip or legacy torch.save) and loads its weights
-// (pth::select_weights, EMA preferred) as load_state_dict_into does. The message of a
-// failure starts with the path and names the strict_load mode.
+// (pth::choose_weights: the entry at key path `key`, else the detected layout's, EMA
+// preferred) as load_state_dict_into does. `weights_used`, when given, receives
+// pth::describe_weights of what was loaded. The message of a failure starts with the path
+// and names the strict_load mode.
 pth::MatchReport load_checkpoint_weights(Classifier& model, const std::string& path, pth::StrictMode mode,
-                                         bool backbone_only = false);
+                                         bool backbone_only = false, const std::string& key = "",
+                                         std::string* weights_used = nullptr);
 
 }  // namespace sg

@@ -22,7 +22,8 @@ class EvalError : public std::runtime_error {
 
 struct EvalOptions {
   bool prefer_ema = true;        // ema_net when the checkpoint has it (else net)
-  int64_t max_batches = -1;      // -1: the recipe's (training_hyperparams.max_valid_batches)
+  std::string key;               // the weights' key path in the checkpoint (--key); "": detected (pth::choose_weights)
+  std::optional<int64_t> max_batches;   // -1: every batch; nullopt: the recipe's (training_hyperparams.max_valid_batches)
   int64_t batch_size = 0;        // 0: the recipe's val_dataloader_params.batch_size
   std::string device;            // "": the recipe's training_hyperparams.device (or CUDA when available)
   int64_t threads = 0;           // 0: the recipe's training_hyperparams.num_threads (or all cores)
@@ -47,7 +48,9 @@ struct EvalRequest {
 struct EvalResult {
   std::string checkpoint_path;
   std::optional<int64_t> epoch;             // the checkpoint's `epoch`, if it has one
-  std::string weights;                      // "ema_net", "net" or "state_dict" (a plain one)
+  std::string weights;                      // the key path used ("ema_net", "state_dict_ema", ...), "state_dict" (a plain one)
+  std::string layout;                       // pth::weights_layouts ("sg", "timm", ...); "" for zoo weights
+  std::string weights_description;          // pth::describe_weights, or "pretrained <name>"
   std::string run_dir;                      // experiment mode only
   std::string experiment_name;
   std::string architecture;
@@ -63,6 +66,7 @@ struct EvalResult {
 struct EvalTarget {
   Recipe recipe;
   std::string checkpoint_path;
+  std::string checkpoint_key;               // the recipe's checkpoint_params.checkpoint_key (recipe mode only)
   std::string run_dir;
 };
 EvalTarget resolve_eval_target(const EvalRequest& request);

@@ -19,6 +19,8 @@ struct TrainingOptions {
   // Under torchrun: how long a collective waits for the other workers before the run fails
   // (a lost worker), and joining them at the start.
   double collective_timeout_s = 300;
+  // stderr not a terminal: a progress line every so many seconds (0: after every batch).
+  double progress_every_s = 30;
 };
 
 // How many local workers the program must start itself for this recipe (SG's multi_gpu:

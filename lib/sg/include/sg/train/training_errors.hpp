@@ -7,10 +7,16 @@
 namespace sg {
 
 // SIGINT/SIGTERM/SIGHUP stopped the run after its current step; ckpt_latest.pth holds the
-// exact position to resume from. what() says how to resume.
+// exact position to resume from. what() says how to resume; run_dir() is the run directory
+// on the worker that prints it (global rank 0), "" on the others.
 class TrainingInterrupted : public std::runtime_error {
  public:
-  explicit TrainingInterrupted(const std::string& what) : std::runtime_error(what) {}
+  TrainingInterrupted(const std::string& what, std::string run_dir)
+      : std::runtime_error(what), run_dir_(std::move(run_dir)) {}
+  const std::string& run_dir() const { return run_dir_; }
+
+ private:
+  std::string run_dir_;
 };
 
 // training_hyperparams.check_finite: the loss or the weights became NaN or infinite;
