@@ -18,6 +18,7 @@
   storage_location nothing uses: exit 2, one line, no run directory.
 """
 
+import csv
 import filecmp
 import glob
 import hashlib
@@ -98,7 +99,8 @@ def check_s3_resume(checker, env, servers_dir):
         remote_run = "runs/split/" + run_id
         log = os.path.basename(glob.glob(os.path.join(run_dir, "log_*.txt"))[0])
         check_mirrored(checker, run_dir, s3.objects(remote_run), "S3",
-                       ["ckpt_latest.pth", "ckpt_best.pth", ".hydra/config.yaml", log])
+                       ["ckpt_latest.pth", "ckpt_best.pth", ".hydra/config.yaml", log,
+                        "metrics.csv", "steps.csv", "report.html"])
 
         shutil.rmtree(os.path.join(env.root, "split"))
         resumed = env.train("split", "epochs=4", "training_hyperparams.resume_from_remote_sg_logger=True", *upload,
@@ -109,7 +111,12 @@ def check_s3_resume(checker, env, servers_dir):
         checker.eq(last_line(resumed), run_dir, "the resumed run's directory")
         state, _ = env.state_hash(os.path.join(run_dir, "ckpt_latest.pth"))
         checker.check(state == reference, "2 epochs + remote resume to 4 equals 4 straight (net, EMA, optimizer)")
-        check_mirrored(checker, run_dir, s3.objects(remote_run), "S3 after the resume", ["ckpt_latest.pth"])
+        check_mirrored(checker, run_dir, s3.objects(remote_run), "S3 after the resume",
+                       ["ckpt_latest.pth", "metrics.csv", "report.html"])
+        # The records came down with the run: metrics.csv goes on from the remote's two epochs.
+        with open(os.path.join(run_dir, "metrics.csv")) as f:
+            epochs = [row["epoch"] for row in csv.DictReader(f)]
+        checker.eq(epochs, ["1", "2", "3", "4"], "metrics.csv epochs after the remote resume")
 
         # sg-eval and sg-resume fetch the run the same way when it is gone here.
         shutil.rmtree(os.path.join(env.root, "split"))

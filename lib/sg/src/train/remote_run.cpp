@@ -9,6 +9,7 @@
 #include "recipe/run_dir.hpp"
 #include "remote/rclone.hpp"
 #include "remote/remote_error.hpp"
+#include "train/run_records.hpp"
 
 namespace fs = std::filesystem;
 
@@ -106,7 +107,11 @@ std::string fetch_remote_run(const std::string& setting, const std::string& stor
     bool has_checkpoint = false;
     for (const remote::RemoteEntry& f : rclone.list_files(run)) {
       if (f.path == ckpt_name) has_checkpoint = true;
-      if (f.path == ckpt_name || starts_with(f.path, ".hydra/") || starts_with(f.path, "averaging/")) needed.push_back(f);
+      // What continuing needs: the checkpoint, the stored recipe, the averaging snapshots,
+      // and the records that the continued run keeps.
+      if (f.path == ckpt_name || starts_with(f.path, ".hydra/") || starts_with(f.path, "averaging/") ||
+          f.path == record_files::kMetrics || f.path == record_files::kSteps)
+        needed.push_back(f);
     }
     if (!has_checkpoint)
       throw RecipeError(setting + ": remote run " + run.shown + " has no " + ckpt_name);

@@ -42,9 +42,13 @@ void RunOutput::open_records(ReportInfo info, std::optional<RunRecords::Continue
 void RunOutput::record_epoch(EpochRow row) {
   if (silent_) return;
   const pth::Folder folder = run_->folder();
-  saves_->then([folder, files = records_->add_epoch(std::move(row))] {
-    write_run_file(folder, "metrics.csv", files.metrics_csv);
-    write_run_file(folder, "report.html", files.report_html);
+  remote::Mirror* mirror = mirror_ && mirrored_.logs ? mirror_.get() : nullptr;
+  saves_->then([folder, mirror, files = records_->add_epoch(std::move(row))] {
+    write_run_file(folder, record_files::kMetrics, files.metrics_csv);
+    write_run_file(folder, record_files::kReport, files.report_html);
+    if (mirror)
+      for (const char* name : {record_files::kMetrics, record_files::kReport})
+        queue_upload(*mirror, name, remote::Mirror::Snapshot::Copy);
   });
 }
 
@@ -80,6 +84,8 @@ void RunOutput::upload_logs() {
     queue_upload(*mirror_, std::filesystem::path(log_.file_path()).filename().string(), remote::Mirror::Snapshot::Copy);
   if (mirrored_.events && events_)
     queue_upload(*mirror_, std::filesystem::path(events_->path()).filename().string(), remote::Mirror::Snapshot::Copy);
+  if (mirrored_.logs && records_ && run_->folder().is_regular_file(record_files::kSteps))
+    queue_upload(*mirror_, record_files::kSteps, remote::Mirror::Snapshot::Copy);
   for (const std::string& message : mirror_->take_messages()) line("upload: " + message);
 }
 

@@ -10,8 +10,8 @@
 namespace sg {
 namespace {
 
-constexpr const char* kMetricsFile = "metrics.csv";
-constexpr const char* kStepsFile = "steps.csv";
+using record_files::kMetrics;
+using record_files::kSteps;
 constexpr uint64_t kMaxRecordBytes = uint64_t(1) << 30;
 
 // The file's text, "" when there is none; a link in its place is not followed.
@@ -37,34 +37,34 @@ RunRecords::RunRecords(const pth::Folder& run, ReportInfo info, std::optional<Co
                        std::vector<std::string>& notes)
     : info_(std::move(info)) {
   if (!continued) {
-    steps_file_ = std::make_unique<AppendFile>(run, kStepsFile, AppendFile::Mode::CreateNew);
+    steps_file_ = std::make_unique<AppendFile>(run, kSteps, AppendFile::Mode::CreateNew);
     steps_file_->append(kStepsHeader);
     return;
   }
   try {
-    epochs_ = MetricsTable::from_csv(read_record(run, kMetricsFile));
+    epochs_ = MetricsTable::from_csv(read_record(run, kMetrics));
     epochs_.keep_up_to(continued->finished_epochs);
     if (!epochs_.rows().empty()) elapsed_before_ = epochs_.rows().back().elapsed_seconds;
   } catch (const std::exception& e) {
-    if (run.exists(kMetricsFile))
-      notes.push_back("warning: " + run.path_of(kMetricsFile) + ": " + e.what() + "; it restarts with this run's epochs");
+    if (run.exists(kMetrics))
+      notes.push_back("warning: " + run.path_of(kMetrics) + ": " + e.what() + "; it restarts with this run's epochs");
     epochs_ = MetricsTable();
   }
   try {
-    std::string text = read_record(run, kStepsFile);
+    std::string text = read_record(run, kSteps);
     text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);   // a row cut short by a crash
     steps_ = steps_from_csv(text);
     steps_.erase(std::remove_if(steps_.begin(), steps_.end(), [&](const StepRow& s) { return s.step >= continued->first_step; }),
                  steps_.end());
   } catch (const std::exception& e) {
-    if (run.exists(kStepsFile))
-      notes.push_back("warning: " + run.path_of(kStepsFile) + ": " + e.what() + "; it restarts with this run's steps");
+    if (run.exists(kSteps))
+      notes.push_back("warning: " + run.path_of(kSteps) + ": " + e.what() + "; it restarts with this run's steps");
     steps_.clear();
   }
   std::string kept = kStepsHeader;
   for (const StepRow& s : steps_) kept += step_csv_line(s);
-  write_run_file(run, kStepsFile, kept);
-  steps_file_ = std::make_unique<AppendFile>(run, kStepsFile, AppendFile::Mode::Append);
+  write_run_file(run, kSteps, kept);
+  steps_file_ = std::make_unique<AppendFile>(run, kSteps, AppendFile::Mode::Append);
 }
 
 void RunRecords::add_step(const StepRow& row) {

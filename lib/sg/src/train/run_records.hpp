@@ -17,6 +17,13 @@
 
 namespace sg {
 
+// The records' names in the run directory.
+namespace record_files {
+constexpr const char* kMetrics = "metrics.csv";
+constexpr const char* kSteps = "steps.csv";
+constexpr const char* kReport = "report.html";
+}  // namespace record_files
+
 class RunRecords {
  public:
   struct Continued {
