@@ -24,11 +24,6 @@ constexpr Layout kStateDictLayout{L::kStateDict, "", nullptr};
 constexpr size_t kListedKeys = 20;
 constexpr std::string_view kAveragedCount = "n_averaged";   // torch.optim.swa_utils.AveragedModel's buffer
 
-const Value* present(const Dict& d, const char* key) {
-  const Value* v = d.find(key);
-  return v && !v->is_none() ? v : nullptr;
-}
-
 const Value* present_dict(const Dict& d, const char* key) {
   const Value* v = d.find(key);
   return v && v->is_dict() ? v : nullptr;
@@ -38,7 +33,7 @@ const Value* present_dict(const Dict& d, const char* key) {
 const Layout& detect(const Value& root) {
   if (!root.is_dict()) return kStateDictLayout;
   const Dict& d = root.as_dict();
-  if (present(d, sg_keys::kNet) || present(d, sg_keys::kEmaNet)) return kSgLayout;
+  if (present_entry(d, sg_keys::kNet) || present_entry(d, sg_keys::kEmaNet)) return kSgLayout;
   if (present_dict(d, "state_dict") &&
       (d.find("pytorch-lightning_version") || d.find("optimizer_states") || d.find("loops")))
     return kLightningLayout;
@@ -118,12 +113,12 @@ std::string common_first_component(const Dict& d) {
   return first;
 }
 
-// Every string name starts with prefix, except those in `except`; at least one does.
-bool all_under(const Dict& d, std::string_view prefix, std::string_view except = {}) {
+// Every string name but `except` starts with prefix; at least one does.
+bool all_under(const Dict& d, std::string_view prefix, std::string_view except) {
   size_t under = 0;
   for (const auto& [k, v] : d.items) {
     if (!k.is_string()) return false;
-    if (!except.empty() && k.as_string() == except) continue;
+    if (k.as_string() == except) continue;
     if (!starts_with(k.as_string(), prefix)) return false;
     ++under;
   }
@@ -166,7 +161,7 @@ void clean_names(ChosenWeights& c, bool lightning) {
   } else if (d.find(kAveragedCount) && all_under(d, kDdpPrefix, kAveragedCount)) {
     c.prefix = kDdpPrefix;
     c.left_out.emplace_back(kAveragedCount);
-  } else if (all_under(d, kDdpPrefix)) {
+  } else if (ddp_prefix_length(d) > 0) {
     c.prefix = kDdpPrefix;
   }
   if (!c.prefix.empty()) c.weights = cleaned(c.weights, c.prefix, c.left_out);
@@ -178,7 +173,7 @@ ChosenWeights choose_weights(const Value& root, const std::string& key, WeightsC
   const Layout& layout = detect(root);
   ChosenWeights c;
   c.layout = layout.name;
-  if (layout.ema && present(root.as_dict(), layout.ema)) c.ema_key = layout.ema;
+  if (layout.ema && present_entry(root.as_dict(), layout.ema)) c.ema_key = layout.ema;
 
   if (!key.empty()) {
     const Value& v = at_path(root, key);
@@ -197,33 +192,14 @@ ChosenWeights choose_weights(const Value& root, const std::string& key, WeightsC
     else c.weights = root;
     return c;
   }
-  const Dict& d = root.as_dict();
-  const Value* plain = present(d, layout.plain);
-  const Value* ema = layout.ema ? present(d, layout.ema) : nullptr;
-  auto take = [&](const Value* v, const char* k) {
-    c.weights = *v;
-    c.key = k;
-    c.ema = v == ema;
-  };
-  switch (choice) {
-    case WeightsChoice::PreferEma:
-      if (ema) take(ema, layout.ema);
-      else if (plain) take(plain, layout.plain);
-      break;
-    case WeightsChoice::PreferNet:
-      if (plain) take(plain, layout.plain);
-      else if (ema) take(ema, layout.ema);
-      break;
-    case WeightsChoice::Net:
-      if (plain) take(plain, layout.plain);
-      else c.missing = layout.plain;
-      break;
-    case WeightsChoice::Ema:
-      if (ema) take(ema, layout.ema);
-      else c.missing = layout.ema ? layout.ema : "EMA weights";
-      break;
-  }
-  if (!c.missing.empty() || &layout == &kSgLayout) return c;
+  // detect() found the layout by its plain or EMA entry: a choice finds one, or names the missing one.
+  const SelectedWeights s = select_entries(root.as_dict(), choice, layout.plain, layout.ema);
+  c.missing = s.missing;
+  if (!s.weights) return c;
+  c.weights = *s.weights;
+  c.key = s.which;
+  c.ema = s.weights == s.ema;
+  if (&layout == &kSgLayout) return c;
   require_tensor_dict(c.weights, c.key);
   clean_names(c, &layout == &kLightningLayout);
   return c;

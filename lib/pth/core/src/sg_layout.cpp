@@ -3,45 +3,51 @@
 namespace pth {
 namespace {
 
-const Value* present(const Dict& d, const char* key) {
-  const Value* v = d.find(key);
-  return v && !v->is_none() ? v : nullptr;
-}
-
 bool has_ddp_prefix(std::string_view name) { return name.compare(0, kDdpPrefix.size(), kDdpPrefix) == 0; }
 
 }  // namespace
 
-SelectedWeights select_weights(const Value& root, WeightsChoice choice) {
+const Value* present_entry(const Dict& d, const char* key) {
+  const Value* v = d.find(key);
+  return v && !v->is_none() ? v : nullptr;
+}
+
+SelectedWeights select_entries(const Dict& d, WeightsChoice choice, const char* plain_key, const char* ema_key) {
   SelectedWeights s;
-  if (!root.is_dict()) {
-    s.weights = &root;
-    return s;
-  }
-  const Value* net = present(root.as_dict(), sg_keys::kNet);
-  s.ema = present(root.as_dict(), sg_keys::kEmaNet);
+  const Value* plain = present_entry(d, plain_key);
+  s.ema = ema_key ? present_entry(d, ema_key) : nullptr;
   auto take = [&s](const Value* v, const char* which) {
     s.weights = v;
     s.which = which;
   };
   switch (choice) {
     case WeightsChoice::PreferEma:
-      if (s.ema) take(s.ema, sg_keys::kEmaNet);
-      else if (net) take(net, sg_keys::kNet);
+      if (s.ema) take(s.ema, ema_key);
+      else if (plain) take(plain, plain_key);
       break;
     case WeightsChoice::PreferNet:
-      if (net) take(net, sg_keys::kNet);
-      else if (s.ema) take(s.ema, sg_keys::kEmaNet);
+      if (plain) take(plain, plain_key);
+      else if (s.ema) take(s.ema, ema_key);
       break;
     case WeightsChoice::Net:
-      if (net) take(net, sg_keys::kNet);
-      else if (s.ema) s.missing = sg_keys::kNet;
+      if (plain) take(plain, plain_key);
+      else if (s.ema) s.missing = plain_key;
       break;
     case WeightsChoice::Ema:
-      if (s.ema) take(s.ema, sg_keys::kEmaNet);
-      else s.missing = sg_keys::kEmaNet;
+      if (s.ema) take(s.ema, ema_key);
+      else s.missing = ema_key ? ema_key : "EMA weights";
       break;
   }
+  return s;
+}
+
+SelectedWeights select_weights(const Value& root, WeightsChoice choice) {
+  if (!root.is_dict()) {
+    SelectedWeights s;
+    s.weights = &root;
+    return s;
+  }
+  SelectedWeights s = select_entries(root.as_dict(), choice, sg_keys::kNet, sg_keys::kEmaNet);
   if (!s.weights && s.missing.empty()) s.weights = &root;
   return s;
 }

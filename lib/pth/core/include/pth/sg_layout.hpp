@@ -43,6 +43,14 @@ struct SelectedWeights {
 // Never throws: callers word their own errors from `which` and `missing`.
 SelectedWeights select_weights(const Value& root, WeightsChoice choice);
 
+// The same choice between any layout's plain and EMA entries of `d` (ema_key nullptr: the
+// layout has none; `missing` is then "EMA weights"). Without either entry, PreferEma and
+// PreferNet find none and leave `missing` empty.
+SelectedWeights select_entries(const Dict& d, WeightsChoice choice, const char* plain_key, const char* ema_key);
+
+// The entry `key` of `d` when it exists and is not None, else nullptr.
+const Value* present_entry(const Dict& d, const char* key);
+
 // DDP's wrapper names every parameter "module.<name>".
 constexpr std::string_view kDdpPrefix = "module.";
 
