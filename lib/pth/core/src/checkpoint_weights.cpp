@@ -43,17 +43,12 @@ const Layout& detect(const Value& root) {
 }
 
 std::string key_list(const Value& container) {
-  std::string out;
-  size_t n = 0;
-  auto add = [&](const std::string& name) {
-    if (n++ < kListedKeys) out += (out.empty() ? "" : ", ") + name;
-  };
+  std::vector<std::string> names;
   if (container.is_dict())
-    for (const auto& [k, v] : container.as_dict().items) add(key_to_string(k));
+    for (const auto& [k, v] : container.as_dict().items) names.push_back(key_to_string(k));
   else
-    for (size_t i = 0; i < container.items().size(); ++i) add(std::to_string(i));
-  if (n > kListedKeys) out += " and " + std::to_string(n - kListedKeys) + " more";
-  return out.empty() ? "none" : out;
+    for (size_t i = 0; i < container.items().size(); ++i) names.push_back(std::to_string(i));
+  return names.empty() ? "none" : listed(names, kListedKeys);
 }
 
 const Value* child(const Value& container, std::string_view name) {

@@ -21,4 +21,11 @@ std::string printable(std::string_view text, size_t limit) {
 
 std::string quoted(std::string_view text, size_t limit) { return "'" + printable(text, limit) + "'"; }
 
+std::string listed(const std::vector<std::string>& names, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > limit) out += " and " + std::to_string(names.size() - limit) + " more";
+  return out;
+}
+
 }  // namespace pth

@@ -9,6 +9,7 @@
 #include "pth/checkpoint.hpp"
 #include "pth/checkpoint_weights.hpp"
 #include "pth/error.hpp"
+#include "pth/message.hpp"
 #include "pth/sg_layout.hpp"
 #include "pth/tensor_data.hpp"
 #include "sg/checkpoint/tensor_convert.hpp"
@@ -22,12 +23,7 @@ bool under(const std::string& name, const std::string& prefix) {
   return name == prefix || name.compare(0, prefix.size() + 1, prefix + ".") == 0;
 }
 
-std::string list_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < kListed; ++i) out += (i ? ", " : "") + names[i];
-  if (names.size() > kListed) out += " and " + std::to_string(names.size() - kListed) + " more";
-  return out;
-}
+std::string list_names(const std::vector<std::string>& names) { return pth::listed(names, kListed); }
 
 // One line: the failure, then every key involved, parts joined with "; ".
 std::string failure_text(const pth::MatchReport& r, const std::string& head) {
