@@ -53,13 +53,17 @@ std::optional<int> take_run_overrides(const CLI::App& app, RunOptions& run, std:
   return exit_for_parse_error(app, e);
 }
 
-void add_run_flags_to_overrides(const CLI::App& app, const RunOptions& run, std::vector<std::string>& overrides) {
+std::optional<int> add_run_flags_to_overrides(const CLI::App& app, const RunOptions& run,
+                                              std::vector<std::string>& overrides) try {
   for (const RunKey& k : kRunKeys) {
     if (!app.count(k.flag)) continue;
     for (const std::string& word : overrides)
       if (const std::optional<std::string> value = value_for(word, k.key)) check_agrees(app, k, run.*k.field, *value);
     overrides.push_back(k.key + "=" + run.*k.field);
   }
+  return std::nullopt;
+} catch (const CLI::ParseError& e) {
+  return exit_for_parse_error(app, e);
 }
 
 void add_recipe_listing_options(CLI::App& app, RecipeListing& listing) {

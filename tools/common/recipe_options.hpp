@@ -40,9 +40,10 @@ void add_run_options(CLI::App& app, RunOptions& run, const std::string& experime
 // required; nullopt: go on.
 std::optional<int> take_run_overrides(const CLI::App& app, RunOptions& run, std::vector<std::string>& overrides,
                                       bool experiment_required);
-// For sg-train: the flags given become those overrides, appended to `overrides`. Throws
-// CLI::ValidationError when a flag and an override of the same key disagree.
-void add_run_flags_to_overrides(const CLI::App& app, const RunOptions& run, std::vector<std::string>& overrides);
+// For sg-train: the flags given become those overrides, appended to `overrides`. Returns
+// the exit status after a flag and an override of the same key disagree (printed).
+std::optional<int> add_run_flags_to_overrides(const CLI::App& app, const RunOptions& run,
+                                              std::vector<std::string>& overrides);
 
 // --list-recipes and --list-keys: print, one per line, the recipes the folders offer or
 // every key of the composed recipe as an override setting it, instead of training.

@@ -35,11 +35,7 @@ int main(int argc, char** argv) {
                  "training_hyperparams.resume_path=FILE branches a new run from a checkpoint");
   app.footer(common::kTrainingExitStatus);
   if (auto done = common::parse_command_line(app, argc, argv)) return *done;
-  try {
-    common::add_run_flags_to_overrides(app, run, request.overrides);
-  } catch (const CLI::ParseError& e) {
-    return common::exit_for_parse_error(app, e);
-  }
+  if (auto done = common::add_run_flags_to_overrides(app, run, request.overrides)) return *done;
 
   request.config_dirs = common::recipe_dirs(config_dir);
   if (auto done = common::print_recipe_listing(listing, request, "sg-train")) return *done;
