@@ -8,20 +8,6 @@
 namespace fs = std::filesystem;
 
 namespace sg {
-namespace {
-
-void add_leaves(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
-  if (node.IsMap() && node.size() > 0) {
-    for (const auto& kv : node) {
-      const std::string key = kv.first.Scalar();
-      add_leaves(kv.second, path.empty() ? key : path + "." + key, out);
-    }
-    return;
-  }
-  out.push_back(path + "=" + recipe_detail::emit_yaml_flow(node));
-}
-
-}  // namespace
 
 std::vector<std::string> recipe_names(const std::vector<std::string>& dirs) {
   std::set<std::string> names;
@@ -37,7 +23,9 @@ std::vector<std::string> recipe_names(const std::vector<std::string>& dirs) {
 
 std::vector<std::string> recipe_overrides(const Recipe& recipe) {
   std::vector<std::string> out;
-  add_leaves(recipe.root(), "", out);
+  recipe_detail::for_each_leaf(recipe.root(), [&](const std::string& path, const YAML::Node& value) {
+    out.push_back(path + "=" + recipe_detail::emit_yaml_flow(value));
+  });
   return out;
 }
 

@@ -174,18 +174,9 @@ void Recipe::mark_used(const std::set<std::string>& paths) {
 std::vector<std::string> Recipe::unread_keys() const {
   std::vector<std::string> out;
   if (!composed_) return out;
-  const std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& n,
-                                                                              const std::string& path) {
-    if (!path.empty() && used_->count(path)) return;
-    if (n.IsMap() && n.size() > 0) {
-      for (const auto& entry : n)
-        if (entry.first.IsScalar())
-          walk(entry.second, path.empty() ? entry.first.Scalar() : path + "." + entry.first.Scalar());
-      return;
-    }
-    if (!path.empty()) out.push_back(path);
-  };
-  walk(root_, "");
+  recipe_detail::for_each_leaf(
+      root_, [&](const std::string& path, const YAML::Node&) { out.push_back(path); },
+      [this](const std::string& path) { return used_->count(path) > 0; });
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Private helpers of the recipe layer (sg_recipe). Not installed, not part of the API.
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,5 +93,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 // finds "training_hyperparams.mixed_precision". At most `limit` paths.
 std::vector<std::string> paths_ending_in(const YAML::Node& root, const std::vector<std::string>& tail,
                                          std::size_t limit = 3);
+
+// The leaves below `root` in document order (values, lists, empty mappings) with their
+// dotted paths; a path that `skip` accepts is left out with all below it.
+void for_each_leaf(const YAML::Node& root, const std::function<void(const std::string&, const YAML::Node&)>& leaf,
+                   const std::function<bool(const std::string&)>& skip = {});
 
 }  // namespace sg::recipe_detail

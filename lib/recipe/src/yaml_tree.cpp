@@ -477,4 +477,19 @@ std::vector<std::string> paths_ending_in(const YAML::Node& root, const std::vect
   return found;
 }
 
+void for_each_leaf(const YAML::Node& root, const std::function<void(const std::string&, const YAML::Node&)>& leaf,
+                   const std::function<bool(const std::string&)>& skip) {
+  const std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node,
+                                                                              const std::string& path) {
+    if (!path.empty() && skip && skip(path)) return;
+    if (node.IsMap() && node.size() > 0) {
+      for (const auto& kv : node)
+        if (kv.first.IsScalar()) walk(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar());
+      return;
+    }
+    if (!path.empty()) leaf(path, node);
+  };
+  walk(root, "");
+}
+
 }  // namespace sg::recipe_detail
