@@ -104,8 +104,10 @@ def run_dirs(root, experiment):
 
 def check_lock(env, checker):
     first = sgtest.Started(env.train_cmd("lock", "epochs=100000"))
-    if not first.wait_for("epoch 2 train"):
-        checker.fail("lock: the first run ended before its second epoch: %s" % first.finish().describe())
+    # Epoch 3's line comes after epoch 2's save began, which waited for epoch 1's background
+    # write: from then on the run holds a ckpt_latest.pth, so the others reach its lock.
+    if not first.wait_for("epoch 3 train"):
+        checker.fail("lock: the first run ended before its third epoch: %s" % first.finish().describe())
         return
     run_dir = run_dirs(env.root, "lock")[0]
     # The holder is stopped while the others are refused: it keeps its lock, and whatever the
